@@ -1,0 +1,3 @@
+# Sleeps past nfp-vm's --timeout (see nfp-vm.args).
+echo "sleeping past the timeout"
+sleep 600

@@ -1,0 +1,77 @@
+//! `nfp-emu`: serve one emulated Agilio CX (NFP-4000) card on a vfio-user
+//! socket for QEMU's `-device vfio-user-pci`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use nfp_emu::{Card, CardConfig};
+
+/// Emulated Netronome Agilio CX (NFP-4000) SmartNIC, served over vfio-user.
+///
+/// Attach it to QEMU with
+/// `-device '{"driver":"vfio-user-pci","socket":{"type":"unix","path":"SOCKET"}}'`
+/// and a shared memory backend (`-object memory-backend-memfd,...,share=on`).
+/// The process exits when QEMU disconnects.
+#[derive(Debug, Parser)]
+#[command(name = "nfp-emu", version)]
+struct Args {
+    /// Path of the vfio-user UNIX socket to listen on. A stale socket file
+    /// left by a dead server is replaced.
+    #[arg(long, value_name = "PATH")]
+    socket: PathBuf,
+
+    /// Card serial number, six bytes as `xx:xx:xx:xx:xx:xx` (PCIe DSN bits
+    /// 63:16). Give each card of a VM its own.
+    #[arg(long, value_name = "SERIAL", default_value = "00:15:4d:00:00:01", value_parser = parse_serial)]
+    serial: [u8; 6],
+
+    /// More log output: -v info, -vv debug (every unimplemented register
+    /// access), -vvv trace. RUST_LOG overrides, e.g. RUST_LOG=nfp_emu::pcie=debug.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn parse_serial(s: &str) -> Result<[u8; 6], String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return Err(format!("expected 6 colon-separated bytes, got {s:?}"));
+    }
+    let mut out = [0u8; 6];
+    for (o, p) in out.iter_mut().zip(parts) {
+        *o = u8::from_str_radix(p, 16).map_err(|e| format!("bad byte {p:?} in {s:?}: {e}"))?;
+    }
+    Ok(out)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    nfp_emu::logging::init(args.verbose);
+    let card = Arc::new(Card::new(&CardConfig {
+        serial: args.serial,
+    }));
+    nfp_emu::vfio::serve(&args.socket, card)
+        .with_context(|| format!("serving {}", args.socket.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_parsing() {
+        assert_eq!(
+            parse_serial("00:15:4d:00:00:02"),
+            Ok([0, 0x15, 0x4d, 0, 0, 2])
+        );
+        assert!(parse_serial("00:15:4d").is_err());
+        assert!(parse_serial("00:15:4d:00:00:zz").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+}

@@ -1,0 +1,124 @@
+//! MSI-X vectors as the device raises them.
+//!
+//! QEMU owns the MSI-X table and PBA (it overlays them on BAR0) and hands the
+//! device one eventfd per vector through `VFIO_USER_DEVICE_SET_IRQS`; raising
+//! a vector is an 8-byte write to its eventfd.
+
+use std::fs::File;
+use std::io::Write;
+
+use tracing::{debug, warn};
+
+/// Eventfds for each MSI-X vector, `None` where the guest has none assigned.
+#[derive(Debug)]
+pub struct MsixVectors {
+    fds: Vec<Option<File>>,
+}
+
+impl MsixVectors {
+    pub fn new(count: u16) -> Self {
+        Self {
+            fds: (0..count).map(|_| None).collect(),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.fds.len()
+    }
+
+    /// Assign `fds` to vectors `start..start + fds.len()`.
+    pub fn assign(&mut self, start: u32, fds: Vec<File>) -> Result<(), std::io::Error> {
+        let range = self.range(start, fds.len() as u32)?;
+        for (slot, fd) in self.fds[range].iter_mut().zip(fds) {
+            *slot = Some(fd);
+        }
+        Ok(())
+    }
+
+    /// Drop the eventfds of vectors `start..start + count`.
+    pub fn release(&mut self, start: u32, count: u32) -> Result<(), std::io::Error> {
+        let range = self.range(start, count)?;
+        self.fds[range].iter_mut().for_each(|f| *f = None);
+        Ok(())
+    }
+
+    pub fn release_all(&mut self) {
+        self.fds.iter_mut().for_each(|f| *f = None);
+    }
+
+    pub fn is_assigned(&self, vector: u16) -> bool {
+        self.fds
+            .get(usize::from(vector))
+            .is_some_and(Option::is_some)
+    }
+
+    /// Raise `vector`. Returns false if the guest assigned no eventfd to it.
+    pub fn trigger(&self, vector: u16) -> bool {
+        let Some(Some(fd)) = self.fds.get(usize::from(vector)) else {
+            debug!(target: "nfp_emu::pcie", vector, "MSI-X vector has no eventfd; not raised");
+            return false;
+        };
+        let mut f: &File = fd;
+        if let Err(e) = f.write_all(&1u64.to_ne_bytes()) {
+            warn!(target: "nfp_emu::pcie", vector, "raising MSI-X vector failed: {e}");
+            return false;
+        }
+        true
+    }
+
+    fn range(&self, start: u32, count: u32) -> Result<std::ops::Range<usize>, std::io::Error> {
+        let end = start
+            .checked_add(count)
+            .filter(|&e| e as usize <= self.fds.len());
+        match end {
+            Some(end) => Ok(start as usize..end as usize),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "MSI-X vectors {start}+{count} outside the {} the card has",
+                    self.fds.len()
+                ),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+
+    fn eventfd() -> File {
+        // SAFETY: eventfd() returns a new owned descriptor or -1, checked below.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        assert!(fd >= 0);
+        // SAFETY: fd is a freshly created descriptor nobody else owns.
+        unsafe { File::from_raw_fd(fd) }
+    }
+
+    #[test]
+    fn trigger_writes_the_assigned_eventfd() {
+        let mut v = MsixVectors::new(8);
+        let efd = eventfd();
+        v.assign(3, vec![efd.try_clone().unwrap()]).unwrap();
+        assert!(!v.trigger(2));
+        assert!(v.trigger(3));
+        assert!(v.trigger(3));
+        let mut buf = [0u8; 8];
+        (&efd).read_exact(&mut buf).unwrap();
+        assert_eq!(u64::from_ne_bytes(buf), 2);
+        v.release(3, 1).unwrap();
+        assert!(!v.is_assigned(3));
+        assert!(!v.trigger(3));
+    }
+
+    #[test]
+    fn out_of_range_requests_are_refused() {
+        let mut v = MsixVectors::new(4);
+        assert!(v.assign(3, vec![eventfd(), eventfd()]).is_err());
+        assert!(v.release(u32::MAX, 2).is_err());
+        assert!(!v.trigger(1000));
+        assert!(v.assign(2, vec![eventfd(), eventfd()]).is_ok());
+    }
+}

@@ -1,0 +1,176 @@
+//! `nfp-vm`: boot a Debian guest under QEMU with emulated Agilio CX cards and
+//! run a script or a shell in it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use qemu_glue::images::Images;
+use qemu_glue::vm::{self, Mode, Outcome, VmSpec};
+
+/// Boot a guest with emulated Netronome Agilio CX (NFP-4000) cards.
+///
+/// QEMU (TCG) runs from the host tool root and each card is an `nfp-emu`
+/// process attached with `-device vfio-user-pci`. Build the images first with
+/// `images/build`. Exit status: the script's own status, or
+/// 124 = timeout, 125 = the VM failed to start or stopped before the script
+/// finished, 130 = interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "nfp-vm", version, args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Boot, run SCRIPT as root in the guest, power off; exit with its status.
+    Run {
+        /// Host directory mounted in the guest at /mnt/host (read-write).
+        #[arg(long, value_name = "DIR")]
+        share: PathBuf,
+        /// Script to run, relative to DIR; its working directory is /mnt/host.
+        #[arg(long, value_name = "PATH")]
+        script: String,
+        /// Give up after SECS seconds from start (boot included).
+        #[arg(long, value_name = "SECS", default_value_t = 900)]
+        timeout: u64,
+        /// Do not echo the script's output (it is still saved to script.log).
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Boot with an interactive root shell on the serial console. Leave with
+    /// `exit` (powers the guest off) or Ctrl-A X (quits QEMU).
+    Shell {
+        /// Host directory mounted in the guest at /mnt/host (read-write).
+        #[arg(long, value_name = "DIR")]
+        share: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// Number of emulated cards.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    cards: u32,
+    /// Guest CPUs.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    cpus: u32,
+    /// Guest memory in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    memory: u32,
+    /// Image cache directory [default: $NFP_EMU_CACHE, else ~/.cache/nfp-emu].
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// The nfp-emu binary [default: next to nfp-vm].
+    #[arg(long, value_name = "PATH")]
+    emu: Option<PathBuf>,
+    /// Extra argument for every nfp-emu (repeat for several), e.g. --emu-arg=-vv.
+    #[arg(long = "emu-arg", value_name = "ARG", allow_hyphen_values = true)]
+    emu_args: Vec<String>,
+}
+
+fn emu_bin(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    let me = std::env::current_exe().context("locating nfp-vm")?;
+    Ok(me.with_file_name("nfp-emu"))
+}
+
+fn spec(
+    mode: Mode,
+    share: Option<PathBuf>,
+    timeout: Option<u64>,
+    echo: bool,
+    c: Common,
+) -> anyhow::Result<VmSpec> {
+    if c.cards == 0 || c.cards > 8 {
+        anyhow::bail!("--cards must be between 1 and 8");
+    }
+    Ok(VmSpec {
+        images: Images::new(c.cache),
+        mode,
+        share: share.map(|s| s.canonicalize().unwrap_or(s)),
+        timeout: timeout.map(Duration::from_secs),
+        cards: c.cards,
+        cpus: c.cpus.max(1),
+        memory_mib: c.memory.max(256),
+        emu_bin: emu_bin(c.emu)?,
+        emu_args: c.emu_args,
+        run_dir: vm::new_run_dir()?,
+        echo,
+    })
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let spec = match cli.cmd {
+        Cmd::Run {
+            share,
+            script,
+            timeout,
+            quiet,
+            common,
+        } => spec(
+            Mode::Run { script },
+            Some(share),
+            Some(timeout),
+            !quiet,
+            common,
+        ),
+        Cmd::Shell { share, common } => spec(Mode::Shell, share, None, false, common),
+    };
+    let spec = match spec {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("nfp-vm: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    let run_dir = spec.run_dir.display().to_string();
+    if spec.mode != Mode::Shell {
+        eprintln!("nfp-vm: console log: {run_dir}/console.log (logs of this run in {run_dir})");
+    }
+    let outcome = match vm::run(&spec) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("nfp-vm: {e:#}");
+            std::process::exit(qemu_glue::EXIT_BOOT_FAILURE);
+        }
+    };
+    match &outcome {
+        Outcome::Exited(c) if spec.mode != Mode::Shell => {
+            eprintln!("nfp-vm: script exited with status {c}");
+        }
+        Outcome::Exited(_) => {}
+        Outcome::Timeout { booted, after } => eprintln!(
+            "nfp-vm: timeout: {} within {} s; stopped the VM (logs in {run_dir})",
+            if *booted {
+                "the script did not finish"
+            } else {
+                "the guest did not boot"
+            },
+            after.as_secs()
+        ),
+        Outcome::BootFailure(why) => eprintln!("nfp-vm: VM failure: {why}"),
+        Outcome::Interrupted => eprintln!("nfp-vm: interrupted; stopped the VM"),
+    }
+    std::process::exit(outcome.exit_code());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
