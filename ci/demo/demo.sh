@@ -1,5 +1,5 @@
 # nfp-emu demo, run inside the guest by `./run demo`: what the guest sees of
-# the emulated Agilio CX and how far the unmodified nfp driver gets with it.
+# the emulated Agilio CX and what the unmodified nfp driver makes of it.
 . lib/guest/probe-milestones.sh
 mkdir -p out
 step() { printf '\n== %s\n' "$*"; }
@@ -11,12 +11,25 @@ dev=$(lspci -D -n -d 19ee:4000 | awk '{print $1; exit}')
 lspci -vv -s "$dev" | grep -E 'Subsystem|Region|Capabilities|Serial|LnkSta:'
 
 step "modprobe nfp (the unmodified driver of $(uname -r))"
+t0=$(cut -d' ' -f1 /proc/uptime)
 modprobe nfp
+t1=$(cut -d' ' -f1 /proc/uptime)
 dmesg >out/dmesg.txt
-nfp_dmesg out/dmesg.txt | sed -n '1,30p'
+nfp_dmesg out/dmesg.txt | grep -v 'firmware: failed to load' | sed -n '1,40p'
+echo "(probe took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s of guest time)"
 
 step "netdevs"
-ip -br link show | grep -v '^lo ' || true
+ip -br link show | grep -v '^lo '
+for d in /sys/class/net/*; do
+  [ "$(basename "$(readlink "$d/device/driver" 2>/dev/null)")" = nfp ] || continue
+  n=$(basename "$d")
+  echo "-- ethtool -i $n"
+  ethtool -i "$n" | grep -E 'driver|firmware-version|bus-info'
+done
+
+step "devlink"
+devlink dev info
+devlink port show
 
 step "result"
 probe_milestones out/dmesg.txt

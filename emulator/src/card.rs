@@ -1,15 +1,22 @@
 //! The whole card as the host sees it over PCIe: configuration space, BARs,
-//! MSI-X and DMA. Later subsystems (CPP bus, NSP, NFD, flow processor) hang
-//! off this type.
+//! MSI-X and DMA, and the chip behind them.
 
 use parking_lot::Mutex;
-use tracing::{debug, warn};
+use tracing::warn;
 
+use crate::app::AppFirmware;
+use crate::chip::Chip;
 use crate::dma::DmaMap;
+use crate::nsp::eth::EthTable;
+use crate::nsp::{BoardInfo, FwLoadError, Nsp};
+use crate::pcie::local::PcieLocal;
 use crate::pcie::{
     BarDef, ConfigSpace, MsixVectors, NFP_BARS, NFP_CPP_INTERFACE_PCIE0, NFP_MSIX_VECTORS,
     device_serial_number,
 };
+
+/// Assembly of the emulated board: Agilio CX 2x25GbE (probe.md §4.2).
+pub const AGILIO_CX_PARTNO: &str = "AMDA0099-0001";
 
 /// What distinguishes one emulated card from another.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +24,10 @@ pub struct CardConfig {
     /// The 6-byte card serial (PCIe DSN bits 63:16), printed by the driver as
     /// `SN: xx:xx:...` and used as the devlink switch id.
     pub serial: [u8; 6],
+    /// Physical ports (1 or 2 SFP28 cages in use).
+    pub ports: u8,
+    /// Firmware image in the card's flash, loaded at power-on.
+    pub flash_firmware: Option<Vec<u8>>,
 }
 
 impl Default for CardConfig {
@@ -24,6 +35,29 @@ impl Default for CardConfig {
         // probe.md §1.3 example serial [choice].
         Self {
             serial: [0x00, 0x15, 0x4d, 0x00, 0x00, 0x01],
+            ports: 2,
+            flash_firmware: None,
+        }
+    }
+}
+
+impl CardConfig {
+    /// MAC of port `p`: the Netronome OUI, the card serial's last two bytes
+    /// and the port number, so cards and ports never collide.
+    pub fn port_mac(&self, p: u8) -> [u8; 6] {
+        [0x00, 0x15, 0x4d, self.serial[4], self.serial[5], p]
+    }
+
+    fn board(&self) -> BoardInfo {
+        let sn = self.serial.iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
+        BoardInfo {
+            partno: AGILIO_CX_PARTNO.into(),
+            serial: format!("21{:06}", sn % 1_000_000),
+            revision: "11".into(),
+            model: "lithium".into(),
+            cpld_version: "0x44".into(),
+            part_number: format!("Agilio-CX-{}x25GbE", self.ports),
+            bsp_version: format!("nfp-emu-{}", env!("CARGO_PKG_VERSION")),
         }
     }
 }
@@ -33,28 +67,50 @@ impl Default for CardConfig {
 pub struct Card {
     config_at_reset: ConfigSpace,
     config: Mutex<ConfigSpace>,
+    chip: Mutex<Chip>,
     msix: Mutex<MsixVectors>,
     dma: Mutex<DmaMap>,
 }
 
 impl Card {
-    pub fn new(cfg: &CardConfig) -> Self {
+    /// Build and power on a card. Fails if the flash firmware is not a
+    /// loadable NFFW image.
+    pub fn new(cfg: &CardConfig) -> Result<Self, FwLoadError> {
         let config =
             ConfigSpace::nfp4000(device_serial_number(cfg.serial, NFP_CPP_INTERFACE_PCIE0));
-        Self {
+        let ports = cfg.ports.clamp(1, 2);
+        let macs: Vec<[u8; 6]> = (0..ports).map(|p| cfg.port_mac(p)).collect();
+        let nsp = Nsp::new(cfg.board(), EthTable::agilio_cx(&macs));
+        let app = AppFirmware::new(cfg.flash_firmware.clone())?;
+        Ok(Self {
             config_at_reset: config.clone(),
             config: Mutex::new(config),
+            chip: Mutex::new(Chip::power_on(nsp, app)),
             msix: Mutex::new(MsixVectors::new(NFP_MSIX_VECTORS)),
             dma: Mutex::new(DmaMap::default()),
-        }
+        })
     }
 
+    /// Config-space read; 0x400.. aliases the expansion-BAR registers
+    /// (probe.md §1.4).
     pub fn config_read(&self, offset: u64, buf: &mut [u8]) {
+        if let Some(addr) = PcieLocal::config_alias(offset) {
+            self.chip.lock().pcie.read(addr, buf);
+            return;
+        }
         self.config.lock().read(offset, buf);
     }
 
     pub fn config_write(&self, offset: u64, data: &[u8]) {
+        if let Some(addr) = PcieLocal::config_alias(offset) {
+            self.chip.lock().pcie.write(addr, data);
+            return;
+        }
         self.config.lock().write(offset, data);
+    }
+
+    pub fn chip(&self) -> parking_lot::MutexGuard<'_, Chip> {
+        self.chip.lock()
     }
 
     pub fn config(&self) -> parking_lot::MutexGuard<'_, ConfigSpace> {
@@ -75,12 +131,7 @@ impl Card {
             buf.fill(0xff);
             return;
         }
-        buf.fill(0);
-        debug!(
-            target: "nfp_emu::pcie",
-            "unimplemented read of {} bytes at BAR{bar} offset {offset:#x}",
-            buf.len()
-        );
+        self.chip.lock().bar_read(bar, offset, buf);
     }
 
     /// Host write to BAR `bar` at `offset`.
@@ -88,12 +139,7 @@ impl Card {
         if Self::bar_access(bar, offset, data.len()).is_none() {
             return;
         }
-        debug!(
-            target: "nfp_emu::pcie",
-            "unimplemented write of {} bytes at BAR{bar} offset {offset:#x}: {:02x?}",
-            data.len(),
-            data
-        );
+        self.chip.lock().bar_write(bar, offset, data);
     }
 
     /// Check that an access falls inside one of the card's BARs.
@@ -114,11 +160,12 @@ impl Card {
         def
     }
 
-    /// Function-level reset: config space back to power-on values, device
-    /// state cleared. Interrupt eventfds and DMA maps belong to the VMM and
-    /// stay.
+    /// PCI reset from the VMM: config space and expansion BARs back to
+    /// power-on values. The chip's memories and firmware stay (a PCIe reset
+    /// does not reset the NFP), as do interrupt eventfds and DMA maps.
     pub fn reset(&self) {
         *self.config.lock() = self.config_at_reset.clone();
+        self.chip.lock().pcie = PcieLocal::default();
     }
 }
 
@@ -128,7 +175,7 @@ mod tests {
 
     #[test]
     fn bar_accesses_outside_a_bar_read_ones_and_do_not_panic() {
-        let card = Card::new(&CardConfig::default());
+        let card = Card::new(&CardConfig::default()).unwrap();
         let mut b = [0u8; 8];
         card.bar_read(0, (128 << 20) - 4, &mut b);
         assert_eq!(b, [0xff; 8]);
@@ -137,13 +184,11 @@ mod tests {
         card.bar_read(4, u64::MAX, &mut b);
         assert_eq!(b, [0xff; 8]);
         card.bar_write(9, 0, &b);
-        card.bar_read(2, 0, &mut b);
-        assert_eq!(b, [0; 8]);
     }
 
     #[test]
     fn reset_restores_config_space() {
-        let card = Card::new(&CardConfig::default());
+        let card = Card::new(&CardConfig::default()).unwrap();
         card.config_write(0x04, &[0x06, 0x00]);
         assert!(card.config().bus_master());
         card.reset();

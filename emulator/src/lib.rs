@@ -2,12 +2,20 @@
 //! (NFP-4000) served to QEMU over vfio-user.
 //!
 //! The tree follows the hardware: [`pcie`] is the PCIe function (config
-//! space, BARs, MSI-X), [`dma`] the card's view of guest memory, [`card`] ties
-//! them together and [`vfio`] presents the card to QEMU.
+//! space, expansion BARs, MSI-X), [`cpp`] the on-chip bus and its memories,
+//! [`nsp`] the service processor, [`app`] the loaded application firmware,
+//! [`nfd`] its host interface (vNICs, queue controller), [`dma`] the card's
+//! view of guest memory; [`chip`] and [`card`] tie them together and
+//! [`vfio`] presents the card to QEMU.
 
+pub mod app;
 pub mod card;
+pub mod chip;
+pub mod cpp;
 pub mod dma;
 pub mod logging;
+pub mod nfd;
+pub mod nsp;
 pub mod pcie;
 pub mod vfio;
 

@@ -27,6 +27,18 @@ struct Args {
     #[arg(long, value_name = "SERIAL", default_value = "00:15:4d:00:00:01", value_parser = parse_serial)]
     serial: [u8; 6],
 
+    /// NFFW firmware image to store in the card's flash. The card loads it at
+    /// power-on, so the driver finds application firmware already running
+    /// (FW_LOADED) and FW_STORED can reload it after a soft reset. The image
+    /// is checked first; a bad one is refused with the reason.
+    #[arg(long, value_name = "FILE")]
+    firmware: Option<PathBuf>,
+
+    /// Number of physical ports (SFP28 cages in use), 1 or 2; the ETH table
+    /// and the firmware file name (nic_AMDA0099-0001_<N>x25.nffw) follow.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+    ports: u8,
+
     /// More log output: -v info, -vv debug (every unimplemented register
     /// access), -vvv trace. RUST_LOG overrides, e.g. RUST_LOG=nfp_emu::pcie=debug.
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -48,9 +60,19 @@ fn parse_serial(s: &str) -> Result<[u8; 6], String> {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     nfp_emu::logging::init(args.verbose);
-    let card = Arc::new(Card::new(&CardConfig {
+    let flash_firmware = match &args.firmware {
+        Some(path) => {
+            Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+        }
+        None => None,
+    };
+    let card = Card::new(&CardConfig {
         serial: args.serial,
-    }));
+        ports: args.ports,
+        flash_firmware,
+    })
+    .map_err(|e| anyhow::anyhow!("firmware image rejected: {e}"))?;
+    let card = Arc::new(card);
     nfp_emu::vfio::serve(&args.socket, card)
         .with_context(|| format!("serving {}", args.socket.display()))
 }

@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn set_irqs_rejects_bad_requests_without_panicking() {
-        let card = Arc::new(Card::new(&CardConfig::default()));
+        let card = Arc::new(Card::new(&CardConfig::default()).unwrap());
         let mut b = VfioUserBackend::new(card);
         let trig_fd = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD;
         assert!(
@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn region_accesses_reach_the_card() {
-        let card = Arc::new(Card::new(&CardConfig::default()));
+        let card = Arc::new(Card::new(&CardConfig::default()).unwrap());
         let mut b = VfioUserBackend::new(card);
         let mut id = [0u8; 4];
         b.region_read(VFIO_PCI_CONFIG_REGION_INDEX, 0, &mut id)

@@ -5,6 +5,8 @@
 //! (`../shared/spec/probe.md` §1 gives the full reading).
 
 pub mod config;
+pub mod expbar;
+pub mod local;
 pub mod msix;
 
 pub use config::ConfigSpace;

@@ -1,0 +1,52 @@
+# The unmodified nfp driver probes the emulated Agilio CX to the end: CPP
+# bus, NSP, hwinfo, firmware load, rtsyms, BPF app with its control vNIC,
+# two data netdevs; then 10 rmmod/modprobe cycles give the same result.
+. lib/guest/probe-milestones.sh
+mkdir -p out
+
+t0=$(cut -d' ' -f1 /proc/uptime)
+modprobe nfp
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "$t0 $t1" >out/probe-time.txt
+echo "modprobe nfp took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s of guest time"
+dmesg >out/dmesg.txt
+nfp_dmesg out/dmesg.txt
+probe_milestones out/dmesg.txt
+
+# The nfp netdevs: those whose device is bound to the nfp driver.
+nfp_netdevs() {
+  for d in /sys/class/net/*; do
+    [ "$(basename "$(readlink "$d/device/driver" 2>/dev/null)")" = nfp ] && basename "$d"
+  done
+}
+nfp_netdevs >out/netdevs.txt
+echo "== ip link"
+ip -br link | tee out/ip-link.txt
+for dev in $(cat out/netdevs.txt); do
+  echo "== ethtool -i $dev"
+  ethtool -i "$dev" | tee "out/ethtool-i-$dev.txt"
+done
+echo "== devlink dev info"
+devlink dev info | tee out/devlink-info.txt
+echo "== devlink port show"
+devlink port show | tee out/devlink-port.txt
+
+# Reload cycles: record what each probe produced.
+summary() {
+  for dev in $(nfp_netdevs); do
+    printf '%s %s\n' "$dev" "$(cat "/sys/class/net/$dev/address")"
+  done
+  dmesg | grep -cE 'CAP: .*BPF'
+}
+summary >out/reload-0.txt
+for i in $(seq 1 10); do
+  rmmod nfp
+  dmesg -C
+  modprobe nfp
+  summary >"out/reload-$i.txt"
+  dmesg >"out/dmesg-reload-$i.txt"
+done
+echo "== reload results"
+for i in $(seq 1 10); do
+  if cmp -s out/reload-0.txt "out/reload-$i.txt"; then echo "reload $i: same"; else echo "reload $i: DIFFERENT"; cat "out/reload-$i.txt"; fi
+done

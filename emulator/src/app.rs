@@ -1,0 +1,320 @@
+//! The application firmware the card runs: an NFFW image loaded into the
+//! chip's memories (its runtime symbol table and initialised data), and the
+//! native model of that firmware's behaviour (NFD; later the datapath).
+//!
+//! Everything the driver can observe comes from the image: the symbols and
+//! their sizes, the app id, the port count, the BPF capabilities. The image
+//! may come from the driver (FW_LOAD), from "flash" (`nfp-emu --firmware`,
+//! FW_STORED, NSP_WRITE_FLASH) or be replaced at run time.
+
+use nfp_firmware::{MemType, Nffw, RtSym, SectionData};
+use tracing::{debug, info, warn};
+
+use crate::cpp::mu::mu_address;
+use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
+use crate::nfd::qc::QueueController;
+use crate::nfd::{Nfd, NfdLayout};
+use crate::nsp::eth::EthTable;
+use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, NSP_MU_RANGE, write_nffw_info};
+
+/// App ids (nfp_app.h:27-31).
+pub const NFP_APP_CORE_NIC: u32 = 1;
+pub const NFP_APP_BPF_NIC: u32 = 2;
+/// `NFP_BPF_CAP_TYPE_ABI_VERSION` (bpf/fw.h:19-52).
+const NFP_BPF_CAP_TYPE_ABI_VERSION: u32 = 7;
+/// rtsym target meaning "MU, locality direct" (nfpcore/nfp_rtsym.c:24-26).
+const NFP_RTSYM_TARGET_EMU_CACHE: u8 = 0x17;
+const NFP_RTSYM_TYPE_OBJECT: u8 = 1;
+
+/// A runtime symbol with its MU address resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    pub sym: RtSym,
+    /// 40-bit MU address for MU objects.
+    pub mu_addr: Option<u64>,
+}
+
+/// Firmware that runs on the card.
+#[derive(Debug)]
+pub struct RunningApp {
+    /// Firmware name from the MIP.
+    pub name: String,
+    pub app_id: u32,
+    pub symbols: Vec<Symbol>,
+    pub nfd: Option<Nfd>,
+}
+
+impl RunningApp {
+    pub fn symbol(&self, name: &str) -> Option<&Symbol> {
+        self.symbols.iter().find(|s| s.sym.name == name)
+    }
+}
+
+#[derive(Debug)]
+struct StoredImage {
+    bytes: Vec<u8>,
+    name: String,
+}
+
+/// The card's application-firmware slot and its flash.
+#[derive(Debug, Default)]
+pub struct AppFirmware {
+    flash: Option<StoredImage>,
+    pub running: Option<RunningApp>,
+    /// Link state the NFD model starts the data vNICs with.
+    pub link_up: bool,
+}
+
+/// A parsed and checked image, ready to be written into the chip.
+struct Prepared {
+    nffw: Nffw,
+    mip_sym: RtSym,
+    name: String,
+    symbols: Vec<Symbol>,
+}
+
+fn prepare(bytes: &[u8]) -> Result<Prepared, FwLoadError> {
+    let nffw = Nffw::parse(bytes).map_err(|e| FwLoadError::Parse(e.to_string()))?;
+    let rtsyms = nffw
+        .rtsyms()
+        .map_err(|e| FwLoadError::NoMip(e.to_string()))?;
+    let (mip_sym, mip) = nffw.mip().map_err(|e| FwLoadError::NoMip(e.to_string()))?;
+    if mip.name.is_empty() {
+        return Err(FwLoadError::NullName);
+    }
+    for s in nffw
+        .sections
+        .iter()
+        .filter(|s| s.is_loadable() && s.mem_type() == MemType::Mu)
+    {
+        let end = s.addr.checked_add(s.size());
+        if s.island() > 63 || end.is_none_or(|e| e > 1 << 32) {
+            return Err(FwLoadError::Layout(format!(
+                "section {} ({:#x}+{:#x}, island {}) is outside the island's 4 GiB",
+                s.name,
+                s.addr,
+                s.size(),
+                s.island()
+            )));
+        }
+    }
+    let symbols = rtsyms
+        .into_iter()
+        .map(|sym| {
+            let mu = sym.typ == NFP_RTSYM_TYPE_OBJECT
+                && (sym.target == NFP_CPP_TARGET_MU || sym.target == NFP_RTSYM_TARGET_EMU_CACHE);
+            Symbol {
+                mu_addr: mu.then(|| mu_address(sym.island, sym.addr)),
+                sym,
+            }
+        })
+        .collect();
+    Ok(Prepared {
+        nffw,
+        mip_sym,
+        name: mip.name,
+        symbols,
+    })
+}
+
+/// Read a 4- or 8-byte little-endian scalar symbol as `nfp_rtsym_read_le`
+/// does (nfpcore/nfp_rtsym.c:443-480).
+fn read_scalar(mu: &Mu, symbols: &[Symbol], name: &str) -> Option<u64> {
+    let s = symbols.iter().find(|s| s.sym.name == name)?;
+    let addr = s.mu_addr?;
+    match s.sym.size {
+        4 => Some(u64::from(mu.read_u32(addr))),
+        8 => Some(mu.read_u64(addr)),
+        _ => {
+            warn!(target: "nfp_emu::app", "symbol {name} has size {}, not 4 or 8", s.sym.size);
+            None
+        }
+    }
+}
+
+/// BPF ABI announced by `_abi_bpf_capabilities` (2 when absent,
+/// bpf/main.c:418-421).
+fn bpf_abi(mu: &Mu, symbols: &[Symbol]) -> u8 {
+    let Some(s) = symbols
+        .iter()
+        .find(|s| s.sym.name == "_abi_bpf_capabilities")
+    else {
+        return 2;
+    };
+    let (Some(addr), Ok(len)) = (s.mu_addr, usize::try_from(s.sym.size.min(4096))) else {
+        return 2;
+    };
+    let mut b = vec![0u8; len];
+    mu.read(addr, &mut b);
+    let mut off = 0;
+    while off + 8 <= b.len() {
+        let ty = u32::from_le_bytes(b[off..off + 4].try_into().expect("4"));
+        let l = u32::from_le_bytes(b[off + 4..off + 8].try_into().expect("4")) as usize;
+        if ty == NFP_BPF_CAP_TYPE_ABI_VERSION && l >= 4 && off + 12 <= b.len() {
+            return b[off + 8];
+        }
+        off = off.saturating_add(8).saturating_add(l);
+    }
+    2
+}
+
+impl AppFirmware {
+    /// An empty slot with `flash` as the stored image (validated).
+    pub fn new(flash: Option<Vec<u8>>) -> Result<Self, FwLoadError> {
+        let flash = match flash {
+            Some(bytes) => {
+                let p = prepare(&bytes)?;
+                Some(StoredImage {
+                    bytes,
+                    name: p.name,
+                })
+            }
+            None => None,
+        };
+        Ok(Self {
+            flash,
+            running: None,
+            link_up: true,
+        })
+    }
+
+    /// Write a prepared image into the chip and start its native model.
+    fn install(&mut self, mu: &mut Mu, qc: &mut QueueController, p: Prepared) {
+        self.stop(mu, qc);
+        let mut loaded = 0u64;
+        for s in p.nffw.sections.iter().filter(|s| s.is_loadable()) {
+            if s.mem_type() != MemType::Mu {
+                debug!(target: "nfp_emu::app", "section {} ({:?}) not modelled; skipped", s.name, s.mem_type());
+                continue;
+            }
+            let addr = mu_address(s.island(), s.addr);
+            match &s.data {
+                SectionData::Bytes(b) => {
+                    mu.write(addr, b);
+                    loaded += b.len() as u64;
+                }
+                SectionData::Zero(n) => mu.zero(addr, *n),
+            }
+        }
+        let island = p.mip_sym.island;
+        write_nffw_info(
+            mu,
+            Some(MipLocation {
+                cpp_id: u32::from(NFP_CPP_TARGET_MU) << 24
+                    | u32::from(NFP_CPP_ACTION_RW) << 8
+                    | u32::from(island),
+                offset: p.mip_sym.addr,
+            }),
+        );
+        let app_id = read_scalar(mu, &p.symbols, "_pf0_net_app_id")
+            .unwrap_or(u64::from(NFP_APP_CORE_NIC)) as u32;
+        let num_ports = read_scalar(mu, &p.symbols, "nfd_cfg_pf0_num_ports").unwrap_or(1) as usize;
+        let bar = |name: &str| {
+            p.symbols
+                .iter()
+                .find(|s| s.sym.name == name)
+                .and_then(|s| s.mu_addr.map(|a| (a, s.sym.size)))
+        };
+        let nfd = match bar("_pf0_net_bar0") {
+            Some((data_bar, size)) => {
+                let fits = (size / crate::nfd::vnic::NFP_NET_CFG_BAR_SZ) as usize;
+                let layout = NfdLayout {
+                    data_bar,
+                    num_ports: num_ports.min(fits),
+                    ctrl_bar: bar("_pf0_net_ctrl_bar")
+                        .filter(|&(_, s)| s >= crate::nfd::vnic::NFP_NET_CFG_BAR_SZ)
+                        .map(|(a, _)| a),
+                    bpf_abi: (app_id == NFP_APP_BPF_NIC).then(|| bpf_abi(mu, &p.symbols)),
+                };
+                Some(Nfd::start(mu, &layout, self.link_up))
+            }
+            None => {
+                warn!(target: "nfp_emu::app", "firmware {} has no _pf0_net_bar0: no vNICs", p.name);
+                None
+            }
+        };
+        info!(
+            target: "nfp_emu::app",
+            "firmware {} running: app id {app_id}, {num_ports} port(s), {} symbols, {loaded} bytes of data",
+            p.name,
+            p.symbols.len()
+        );
+        self.running = Some(RunningApp {
+            name: p.name,
+            app_id,
+            symbols: p.symbols,
+            nfd,
+        });
+    }
+
+    /// Stop the application firmware and clear its memories.
+    fn stop(&mut self, mu: &mut Mu, qc: &mut QueueController) {
+        self.running = None;
+        mu.retain(NSP_MU_RANGE);
+        qc.reset();
+        write_nffw_info(mu, None);
+    }
+
+    /// Load the flash image at power-on, as a card does.
+    pub fn boot_from_flash(&mut self, mu: &mut Mu, qc: &mut QueueController) {
+        if let Some(f) = &self.flash {
+            match prepare(&f.bytes) {
+                Ok(p) => self.install(mu, qc, p),
+                Err(e) => warn!(target: "nfp_emu::app", "flash image not loadable: {e}"),
+            }
+        }
+    }
+}
+
+/// The application firmware together with the hardware its (re)start
+/// touches, as the NSP drives it.
+pub struct FirmwareCtx<'a> {
+    pub app: &'a mut AppFirmware,
+    pub qc: &'a mut QueueController,
+}
+
+impl FirmwareHost for FirmwareCtx<'_> {
+    fn soft_reset(&mut self, mu: &mut Mu) {
+        self.app.stop(mu, self.qc);
+    }
+
+    fn load(&mut self, mu: &mut Mu, _eth: &EthTable, image: &[u8]) -> Result<(), FwLoadError> {
+        let p = prepare(image)?;
+        self.app.install(mu, self.qc, p);
+        Ok(())
+    }
+
+    fn is_loaded(&self) -> bool {
+        self.app.running.is_some()
+    }
+
+    fn load_stored(&mut self, mu: &mut Mu, _eth: &EthTable) -> Result<bool, FwLoadError> {
+        if self.app.running.is_some() {
+            return Ok(false);
+        }
+        let Some(f) = &self.app.flash else {
+            return Err(FwLoadError::NoStoredFirmware);
+        };
+        let p = prepare(&f.bytes)?;
+        self.app.install(mu, self.qc, p);
+        Ok(true)
+    }
+
+    fn write_flash(&mut self, image: &[u8]) -> Result<(), FwLoadError> {
+        let p = prepare(image)?;
+        info!(target: "nfp_emu::app", "flash now holds firmware {}", p.name);
+        self.app.flash = Some(StoredImage {
+            bytes: image.to_vec(),
+            name: p.name,
+        });
+        Ok(())
+    }
+
+    fn running_version(&self) -> Option<String> {
+        self.app.running.as_ref().map(|r| r.name.clone())
+    }
+
+    fn stored_version(&self) -> Option<String> {
+        self.app.flash.as_ref().map(|f| f.name.clone())
+    }
+}

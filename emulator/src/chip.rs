@@ -1,0 +1,453 @@
+//! The NFP-4000 chip behind the PCIe function: the CPP bus and its targets,
+//! the service processor and the application firmware. Host BAR accesses are
+//! decoded through the expansion BARs ([`crate::pcie::expbar`]) into CPP
+//! transactions here.
+
+use tracing::{debug, warn};
+
+use crate::app::{AppFirmware, FirmwareCtx};
+use crate::cpp::{
+    CppId, MU_ACTION_ATOMIC_READ, MU_ACTION_ATOMIC_WRITE, MU_ACTION_TEST_SET_IMM, Mu,
+    NFP_CPP_ACTION_READ, NFP_CPP_ACTION_RW, NFP_CPP_ACTION_WRITE, NFP_CPP_TARGET_ARM,
+    NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_TARGET_LOCAL, NFP_CPP_TARGET_MU, Xpb,
+};
+use crate::nfd::qc::{QcEvent, QueueController};
+use crate::nsp::Nsp;
+use crate::pcie::expbar::Window;
+use crate::pcie::local::{NFP_QCP_AREA_SIZE, NFP_QCP_BASE, PcieLocal};
+
+/// `NFP_ARM_GCSR` SOFTMODEL2/3 (nfpcore/nfp_cppcore.c:27-28, 1241-1244):
+/// read during probe, values ignored.
+const NFP_ARM_GCSR_SOFTMODEL2: u64 = 0x0040_014c;
+const NFP_ARM_GCSR_SOFTMODEL3: u64 = 0x0040_0150;
+/// The immediate `test_set_imm` ORs in for the NFP mutex: the command's byte
+/// mask 0b1111 (nfpcore/nfp_mutex.c:292-306).
+const MU_TEST_SET_IMM_BITS: u32 = 0xf;
+/// Largest explicit transaction (nfpcore/nfp_cpplib.c:171).
+const NFP_EXPLICIT_MAX_BYTES: u64 = 128;
+
+#[derive(Debug)]
+pub struct Chip {
+    pub mu: Mu,
+    pub xpb: Xpb,
+    pub pcie: PcieLocal,
+    pub qc: QueueController,
+    pub nsp: Nsp,
+    pub app: AppFirmware,
+}
+
+impl Chip {
+    /// Power on: the service processor lays out its structures; firmware in
+    /// flash is loaded.
+    pub fn power_on(nsp: Nsp, app: AppFirmware) -> Self {
+        let mut chip = Self {
+            mu: Mu::new(),
+            xpb: Xpb::default(),
+            pcie: PcieLocal::default(),
+            qc: QueueController::default(),
+            nsp,
+            app,
+        };
+        chip.nsp.power_on(&mut chip.mu);
+        chip.app.boot_from_flash(&mut chip.mu, &mut chip.qc);
+        chip
+    }
+
+    /// Host read of BAR `bar` at `offset` (already bounds-checked).
+    pub fn bar_read(&mut self, bar: usize, offset: u64, buf: &mut [u8]) {
+        match self.pcie.expbars.decode(bar, offset, buf.len()) {
+            Window::Local { addr } => self.local_read(addr, buf),
+            Window::Cpp { id, addr } => self.cpp_read(id, addr, buf),
+            Window::Explicit {
+                group,
+                area,
+                offset,
+            } => {
+                buf.fill(0);
+                self.explicit_kickoff(group, area, offset);
+            }
+            Window::Unmapped { index, cfg } => {
+                buf.fill(0);
+                PcieLocal::warn_unmapped(index, cfg);
+            }
+            Window::Outside => {
+                buf.fill(0xff);
+                warn!(target: "nfp_emu::pcie", "{}-byte read at BAR{bar} offset {offset:#x} crosses an expansion BAR slice", buf.len());
+            }
+        }
+    }
+
+    /// Host write to BAR `bar` at `offset` (already bounds-checked).
+    pub fn bar_write(&mut self, bar: usize, offset: u64, data: &[u8]) {
+        match self.pcie.expbars.decode(bar, offset, data.len()) {
+            Window::Local { addr } => self.local_write(addr, data),
+            Window::Cpp { id, addr } => self.cpp_write(id, addr, data),
+            Window::Explicit { group, area, .. } => warn!(
+                target: "nfp_emu::pcie",
+                "write to explicit group {group} area {area} kick-off window at BAR{bar} offset {offset:#x}; ignored"
+            ),
+            Window::Unmapped { index, cfg } => PcieLocal::warn_unmapped(index, cfg),
+            Window::Outside => warn!(
+                target: "nfp_emu::pcie",
+                "{}-byte write at BAR{bar} offset {offset:#x} crosses an expansion BAR slice; ignored",
+                data.len()
+            ),
+        }
+    }
+
+    /// Target 0: the PCIe island's registers and the queue controller.
+    pub fn local_read(&mut self, addr: u64, buf: &mut [u8]) {
+        if addr < NFP_QCP_BASE {
+            self.pcie.read(addr, buf);
+        } else if addr - NFP_QCP_BASE < NFP_QCP_AREA_SIZE {
+            self.qc.read(addr - NFP_QCP_BASE, buf);
+        } else {
+            buf.fill(0);
+            warn!(target: "nfp_emu::cpp", "read of {} bytes at PCIe-local {addr:#x}: nothing there", buf.len());
+        }
+    }
+
+    pub fn local_write(&mut self, addr: u64, data: &[u8]) {
+        if addr < NFP_QCP_BASE {
+            self.pcie.write(addr, data);
+        } else if addr - NFP_QCP_BASE < NFP_QCP_AREA_SIZE {
+            if let Some(QcEvent::WptrAdded { queue, .. }) = self.qc.write(addr - NFP_QCP_BASE, data)
+            {
+                self.doorbell(queue);
+            }
+        } else {
+            warn!(target: "nfp_emu::cpp", "write of {} bytes at PCIe-local {addr:#x}: nothing there; ignored", data.len());
+        }
+    }
+
+    fn doorbell(&mut self, queue: u16) {
+        if let Some(nfd) = self.app.running.as_mut().and_then(|r| r.nfd.as_mut()) {
+            nfd.on_doorbell(&mut self.mu, &mut self.qc, queue);
+        }
+    }
+
+    pub fn cpp_read(&mut self, id: CppId, addr: u64, buf: &mut [u8]) {
+        match (id.target, id.action) {
+            (NFP_CPP_TARGET_LOCAL, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ) => {
+                self.local_read(addr, buf)
+            }
+            (
+                NFP_CPP_TARGET_MU,
+                NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ | MU_ACTION_ATOMIC_READ,
+            ) => self.mu.read(addr, buf),
+            (NFP_CPP_TARGET_MU, MU_ACTION_TEST_SET_IMM) if buf.len() == 4 => {
+                let old = self.mu.test_and_set(addr, MU_TEST_SET_IMM_BITS);
+                buf.copy_from_slice(&old.to_le_bytes());
+            }
+            (NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ)
+                if buf.len() == 4 && addr % 4 == 0 =>
+            {
+                buf.copy_from_slice(&self.xpb.read32(addr).to_le_bytes());
+            }
+            (NFP_CPP_TARGET_ARM, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ) => {
+                buf.fill(0);
+                if addr != NFP_ARM_GCSR_SOFTMODEL2 && addr != NFP_ARM_GCSR_SOFTMODEL3 {
+                    warn!(target: "nfp_emu::cpp", "{id} read at {addr:#x}: unimplemented ARM register; returning 0");
+                }
+            }
+            _ => {
+                buf.fill(0);
+                warn!(target: "nfp_emu::cpp", "{id} read of {} bytes at {addr:#012x}: unimplemented; returning 0", buf.len());
+            }
+        }
+    }
+
+    pub fn cpp_write(&mut self, id: CppId, addr: u64, data: &[u8]) {
+        match (id.target, id.action) {
+            (NFP_CPP_TARGET_LOCAL, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_WRITE) => {
+                self.local_write(addr, data)
+            }
+            (
+                NFP_CPP_TARGET_MU,
+                NFP_CPP_ACTION_RW | NFP_CPP_ACTION_WRITE | MU_ACTION_ATOMIC_WRITE,
+            ) => {
+                self.mu.write(addr, data);
+                if Nsp::is_command_write(addr, data.len()) {
+                    let mut ctx = FirmwareCtx {
+                        app: &mut self.app,
+                        qc: &mut self.qc,
+                    };
+                    self.nsp.on_command_write(&mut self.mu, &mut ctx);
+                }
+            }
+            (NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_WRITE)
+                if data.len() == 4 && addr % 4 == 0 =>
+            {
+                self.xpb
+                    .write32(addr, u32::from_le_bytes(data.try_into().expect("4 bytes")));
+            }
+            _ => warn!(
+                target: "nfp_emu::cpp",
+                "{id} write of {} bytes at {addr:#012x}: unimplemented; ignored",
+                data.len()
+            ),
+        }
+    }
+
+    /// Carry out the explicit transaction set up in the CSRs of
+    /// `group`/`area`; the driver reads the result right after the kick-off
+    /// read, so it completes synchronously (nfp6000_pcie.c:1121-1213).
+    fn explicit_kickoff(&mut self, group: usize, area: usize, offset: u64) {
+        let Some(c) = self
+            .pcie
+            .explicit
+            .get(group)
+            .and_then(|g| g.get(area))
+            .copied()
+        else {
+            return;
+        };
+        let addr = c.address_hi() | (offset & 0xffff);
+        let id = CppId::new(c.target(), c.action(), c.token());
+        let width: u64 = if id.target == NFP_CPP_TARGET_MU { 8 } else { 4 };
+        let bytes = ((u64::from(c.length()) + 1) * width).min(NFP_EXPLICIT_MAX_BYTES) as usize;
+        let data_ref = c.data_ref() as usize;
+        if data_ref + bytes > self.pcie.sram().len() {
+            warn!(target: "nfp_emu::pcie", "explicit transaction data ref {data_ref:#x}+{bytes} outside PCIe SRAM; dropped");
+            return;
+        }
+        debug!(target: "nfp_emu::pcie", group, area, "explicit {id} of {bytes} bytes at {addr:#x}");
+        if matches!(id.action, NFP_CPP_ACTION_WRITE | MU_ACTION_ATOMIC_WRITE) {
+            let data = self.pcie.sram()[data_ref..data_ref + bytes].to_vec();
+            self.cpp_write(id, addr, &data);
+        } else {
+            let mut data = vec![0u8; bytes];
+            self.cpp_read(id, addr, &mut data);
+            self.pcie.sram_mut()[data_ref..data_ref + bytes].copy_from_slice(&data);
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::card::{Card, CardConfig};
+    use crate::cpp::{MU_TOKEN_TEST_SET_IMM, NFP_CPP_TARGET_MU};
+    use crate::nsp::resource::{NFP_RESOURCE_TBL_BASE, resource_key};
+
+    const SLICE: u64 = 16 << 20; // BAR0 slices
+
+    /// Drives a card the way the nfp driver does: programs BAR0 slices with
+    /// `compute_bar()` words (nfp6000_pcie.c:193-265) and accesses through
+    /// them.
+    pub(crate) struct Host {
+        pub card: Card,
+    }
+
+    impl Host {
+        pub fn new(cfg: CardConfig) -> Self {
+            let card = Card::new(&cfg).unwrap();
+            // The first expansion-BAR write of every probe goes to config space.
+            card.config_write(0x400, &0x6000_0000u32.to_le_bytes());
+            Self { card }
+        }
+
+        fn program(&self, slice: u64, tgt: u8, act: u8, tok: u8, addr: u64) -> u64 {
+            let base = addr & !(SLICE - 1);
+            let cfg = if act == NFP_CPP_ACTION_RW || act == 0 {
+                1 << 29 | u32::from(tgt) << 23 | u32::from(tok) << 21 | (base >> 19) as u32
+            } else {
+                u32::from(tgt) << 23 | u32::from(act) << 16 | u32::from(tok) << 21 | (base >> 24) as u32
+            };
+            self.card.bar_write(0, 0x30000 + 4 * slice, &cfg.to_le_bytes());
+            let mut back = [0u8; 4];
+            self.card.bar_read(0, 0x30000 + 4 * slice, &mut back);
+            assert_eq!(u32::from_le_bytes(back), cfg, "expansion BAR read-back");
+            slice * SLICE + (addr - base)
+        }
+
+        pub fn read(&self, tgt: u8, act: u8, tok: u8, addr: u64, buf: &mut [u8]) {
+            let slice = if act == NFP_CPP_ACTION_RW || act == 0 { 2 } else { 3 };
+            let off = self.program(slice, tgt, act, tok, addr);
+            self.card.bar_read(0, off, buf);
+        }
+
+        pub fn write(&self, tgt: u8, act: u8, tok: u8, addr: u64, data: &[u8]) {
+            let slice = if act == NFP_CPP_ACTION_RW || act == 0 { 2 } else { 6 };
+            let off = self.program(slice, tgt, act, tok, addr);
+            self.card.bar_write(0, off, data);
+        }
+
+        pub fn mu_read32(&self, act: u8, tok: u8, addr: u64) -> u32 {
+            let mut b = [0u8; 4];
+            self.read(NFP_CPP_TARGET_MU, act, tok, addr, &mut b);
+            u32::from_le_bytes(b)
+        }
+
+        pub fn mu_read64(&self, addr: u64) -> u64 {
+            let mut b = [0u8; 8];
+            self.read(NFP_CPP_TARGET_MU, NFP_CPP_ACTION_RW, 0, addr, &mut b);
+            u64::from_le_bytes(b)
+        }
+
+        pub fn mu_write64(&self, addr: u64, v: u64) {
+            self.write(NFP_CPP_TARGET_MU, NFP_CPP_ACTION_RW, 0, addr, &v.to_le_bytes());
+        }
+
+        /// `nfp_cpp_mutex_trylock()` (nfp_mutex.c:262-328) for `owner`.
+        pub fn trylock(&self, addr: u64, key: u32, owner: u16) -> Result<(), &'static str> {
+            if self.mu_read32(MU_ACTION_ATOMIC_READ, 0, addr + 4) != key {
+                return Err("EPERM");
+            }
+            let old = self.mu_read32(MU_ACTION_TEST_SET_IMM, MU_TOKEN_TEST_SET_IMM, addr);
+            match old & 0xffff {
+                0 => {
+                    let v = u32::from(owner) << 16 | 0xf;
+                    self.write(NFP_CPP_TARGET_MU, MU_ACTION_ATOMIC_WRITE, 0, addr, &v.to_le_bytes());
+                    Ok(())
+                }
+                0xf => Err("EBUSY"),
+                _ => Err("EINVAL"),
+            }
+        }
+
+        /// `nfp_cpp_mutex_unlock()` (nfp_mutex.c:217-254).
+        pub fn unlock(&self, addr: u64, key: u32, owner: u16) -> Result<(), &'static str> {
+            if self.mu_read32(MU_ACTION_ATOMIC_READ, 0, addr + 4) != key {
+                return Err("EPERM");
+            }
+            let v = self.mu_read32(MU_ACTION_ATOMIC_READ, 0, addr);
+            if v != u32::from(owner) << 16 | 0xf {
+                return Err("EACCES");
+            }
+            let v = u32::from(owner) << 16;
+            self.write(NFP_CPP_TARGET_MU, MU_ACTION_ATOMIC_WRITE, 0, addr, &v.to_le_bytes());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn config_space_alias_programs_bar0_slice0() {
+        let h = Host::new(CardConfig::default());
+        let mut b = [0u8; 4];
+        h.card.bar_read(0, 0x30000, &mut b);
+        assert_eq!(u32::from_le_bytes(b), 0x6000_0000);
+        h.card.config_read(0x400, &mut b);
+        assert_eq!(u32::from_le_bytes(b), 0x6000_0000);
+    }
+
+    #[test]
+    fn xpb_model_and_imb_through_a_bulk_window() {
+        let h = Host::new(CardConfig::default());
+        let mut b = [0u8; 4];
+        h.read(NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_ACTION_RW, 0, 0x0150_0004, &mut b);
+        assert_eq!(u32::from_le_bytes(b), 0x4001_0010);
+        h.read(NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_ACTION_RW, 0, 0x000a_001c, &mut b);
+        assert_eq!(u32::from_le_bytes(b), 0x1000);
+    }
+
+    #[test]
+    fn resource_table_mutexes_with_contention() {
+        let h = Host::new(CardConfig::default());
+        let tbl = NFP_RESOURCE_TBL_BASE;
+        // The table's own mutex: key 0, unlocked at power-on.
+        assert_eq!(h.mu_read32(MU_ACTION_ATOMIC_READ, 0, tbl + 4), 0);
+        h.trylock(tbl, 0, 0x10ff).unwrap();
+        assert_eq!(h.mu_read32(MU_ACTION_ATOMIC_READ, 0, tbl), 0x10ff_000f);
+        // A second interface contends and must wait.
+        assert_eq!(h.trylock(tbl, 0, 0x20ff), Err("EBUSY"));
+        // It cannot unlock someone else's lock.
+        assert_eq!(h.unlock(tbl, 0, 0x20ff), Err("EACCES"));
+        h.unlock(tbl, 0, 0x10ff).unwrap();
+        h.trylock(tbl, 0, 0x20ff).unwrap();
+        h.unlock(tbl, 0, 0x20ff).unwrap();
+        // Entry 1 is nfp.sp with its CRC key; a wrong key is refused.
+        let sp = tbl + 32;
+        let key = resource_key("nfp.sp");
+        assert_eq!(h.trylock(sp, key ^ 1, 0x10ff), Err("EPERM"));
+        h.trylock(sp, key, 0x10ff).unwrap();
+        assert_eq!(h.trylock(sp, key, 0x10ff), Err("EBUSY"));
+        h.unlock(sp, key, 0x10ff).unwrap();
+        // A lock word left in another state is not a valid mutex.
+        h.write(NFP_CPP_TARGET_MU, MU_ACTION_ATOMIC_WRITE, 0, sp, &0x10ff_0003u32.to_le_bytes());
+        assert_eq!(h.trylock(sp, key, 0x10ff), Err("EINVAL"));
+    }
+
+    #[test]
+    fn explicit_transaction_reads_mu() {
+        let h = Host::new(CardConfig::default());
+        h.mu_write64(0x18_0000_1238, 0x1122_3344_5566_7788);
+        // Group 0 at BAR0.4, area 1: CSRs then the kick-off read.
+        h.card.bar_write(0, 0x30010, &0x8000_0000u32.to_le_bytes());
+        let csr = 0x30080 + 0x10;
+        let addr: u64 = 0x18_0000_1238;
+        let data_ref = 0x1000 + (1 << 7);
+        let csr0 = 1u32 << 30 | ((addr >> 16) as u32 & 0xff_ffff);
+        let csr1 = data_ref as u32;
+        let csr2 = u32::from(NFP_CPP_TARGET_MU) << 28; // action 0 = read, length 0 = one word
+        for (i, v) in [csr0, csr1, csr2].into_iter().enumerate() {
+            h.card.bar_write(0, csr + 4 * i as u64, &v.to_le_bytes());
+        }
+        let mut kick = [0u8; 1];
+        h.card.bar_read(0, 4 * SLICE + (1 << 22) + (addr & 0x3f_ffff), &mut kick);
+        let mut got = [0u8; 8];
+        h.card.bar_read(0, data_ref, &mut got);
+        assert_eq!(u64::from_le_bytes(got), 0x1122_3344_5566_7788);
+    }
+
+    #[test]
+    fn unknown_targets_read_zero_and_do_not_panic() {
+        let h = Host::new(CardConfig::default());
+        let mut b = [0xffu8; 8];
+        h.read(12, NFP_CPP_ACTION_RW, 0, 0x1000, &mut b);
+        assert_eq!(b, [0; 8]);
+        h.write(12, NFP_CPP_ACTION_RW, 0, 0x1000, &b);
+        h.read(NFP_CPP_TARGET_MU, 9, 0, 0x1000, &mut b[..4]);
+        assert_eq!(&b[..4], &[0; 4]);
+    }
+
+    #[test]
+    fn driver_probe_path_rtsyms_vnic_bar_and_reconfig() {
+        use nfp_firmware::image::{BoardSpec, bpf_image};
+        let img = bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes();
+        let h = Host::new(CardConfig {
+            flash_firmware: Some(img),
+            ..CardConfig::default()
+        });
+        let rw = NFP_CPP_ACTION_RW;
+        // nfp.nffw -> fwinfo[0] -> MIP (nfp_nffw.c, nfp_mip.c).
+        let nffw = crate::nsp::NFFW_INFO_BASE;
+        assert_eq!(h.mu_read32(rw, 0, nffw) & 1, 1, "init");
+        let w0 = h.mu_read32(rw, 0, nffw + 0x328);
+        assert_eq!(w0 >> 31, 1, "loaded");
+        let (id, island) = CppId::from_raw(h.mu_read32(rw, 0, nffw + 0x32c));
+        assert_eq!(id.target, NFP_CPP_TARGET_MU);
+        let mip_off = u64::from(w0 & 0xff) << 32 | u64::from(h.mu_read32(rw, 0, nffw + 0x330));
+        // Island translation with the card's IMB (mode 0, addr40).
+        let xlate = |addr: u64| u64::from(island) << 32 | addr;
+        let mip = xlate(mip_off);
+        assert_eq!(h.mu_read32(rw, 0, mip), 0x0050_494d);
+        let symtab = xlate(u64::from(h.mu_read32(rw, 0, mip + 0x20)));
+        let symtab_size = h.mu_read32(rw, 0, mip + 0x24);
+        let strtab = xlate(u64::from(h.mu_read32(rw, 0, mip + 0x28)));
+        let strtab_size = h.mu_read32(rw, 0, mip + 0x2c);
+        assert_eq!(symtab_size % 16, 0);
+        let mut st = vec![0u8; symtab_size as usize];
+        for (i, c) in st.chunks_mut(8).enumerate() {
+            c.copy_from_slice(&h.mu_read64(symtab + 8 * i as u64).to_le_bytes());
+        }
+        let mut ss = vec![0u8; strtab_size.div_ceil(8) as usize * 8];
+        for (i, c) in ss.chunks_mut(8).enumerate() {
+            c.copy_from_slice(&h.mu_read64(strtab + 8 * i as u64).to_le_bytes());
+        }
+        let syms = nfp_firmware::rtsym::decode(&st, &ss).unwrap();
+        let bar0 = syms.iter().find(|s| s.name == "_pf0_net_bar0").unwrap();
+        let bar = u64::from(bar0.island) << 32 | bar0.addr;
+        // vNIC 0's control BAR.
+        assert_eq!(h.mu_read32(rw, 0, bar + 0x30), 0x500, "VERSION");
+        assert_eq!(h.mu_read32(rw, 0, bar + 0x38) & (1 << 27), 1 << 27, "CAP.BPF");
+        let start_txq = u64::from(h.mu_read32(rw, 0, bar + 0x48));
+        // Reconfig: UPDATE, then +1 on the config queue's write pointer
+        // through a target-0 BULK window (nfp_net_common.c:84-91).
+        h.write(NFP_CPP_TARGET_MU, rw, 0, bar + 0x4, &3u32.to_le_bytes());
+        assert_eq!(h.mu_read32(rw, 0, bar + 0x4), 3, "no ack before the kick");
+        let qc = 0x8_0000 + (start_txq + 1) * 0x800 + 0x4;
+        h.write(NFP_CPP_TARGET_LOCAL, rw, 0, qc, &1u32.to_le_bytes());
+        assert_eq!(h.mu_read32(rw, 0, bar + 0x4), 0, "UPDATE cleared by the reconfig");
+    }
+}

@@ -1,0 +1,166 @@
+//! The PCIe queue controller (QCP): 256 queues of free-running 18-bit read
+//! and write pointers at CPP target 0, 0x80000 + 0x800 * q (nfp_net.h:835-910,
+//! nfpcore/nfp_dev.c:33,40; probe.md §8.7).
+
+use tracing::{debug, warn};
+
+/// `NFP_QCP_QUEUE_ADDR_SZ` (nfp_net.h:835).
+pub const NFP_QCP_QUEUE_ADDR_SZ: u64 = 0x800;
+/// Number of queues (`qc_idx_mask` 0xff, nfpcore/nfp_dev.c:32).
+pub const NFP_QCP_QUEUES: usize = 256;
+pub const NFP_QCP_QUEUE_ADD_RPTR: u64 = 0x0000;
+pub const NFP_QCP_QUEUE_ADD_WPTR: u64 = 0x0004;
+pub const NFP_QCP_QUEUE_STS_LO: u64 = 0x0008;
+pub const NFP_QCP_QUEUE_STS_HI: u64 = 0x000c;
+/// `NFP_QCP_QUEUE_STS_LO_READPTR_mask` / `_HI_WRITEPTR_mask` (nfp_net.h:840-842).
+pub const NFP_QCP_PTR_MASK: u32 = 0x3ffff;
+
+/// A write the rest of the card must react to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QcEvent {
+    /// The host added to a queue's write pointer (a doorbell).
+    WptrAdded { queue: u16, n: u32 },
+}
+
+#[derive(Clone, Debug)]
+pub struct QueueController {
+    rptr: [u32; NFP_QCP_QUEUES],
+    wptr: [u32; NFP_QCP_QUEUES],
+}
+
+impl Default for QueueController {
+    fn default() -> Self {
+        Self {
+            rptr: [0; NFP_QCP_QUEUES],
+            wptr: [0; NFP_QCP_QUEUES],
+        }
+    }
+}
+
+impl QueueController {
+    fn split(off: u64) -> Option<(usize, u64)> {
+        let q = (off / NFP_QCP_QUEUE_ADDR_SZ) as usize;
+        (q < NFP_QCP_QUEUES).then_some((q, off % NFP_QCP_QUEUE_ADDR_SZ))
+    }
+
+    /// Host read at `off` from the start of the QC area.
+    pub fn read(&self, off: u64, buf: &mut [u8]) {
+        buf.fill(0);
+        let Some((q, reg)) = Self::split(off) else {
+            warn!(target: "nfp_emu::qc", "read at QC offset {off:#x} past the last queue");
+            return;
+        };
+        let v = match reg & !3 {
+            NFP_QCP_QUEUE_STS_LO => self.rptr[q],
+            NFP_QCP_QUEUE_STS_HI => self.wptr[q],
+            _ => {
+                debug!(target: "nfp_emu::qc", queue = q, "read of QC register {reg:#x}; returning 0");
+                0
+            }
+        };
+        let b = v.to_le_bytes();
+        let sh = (reg % 4) as usize;
+        let n = buf.len().min(4 - sh);
+        buf[..n].copy_from_slice(&b[sh..sh + n]);
+    }
+
+    /// Host write at `off`; returns the doorbell to act on, if any.
+    pub fn write(&mut self, off: u64, data: &[u8]) -> Option<QcEvent> {
+        let Some((q, reg)) = Self::split(off) else {
+            warn!(target: "nfp_emu::qc", "write at QC offset {off:#x} past the last queue; ignored");
+            return None;
+        };
+        if data.len() != 4 || reg % 4 != 0 {
+            warn!(target: "nfp_emu::qc", queue = q, "{}-byte write at QC register {reg:#x}; ignored", data.len());
+            return None;
+        }
+        let v = u32::from_le_bytes(data.try_into().expect("4 bytes"));
+        match reg {
+            NFP_QCP_QUEUE_ADD_RPTR => {
+                self.rptr[q] = self.rptr[q].wrapping_add(v) & NFP_QCP_PTR_MASK;
+                None
+            }
+            NFP_QCP_QUEUE_ADD_WPTR => {
+                self.wptr[q] = self.wptr[q].wrapping_add(v) & NFP_QCP_PTR_MASK;
+                Some(QcEvent::WptrAdded {
+                    queue: q as u16,
+                    n: v,
+                })
+            }
+            _ => {
+                debug!(target: "nfp_emu::qc", queue = q, "write of {v:#x} to QC register {reg:#x}; ignored");
+                None
+            }
+        }
+    }
+
+    pub fn rptr(&self, q: u16) -> u32 {
+        self.rptr.get(usize::from(q)).copied().unwrap_or(0)
+    }
+
+    pub fn wptr(&self, q: u16) -> u32 {
+        self.wptr.get(usize::from(q)).copied().unwrap_or(0)
+    }
+
+    /// Device side: advance the read pointer (e.g. descriptors consumed).
+    pub fn advance_rptr(&mut self, q: u16, n: u32) {
+        if let Some(r) = self.rptr.get_mut(usize::from(q)) {
+            *r = r.wrapping_add(n) & NFP_QCP_PTR_MASK;
+        }
+    }
+
+    /// Zero both pointers (ring enable/disable, probe.md §8.7).
+    pub fn reset_queue(&mut self, q: u16) {
+        if let Some(i) = Some(usize::from(q)).filter(|&i| i < NFP_QCP_QUEUES) {
+            self.rptr[i] = 0;
+            self.wptr[i] = 0;
+        }
+    }
+
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rd(qc: &QueueController, off: u64) -> u32 {
+        let mut b = [0; 4];
+        qc.read(off, &mut b);
+        u32::from_le_bytes(b)
+    }
+
+    #[test]
+    fn add_wptr_is_a_doorbell_and_pointers_wrap_at_18_bits() {
+        let mut qc = QueueController::default();
+        let q = 33u64;
+        let base = q * NFP_QCP_QUEUE_ADDR_SZ;
+        assert_eq!(
+            qc.write(base + NFP_QCP_QUEUE_ADD_WPTR, &1u32.to_le_bytes()),
+            Some(QcEvent::WptrAdded { queue: 33, n: 1 })
+        );
+        assert_eq!(rd(&qc, base + NFP_QCP_QUEUE_STS_HI), 1);
+        qc.write(
+            base + NFP_QCP_QUEUE_ADD_WPTR,
+            &NFP_QCP_PTR_MASK.to_le_bytes(),
+        );
+        assert_eq!(rd(&qc, base + NFP_QCP_QUEUE_STS_HI), 0, "wrapped");
+        qc.advance_rptr(33, 5);
+        assert_eq!(rd(&qc, base + NFP_QCP_QUEUE_STS_LO), 5);
+        qc.reset_queue(33);
+        assert_eq!(rd(&qc, base + NFP_QCP_QUEUE_STS_LO), 0);
+    }
+
+    #[test]
+    fn bad_accesses_are_ignored() {
+        let mut qc = QueueController::default();
+        assert_eq!(qc.write(256 * NFP_QCP_QUEUE_ADDR_SZ, &[0; 4]), None);
+        assert_eq!(qc.write(NFP_QCP_QUEUE_ADD_WPTR, &[1, 0]), None);
+        assert_eq!(qc.write(NFP_QCP_QUEUE_ADD_WPTR + 2, &[1, 0, 0, 0]), None);
+        assert_eq!(qc.wptr(0), 0);
+        qc.reset_queue(999);
+        assert_eq!(rd(&qc, 1 << 30), 0);
+    }
+}

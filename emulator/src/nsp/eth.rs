@@ -1,0 +1,358 @@
+//! The NSP's port table (ETH_RESCAN / ETH_CONTROL), 48 entries of 32 bytes
+//! (nfpcore/nfp_nsp_eth.c:19-87; probe.md §5.6).
+
+/// `NSP_ETH_MAX_COUNT` (nfp_nsp_eth.c:19-20): 2 NBIs x 24 ports.
+pub const NSP_ETH_MAX_COUNT: usize = 48;
+pub const NSP_ETH_ENTRY_SIZE: usize = 32;
+/// `NSP_ETH_TABLE_SIZE`.
+pub const NSP_ETH_TABLE_SIZE: usize = NSP_ETH_MAX_COUNT * NSP_ETH_ENTRY_SIZE;
+
+// `port` word (nfp_nsp_eth.c:24-30).
+const NSP_ETH_PORT_LANES: u64 = 0xf;
+const NSP_ETH_PORT_INDEX_SHIFT: u32 = 8;
+const NSP_ETH_PORT_LABEL_SHIFT: u32 = 48;
+const NSP_ETH_PORT_PHYLABEL_SHIFT: u32 = 54;
+const NSP_ETH_PORT_FEC_SUPP_BASER: u64 = 1 << 60;
+const NSP_ETH_PORT_FEC_SUPP_RS: u64 = 1 << 61;
+const NSP_ETH_PORT_SUPP_ANEG: u64 = 1 << 63;
+
+// `state` word (nfp_nsp_eth.c:34-46).
+const NSP_ETH_STATE_CONFIGURED: u64 = 1 << 0;
+const NSP_ETH_STATE_ENABLED: u64 = 1 << 1;
+const NSP_ETH_STATE_TX_ENABLED: u64 = 1 << 2;
+const NSP_ETH_STATE_RX_ENABLED: u64 = 1 << 3;
+const NSP_ETH_STATE_RATE_SHIFT: u32 = 8;
+const NSP_ETH_STATE_INTERFACE_SHIFT: u32 = 12;
+const NSP_ETH_STATE_MEDIA_SHIFT: u32 = 20;
+const NSP_ETH_STATE_ANEG_SHIFT: u32 = 23;
+const NSP_ETH_STATE_FEC_SHIFT: u32 = 26;
+const NSP_ETH_STATE_ACT_FEC_SHIFT: u32 = 28;
+const NSP_ETH_STATE_TX_PAUSE: u64 = 1 << 31;
+const NSP_ETH_STATE_RX_PAUSE: u64 = 1 << 32;
+
+// `control` word (nfp_nsp_eth.c:48-58).
+const NSP_ETH_CTRL_VALUE_BITS: u64 = 0xf; // CONFIGURED, ENABLED, TX, RX
+const NSP_ETH_CTRL_SET_RATE: u64 = 1 << 4;
+const NSP_ETH_CTRL_SET_LANES: u64 = 1 << 5;
+const NSP_ETH_CTRL_SET_ANEG: u64 = 1 << 6;
+const NSP_ETH_CTRL_SET_FEC: u64 = 1 << 7;
+const NSP_ETH_CTRL_SET_IDMODE: u64 = 1 << 8;
+const NSP_ETH_CTRL_SET_TX_PAUSE: u64 = 1 << 10;
+const NSP_ETH_CTRL_SET_RX_PAUSE: u64 = 1 << 11;
+
+/// `RATE_25G` (nfp_nsp_eth.c:69-76).
+pub const NSP_ETH_RATE_25G: u8 = 5;
+/// `NFP_INTERFACE_SFP28` (nfp_nsp.h).
+pub const NFP_INTERFACE_SFP28: u8 = 28;
+/// `NFP_MEDIA_DAC_PASSIVE` (nfp_nsp.h).
+pub const NFP_MEDIA_DAC_PASSIVE: u8 = 0;
+/// `NFP_MEDIA_25GBASE_CR` and `_CR_S` bits of the READ_MEDIA link-mode
+/// words (enum nfp_ethtool_link_mode_list, nfp_nsp.h:106-146).
+pub const NFP_MEDIA_25GBASE_CR: u32 = 18;
+pub const NFP_MEDIA_25GBASE_CR_S: u32 = 19;
+
+/// One physical port as the NSP describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EthPort {
+    /// Table position = the chip-wide port index (MAC stats slot, devlink
+    /// port index).
+    pub index: usize,
+    pub eth_index: u8,
+    pub label_port: u8,
+    pub label_subport: u8,
+    pub lanes: u8,
+    pub rate: u8,
+    pub interface: u8,
+    pub media: u8,
+    pub mac: [u8; 6],
+    pub configured: bool,
+    pub enabled: bool,
+    pub tx_enabled: bool,
+    pub rx_enabled: bool,
+    pub aneg: u8,
+    pub fec: u8,
+    pub tx_pause: bool,
+    pub rx_pause: bool,
+    /// Identify (LED blink) mode requested with SET_IDMODE.
+    pub identify: bool,
+}
+
+impl EthPort {
+    /// A 25G SFP28 port with a passive DAC, up and configured.
+    pub fn sfp28_25g(index: usize, eth_index: u8, label_port: u8, mac: [u8; 6]) -> Self {
+        Self {
+            index,
+            eth_index,
+            label_port,
+            label_subport: 0,
+            lanes: 1,
+            rate: NSP_ETH_RATE_25G,
+            interface: NFP_INTERFACE_SFP28,
+            media: NFP_MEDIA_DAC_PASSIVE,
+            mac,
+            configured: true,
+            enabled: true,
+            tx_enabled: true,
+            rx_enabled: true,
+            aneg: 0,
+            fec: 0,
+            tx_pause: true,
+            rx_pause: true,
+            identify: false,
+        }
+    }
+
+    /// Link speed in Mb/s (`lanes x rate`, nfp_nsp_eth.c:152-153).
+    pub fn speed_mbps(&self) -> u32 {
+        let per_lane = match self.rate {
+            1 => 10,
+            2 => 100,
+            3 => 1000,
+            4 => 10_000,
+            5 => 25_000,
+            _ => 0,
+        };
+        u32::from(self.lanes) * per_lane
+    }
+
+    fn state_word(&self) -> u64 {
+        let mut s = 0;
+        s |= if self.configured {
+            NSP_ETH_STATE_CONFIGURED
+        } else {
+            0
+        };
+        s |= if self.enabled {
+            NSP_ETH_STATE_ENABLED
+        } else {
+            0
+        };
+        s |= if self.tx_enabled {
+            NSP_ETH_STATE_TX_ENABLED
+        } else {
+            0
+        };
+        s |= if self.rx_enabled {
+            NSP_ETH_STATE_RX_ENABLED
+        } else {
+            0
+        };
+        s |= u64::from(self.rate & 0xf) << NSP_ETH_STATE_RATE_SHIFT;
+        s |= u64::from(self.interface) << NSP_ETH_STATE_INTERFACE_SHIFT;
+        s |= u64::from(self.media & 3) << NSP_ETH_STATE_MEDIA_SHIFT;
+        s |= u64::from(self.aneg & 7) << NSP_ETH_STATE_ANEG_SHIFT;
+        s |= u64::from(self.fec & 3) << NSP_ETH_STATE_FEC_SHIFT;
+        s |= u64::from(self.fec & 3) << NSP_ETH_STATE_ACT_FEC_SHIFT;
+        s |= if self.tx_pause {
+            NSP_ETH_STATE_TX_PAUSE
+        } else {
+            0
+        };
+        s |= if self.rx_pause {
+            NSP_ETH_STATE_RX_PAUSE
+        } else {
+            0
+        };
+        s
+    }
+
+    fn entry(&self) -> [u8; NSP_ETH_ENTRY_SIZE] {
+        let port = u64::from(self.lanes) & NSP_ETH_PORT_LANES
+            | u64::from(self.eth_index) << NSP_ETH_PORT_INDEX_SHIFT
+            | u64::from(self.label_subport & 0x3f) << NSP_ETH_PORT_LABEL_SHIFT
+            | u64::from(self.label_port & 0x3f) << NSP_ETH_PORT_PHYLABEL_SHIFT
+            | NSP_ETH_PORT_FEC_SUPP_BASER
+            | NSP_ETH_PORT_FEC_SUPP_RS
+            | NSP_ETH_PORT_SUPP_ANEG;
+        let state = self.state_word();
+        let mut e = [0u8; NSP_ETH_ENTRY_SIZE];
+        e[0..8].copy_from_slice(&port.to_le_bytes());
+        e[8..16].copy_from_slice(&state.to_le_bytes());
+        // MACs are stored byte-reversed (nfp_nsp_eth.c:123-129).
+        for i in 0..6 {
+            e[16 + 5 - i] = self.mac[i];
+        }
+        // The control word mirrors the current values so a driver that
+        // changes one bit keeps the others (nfp_eth_set_configured()).
+        e[24..32].copy_from_slice(&(state & NSP_ETH_CTRL_VALUE_BITS).to_le_bytes());
+        e
+    }
+}
+
+/// The port table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EthTable {
+    pub ports: Vec<EthPort>,
+}
+
+/// Why an ETH_CONTROL request was refused (the NSP answers EINVAL).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EthControlError {
+    #[error("ETH_CONTROL table is {0} bytes, expected {NSP_ETH_TABLE_SIZE}")]
+    Size(usize),
+    #[error("port {index}: rate {rate} x {lanes} lanes is not supported by a 25G SFP28 port")]
+    Rate { index: usize, rate: u8, lanes: u8 },
+}
+
+impl EthTable {
+    /// Agilio CX with `n` SFP28 ports at table positions 0 and 4 (MAC lanes
+    /// 0-3 and 4-7), labelled 0.. (probe.md §5.6).
+    pub fn agilio_cx(macs: &[[u8; 6]]) -> Self {
+        Self {
+            ports: macs
+                .iter()
+                .enumerate()
+                .map(|(i, &mac)| EthPort::sfp28_25g(i * 4, i as u8, i as u8, mac))
+                .collect(),
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut t = vec![0u8; NSP_ETH_TABLE_SIZE];
+        for p in &self.ports {
+            if p.index < NSP_ETH_MAX_COUNT {
+                let o = p.index * NSP_ETH_ENTRY_SIZE;
+                t[o..o + NSP_ETH_ENTRY_SIZE].copy_from_slice(&p.entry());
+            }
+        }
+        t
+    }
+
+    pub fn by_eth_index(&self, eth_index: u8) -> Option<&EthPort> {
+        self.ports.iter().find(|p| p.eth_index == eth_index)
+    }
+
+    /// Apply an ETH_CONTROL table: for each present port, the value bits of
+    /// `control` become the new state, and each SET_* bit applies the
+    /// matching field of the entry's `state` word. All-or-nothing.
+    pub fn apply_control(&mut self, table: &[u8]) -> Result<(), EthControlError> {
+        if table.len() < NSP_ETH_TABLE_SIZE {
+            return Err(EthControlError::Size(table.len()));
+        }
+        let mut next = self.ports.clone();
+        for p in &mut next {
+            let o = p.index * NSP_ETH_ENTRY_SIZE;
+            let e = &table[o..o + NSP_ETH_ENTRY_SIZE];
+            let word = |i: usize| u64::from_le_bytes(e[i * 8..i * 8 + 8].try_into().expect("8"));
+            let (port, state, control) = (word(0), word(1), word(3));
+            p.configured = control & 1 != 0;
+            p.enabled = control & 2 != 0;
+            p.tx_enabled = control & 4 != 0;
+            p.rx_enabled = control & 8 != 0;
+            if control & NSP_ETH_CTRL_SET_RATE != 0 {
+                p.rate = ((state >> NSP_ETH_STATE_RATE_SHIFT) & 0xf) as u8;
+            }
+            if control & NSP_ETH_CTRL_SET_LANES != 0 {
+                p.lanes = (port & NSP_ETH_PORT_LANES) as u8;
+            }
+            if p.rate != NSP_ETH_RATE_25G || p.lanes != 1 {
+                return Err(EthControlError::Rate {
+                    index: p.index,
+                    rate: p.rate,
+                    lanes: p.lanes,
+                });
+            }
+            if control & NSP_ETH_CTRL_SET_ANEG != 0 {
+                p.aneg = ((state >> NSP_ETH_STATE_ANEG_SHIFT) & 7) as u8;
+            }
+            if control & NSP_ETH_CTRL_SET_FEC != 0 {
+                p.fec = ((state >> NSP_ETH_STATE_FEC_SHIFT) & 3) as u8;
+            }
+            if control & NSP_ETH_CTRL_SET_IDMODE != 0 {
+                p.identify = !p.identify;
+            }
+            if control & NSP_ETH_CTRL_SET_TX_PAUSE != 0 {
+                p.tx_pause = state & NSP_ETH_STATE_TX_PAUSE != 0;
+            }
+            if control & NSP_ETH_CTRL_SET_RX_PAUSE != 0 {
+                p.rx_pause = state & NSP_ETH_STATE_RX_PAUSE != 0;
+            }
+        }
+        self.ports = next;
+        Ok(())
+    }
+
+    /// READ_MEDIA answer for `eth_index`: (supported, advertised) link-mode
+    /// words.
+    pub fn media(&self, eth_index: u8) -> Option<([u64; 2], [u64; 2])> {
+        let p = self.by_eth_index(eth_index)?;
+        let modes = if p.speed_mbps() == 25_000 {
+            (1u64 << NFP_MEDIA_25GBASE_CR) | (1 << NFP_MEDIA_25GBASE_CR_S)
+        } else {
+            0
+        };
+        Some(([modes, 0], [modes, 0]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> EthTable {
+        EthTable::agilio_cx(&[[0, 0x15, 0x4d, 0, 0, 1], [0, 0x15, 0x4d, 0, 0, 2]])
+    }
+
+    fn word(t: &[u8], pos: usize, w: usize) -> u64 {
+        let o = pos * 32 + w * 8;
+        u64::from_le_bytes(t[o..o + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn two_port_table_matches_the_driver_layout() {
+        let t = table().encode();
+        assert_eq!(t.len(), 1536);
+        // Positions 0 and 4 present (lanes != 0), everything else empty.
+        let present: Vec<usize> = (0..48).filter(|&i| word(&t, i, 0) & 0xf != 0).collect();
+        assert_eq!(present, [0, 4]);
+        let p1 = word(&t, 4, 0);
+        assert_eq!(p1 & 0xf, 1, "lanes");
+        assert_eq!((p1 >> 8) & 0xff, 1, "eth_index");
+        assert_eq!((p1 >> 54) & 0x3f, 1, "label_port");
+        assert_eq!((p1 >> 48) & 0x3f, 0, "label_subport");
+        // configured|enabled|tx|rx, 25G, SFP28, DAC, no override change.
+        let s = word(&t, 0, 1);
+        assert_eq!(s & 0x003f_ffff, 0x1c50f);
+        assert_eq!(s & (1 << 22), 0, "OVRD_CHNG must stay 0");
+        // MAC byte-reversed.
+        assert_eq!(&t[4 * 32 + 16..4 * 32 + 22], &[2, 0, 0, 0x4d, 0x15, 0]);
+    }
+
+    #[test]
+    fn eth_control_applies_values_and_set_bits() {
+        let mut e = table();
+        let mut t = e.encode();
+        // ifdown of port 1: clear CONFIGURED in its control word.
+        let o = 4 * 32 + 24;
+        let c = word(&t, 4, 3) & !1;
+        t[o..o + 8].copy_from_slice(&c.to_le_bytes());
+        e.apply_control(&t).unwrap();
+        assert!(!e.ports[1].configured);
+        assert!(e.ports[1].enabled);
+        assert!(e.ports[0].configured, "other port untouched");
+        // A rate change the port cannot do is refused and changes nothing.
+        let before = e.clone();
+        let mut t = e.encode();
+        let s = (word(&t, 0, 1) & !(0xf << 8)) | (4 << 8);
+        t[8..16].copy_from_slice(&s.to_le_bytes());
+        let c = word(&t, 0, 3) | NSP_ETH_CTRL_SET_RATE;
+        t[24..32].copy_from_slice(&c.to_le_bytes());
+        assert!(matches!(
+            e.apply_control(&t),
+            Err(EthControlError::Rate { .. })
+        ));
+        assert_eq!(e, before);
+        assert!(matches!(
+            e.apply_control(&t[..100]),
+            Err(EthControlError::Size(100))
+        ));
+    }
+
+    #[test]
+    fn media_words() {
+        let (sup, adv) = table().media(1).unwrap();
+        assert_eq!(sup[0], (1 << 18) | (1 << 19));
+        assert_eq!(sup, adv);
+        assert!(table().media(7).is_none());
+    }
+}

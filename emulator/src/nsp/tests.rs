@@ -1,0 +1,233 @@
+//! Each NSP command, issued the way the driver does it: default buffer,
+//! NSP_BUFFER, COMMAND with START, then COMMAND/STATUS read back
+//! (nfp_nsp.c:359-491), all through BAR windows.
+
+use super::*;
+use crate::card::CardConfig;
+use crate::chip::tests::Host;
+use nfp_firmware::image::{BoardSpec, bpf_image};
+
+struct Reply {
+    ret: u32,
+    errno: u8,
+    out: Vec<u8>,
+}
+
+fn write_bytes(h: &Host, addr: u64, data: &[u8]) {
+    let mut padded = data.to_vec();
+    padded.resize(data.len().div_ceil(8) * 8, 0);
+    for (i, c) in padded.chunks(8).enumerate() {
+        h.mu_write64(addr + 8 * i as u64, u64::from_le_bytes(c.try_into().unwrap()));
+    }
+}
+
+fn read_bytes(h: &Host, addr: u64, len: usize) -> Vec<u8> {
+    (0..len.div_ceil(8))
+        .flat_map(|i| h.mu_read64(addr + 8 * i as u64).to_le_bytes())
+        .take(len)
+        .collect()
+}
+
+fn cmd(h: &Host, code: u16, option: u32, input: &[u8], out_len: usize) -> Reply {
+    let status = h.mu_read64(NSP_CSR_BASE + NSP_STATUS);
+    assert_eq!(status >> 48, NSP_MAGIC);
+    assert_eq!(status & 1, 0, "NSP busy before a command");
+    let dflt = h.mu_read64(NSP_CSR_BASE + NSP_DFLT_BUFFER);
+    let addr = dflt & ((1 << 40) - 1);
+    write_bytes(h, addr, input);
+    if out_len > input.len() {
+        write_bytes(h, addr + input.len() as u64, &vec![0; out_len - input.len()]);
+    }
+    h.mu_write64(NSP_CSR_BASE + NSP_BUFFER, dflt);
+    h.mu_write64(NSP_CSR_BASE + NSP_COMMAND, u64::from(option) << 32 | u64::from(code) << 16 | 1);
+    let command = h.mu_read64(NSP_CSR_BASE + NSP_COMMAND);
+    assert_eq!(command & 1, 0, "START must be clear when the command is done");
+    let status = h.mu_read64(NSP_CSR_BASE + NSP_STATUS);
+    assert_eq!(status & 1, 0, "BUSY must be clear");
+    assert_eq!((status >> 32) & 0xfff, NSP_ABI_MINOR);
+    Reply {
+        ret: (command >> 32) as u32,
+        errno: ((status >> 8) & 0xff) as u8,
+        out: read_bytes(h, addr, out_len),
+    }
+}
+
+fn host() -> Host {
+    Host::new(CardConfig::default())
+}
+
+fn image() -> Vec<u8> {
+    bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes()
+}
+
+fn cstr(b: &[u8]) -> String {
+    c_str(b)
+}
+
+#[test]
+fn noop_and_idle_status() {
+    let h = host();
+    let r = cmd(&h, SPCODE_NOOP, 0, &[], 0);
+    assert_eq!((r.ret, r.errno), (0, 0));
+    assert_eq!(h.mu_read64(NSP_CSR_BASE + NSP_DFLT_BUFFER_CONFIG) & 0xff, NSP_DFLT_BUFFER_MB);
+}
+
+#[test]
+fn eth_rescan_returns_the_port_count_and_table() {
+    let h = host();
+    // The driver issues it with option = table size (nfp_nsp.c:825-838).
+    let r = cmd(&h, SPCODE_ETH_RESCAN, 1536, &[], 1536);
+    assert_eq!((r.ret, r.errno), (2, 0), "the return value overwrites OPTION");
+    let lanes: Vec<usize> = (0..48).filter(|i| r.out[i * 32] & 0xf != 0).collect();
+    assert_eq!(lanes, [0, 4]);
+    // Too small a buffer.
+    assert_eq!(cmd(&h, SPCODE_ETH_RESCAN, 64, &[], 64).errno, ENOSPC);
+}
+
+#[test]
+fn eth_control_changes_port_state() {
+    let h = host();
+    let mut t = cmd(&h, SPCODE_ETH_RESCAN, 1536, &[], 1536).out;
+    // ifdown of the port at position 4: CONFIGURED off in its control word.
+    t[4 * 32 + 24] &= !1;
+    let r = cmd(&h, SPCODE_ETH_CONTROL, 1536, &t, 0);
+    assert_eq!(r.errno, 0);
+    let t2 = cmd(&h, SPCODE_ETH_RESCAN, 1536, &[], 1536).out;
+    assert_eq!(t2[4 * 32 + 8] & 1, 0, "port 1 no longer configured");
+    assert_eq!(t2[8] & 1, 1, "port 0 still configured");
+}
+
+#[test]
+fn identify_reports_bsp_and_sensors() {
+    let h = host();
+    let r = cmd(&h, SPCODE_NSP_IDENTIFY, 64, &[], 64);
+    assert_eq!(r.errno, 0);
+    assert!(cstr(&r.out[..40]).starts_with("nfp-emu-"));
+    assert_eq!(u64::from_le_bytes(r.out[0x38..0x40].try_into().unwrap()), NSP_SENSOR_MASK_ALL);
+    let s = cmd(&h, SPCODE_NSP_SENSORS, 1, &[], 16);
+    assert_eq!(s.errno, 0);
+    assert_eq!(u32::from_le_bytes(s.out[0..4].try_into().unwrap()), 52_000);
+}
+
+#[test]
+fn hwinfo_lookup_and_set() {
+    let h = host();
+    let mut key = b"board.state".to_vec();
+    key.resize(64, 0);
+    let r = cmd(&h, SPCODE_HWINFO_LOOKUP, 64, &key, 64);
+    assert_eq!((r.ret, r.errno), (0, 0));
+    assert_eq!(cstr(&r.out), "15");
+    let mut key = b"abi_drv_reset".to_vec();
+    key.resize(64, 0);
+    assert_eq!(cmd(&h, SPCODE_HWINFO_LOOKUP, 64, &key, 64).errno, ENOENT);
+    let mut set = b"abi_drv_reset=2".to_vec();
+    set.resize(32, 0);
+    assert_eq!(cmd(&h, SPCODE_HWINFO_SET, 32, &set, 0).errno, 0);
+    let r = cmd(&h, SPCODE_HWINFO_LOOKUP, 64, &key, 64);
+    assert_eq!((r.errno, cstr(&r.out)), (0, "2".to_string()));
+    let mut bad = b"novalue".to_vec();
+    bad.resize(32, 0);
+    assert_eq!(cmd(&h, SPCODE_HWINFO_SET, 32, &bad, 0).errno, EINVAL);
+}
+
+#[test]
+fn firmware_load_reset_and_loaded_state() {
+    let h = host();
+    assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 0);
+    let img = image();
+    let r = cmd(&h, SPCODE_FW_LOAD, img.len() as u32, &img, 0);
+    assert_eq!((r.ret, r.errno), (0, 0), "firmware from driver loaded");
+    assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 1);
+    // nfp.nffw: fwinfo[0] loaded, MIP in island 24 at the .mip symbol.
+    let w0 = h.mu_read32(NFP_CPP_ACTION_RW, 0, NFFW_INFO_BASE + 0x328);
+    assert_eq!(w0 >> 31, 1);
+    let cppid = h.mu_read32(NFP_CPP_ACTION_RW, 0, NFFW_INFO_BASE + 0x32c);
+    assert_eq!(cppid, 0x0700_2018);
+    assert_eq!(h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0081_b000), 0x0050_494d, "MIP signature");
+    // The data vNIC's BAR is published.
+    assert_eq!(h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0080_8030), 0x500);
+    let r = cmd(&h, SPCODE_SOFT_RESET, 0, &[], 0);
+    assert_eq!(r.errno, 0);
+    assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 0);
+    assert_eq!(h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0080_8030), 0, "memories cleared");
+    assert_eq!(h.mu_read32(NFP_CPP_ACTION_RW, 0, NFFW_INFO_BASE + 0x328) >> 31, 0);
+}
+
+#[test]
+fn bad_firmware_is_refused_with_a_load_status() {
+    let h = host();
+    let mut img = image();
+    img.truncate(200);
+    img.resize(208, 0xa5);
+    let r = cmd(&h, SPCODE_FW_LOAD, img.len() as u32, &img, 0);
+    assert_eq!(r.errno, EINVAL);
+    assert_eq!(r.ret, fw_load_status(2, 5), "Firmware loading failure, can not parse FW file");
+    assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 0);
+    // The NSP keeps serving.
+    assert_eq!(cmd(&h, SPCODE_NOOP, 0, &[], 0).errno, 0);
+}
+
+#[test]
+fn stored_firmware_flash_and_versions() {
+    let h = host();
+    let r = cmd(&h, SPCODE_FW_STORED, 0, &[], 0);
+    assert_eq!(r.errno, ENOENT, "nothing in flash");
+    assert_eq!(r.ret, fw_load_status(2, 1));
+    let img = image();
+    assert_eq!(cmd(&h, SPCODE_NSP_WRITE_FLASH, img.len() as u32, &img, 0).errno, 0);
+    let r = cmd(&h, SPCODE_FW_STORED, 0, &[], 0);
+    assert_eq!((r.errno, r.ret), (0, fw_load_status(1, 0)));
+    assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 1);
+    // VERSIONS as nfp_nsp_versions_get() reads it.
+    let v = cmd(&h, SPCODE_VERSIONS, 4096, &[], 4096).out;
+    let get = |id: usize, flash: usize| {
+        let cnt = usize::from(u16::from_le_bytes([v[0], v[1]]));
+        assert!(cnt > id * 2 + flash);
+        let off = usize::from(u16::from_le_bytes([v[2 + id * 4 + flash * 2], v[3 + id * 4 + flash * 2]]));
+        (off != 0).then(|| cstr(&v[off..]))
+    };
+    assert!(get(0, 0).unwrap().starts_with("nfp-emu-"), "BSP running");
+    assert_eq!(get(1, 0).as_deref(), Some("0x44"), "CPLD");
+    assert_eq!(get(2, 0).as_deref(), Some("nfp-emu-bpf"), "app running");
+    assert_eq!(get(2, 1).as_deref(), Some("nfp-emu-bpf"), "app in flash");
+    assert_eq!(get(3, 0), None, "no bundle version");
+    // A bad image does not replace the flash.
+    assert_eq!(cmd(&h, SPCODE_NSP_WRITE_FLASH, 16, &[0u8; 16], 0).errno, EINVAL);
+}
+
+#[test]
+fn media_and_module_eeprom() {
+    let h = host();
+    let mut m = vec![0u8; 40];
+    m[0] = 1; // eth_index
+    let r = cmd(&h, SPCODE_READ_MEDIA, 40, &m, 40);
+    assert_eq!(r.errno, 0);
+    assert_eq!(u64::from_le_bytes(r.out[8..16].try_into().unwrap()), (1 << 18) | (1 << 19));
+    m[0] = 9;
+    assert_eq!(cmd(&h, SPCODE_READ_MEDIA, 40, &m, 40).errno, ENOENT);
+    // struct eeprom_buf: metalen 1 (8 bytes), length 16, offset 0, eth_index 0.
+    let mut e = vec![0u8; 8 + 16];
+    e[0] = 1;
+    e[1] = 16;
+    let r = cmd(&h, SPCODE_READ_SFF_EEPROM, e.len() as u32, &e, e.len());
+    assert_eq!(r.errno, 0);
+    assert_eq!(u16::from_le_bytes([r.out[5], r.out[6]]), 16, "readlen");
+    assert_eq!(r.out[8], 0x03, "SFP identifier");
+}
+
+#[test]
+fn unknown_commands_and_bad_buffers_are_refused() {
+    let h = host();
+    assert_eq!(cmd(&h, 99, 0, &[], 0).errno, EOPNOTSUPP);
+    assert_eq!(cmd(&h, SPCODE_MAC_INIT, 0, &[], 0).errno, 0);
+    // A buffer outside the default buffer.
+    h.mu_write64(NSP_CSR_BASE + NSP_BUFFER, 7 << 56 | 0x18_0000_0000);
+    h.mu_write64(NSP_CSR_BASE + NSP_COMMAND, 1536 << 32 | u64::from(SPCODE_ETH_RESCAN) << 16 | 1);
+    assert_eq!((h.mu_read64(NSP_CSR_BASE + NSP_STATUS) >> 8) & 0xff, u64::from(EINVAL));
+    // A DMA buffer (never offered).
+    h.mu_write64(NSP_CSR_BASE + NSP_COMMAND, u64::from(SPCODE_NOOP) << 16 | 3);
+    assert_eq!((h.mu_read64(NSP_CSR_BASE + NSP_STATUS) >> 8) & 0xff, u64::from(EINVAL));
+    // The oversized FW_LOAD option cannot read past the buffer.
+    let r = cmd(&h, SPCODE_FW_LOAD, u32::MAX, &[], 0);
+    assert_eq!(r.errno, EINVAL);
+}
