@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 
 use crate::cpp::mu::mu_address;
 use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
-use crate::nfd::qc::QueueController;
+use crate::datapath::Datapath;
 use crate::nfd::{Nfd, NfdLayout};
 use crate::nsp::eth::EthTable;
 use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, NSP_MU_RANGE, write_nffw_info};
@@ -61,8 +61,6 @@ struct StoredImage {
 pub struct AppFirmware {
     flash: Option<StoredImage>,
     pub running: Option<RunningApp>,
-    /// Link state the NFD model starts the data vNICs with.
-    pub link_up: bool,
 }
 
 /// A parsed and checked image, ready to be written into the chip.
@@ -174,13 +172,12 @@ impl AppFirmware {
         Ok(Self {
             flash,
             running: None,
-            link_up: true,
         })
     }
 
     /// Write a prepared image into the chip and start its native model.
-    fn install(&mut self, mu: &mut Mu, qc: &mut QueueController, p: Prepared) {
-        self.stop(mu, qc);
+    fn install(&mut self, mu: &mut Mu, dp: &Datapath, p: Prepared) {
+        self.stop(mu, dp);
         let mut loaded = 0u64;
         for s in p.nffw.sections.iter().filter(|s| s.is_loadable()) {
             if s.mem_type() != MemType::Mu {
@@ -226,7 +223,12 @@ impl AppFirmware {
                         .map(|(a, _)| a),
                     bpf_abi: (app_id == NFP_APP_BPF_NIC).then(|| bpf_abi(mu, &p.symbols)),
                 };
-                Some(Nfd::start(mu, &layout, self.link_up))
+                let nfd = Nfd::start(mu, &layout, &|port| dp.link_up(port));
+                dp.attach(
+                    nfd.vnics.iter().map(|v| v.dp.clone()).collect(),
+                    bar("_mac_stats").map(|(a, _)| a),
+                );
+                Some(nfd)
             }
             None => {
                 warn!(target: "nfp_emu::app", "firmware {} has no _pf0_net_bar0: no vNICs", p.name);
@@ -248,18 +250,19 @@ impl AppFirmware {
     }
 
     /// Stop the application firmware and clear its memories.
-    fn stop(&mut self, mu: &mut Mu, qc: &mut QueueController) {
+    fn stop(&mut self, mu: &mut Mu, dp: &Datapath) {
         self.running = None;
+        dp.detach();
         mu.retain(NSP_MU_RANGE);
-        qc.reset();
+        dp.host.qc.reset();
         write_nffw_info(mu, None);
     }
 
     /// Load the flash image at power-on, as a card does.
-    pub fn boot_from_flash(&mut self, mu: &mut Mu, qc: &mut QueueController) {
+    pub fn boot_from_flash(&mut self, mu: &mut Mu, dp: &Datapath) {
         if let Some(f) = &self.flash {
             match prepare(&f.bytes) {
-                Ok(p) => self.install(mu, qc, p),
+                Ok(p) => self.install(mu, dp, p),
                 Err(e) => warn!(target: "nfp_emu::app", "flash image not loadable: {e}"),
             }
         }
@@ -270,17 +273,17 @@ impl AppFirmware {
 /// touches, as the NSP drives it.
 pub struct FirmwareCtx<'a> {
     pub app: &'a mut AppFirmware,
-    pub qc: &'a mut QueueController,
+    pub dp: &'a Datapath,
 }
 
 impl FirmwareHost for FirmwareCtx<'_> {
     fn soft_reset(&mut self, mu: &mut Mu) {
-        self.app.stop(mu, self.qc);
+        self.app.stop(mu, self.dp);
     }
 
     fn load(&mut self, mu: &mut Mu, _eth: &EthTable, image: &[u8]) -> Result<(), FwLoadError> {
         let p = prepare(image)?;
-        self.app.install(mu, self.qc, p);
+        self.app.install(mu, self.dp, p);
         Ok(())
     }
 
@@ -296,7 +299,7 @@ impl FirmwareHost for FirmwareCtx<'_> {
             return Err(FwLoadError::NoStoredFirmware);
         };
         let p = prepare(&f.bytes)?;
-        self.app.install(mu, self.qc, p);
+        self.app.install(mu, self.dp, p);
         Ok(true)
     }
 

@@ -1,19 +1,22 @@
 //! The whole card as the host sees it over PCIe: configuration space, BARs,
 //! MSI-X and DMA, and the chip behind them.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use parking_lot::Mutex;
 use tracing::warn;
 
 use crate::app::AppFirmware;
 use crate::chip::Chip;
-use crate::dma::DmaMap;
+use crate::datapath::Datapath;
 use crate::nsp::eth::EthTable;
 use crate::nsp::{BoardInfo, FwLoadError, Nsp};
 use crate::pcie::local::PcieLocal;
 use crate::pcie::{
-    BarDef, ConfigSpace, MsixVectors, NFP_BARS, NFP_CPP_INTERFACE_PCIE0, NFP_MSIX_VECTORS,
-    device_serial_number,
+    BarDef, ConfigSpace, NFP_BARS, NFP_CPP_INTERFACE_PCIE0, NFP_MSIX_VECTORS, device_serial_number,
 };
+use crate::ports::PortSpec;
 
 /// Assembly of the emulated board: Agilio CX 2x25GbE (probe.md §4.2).
 pub const AGILIO_CX_PARTNO: &str = "AMDA0099-0001";
@@ -26,6 +29,10 @@ pub struct CardConfig {
     pub serial: [u8; 6],
     /// Physical ports (1 or 2 SFP28 cages in use).
     pub ports: u8,
+    /// What is plugged into each port (missing entries: nothing).
+    pub cabling: Vec<PortSpec>,
+    /// Record every port's traffic to pcap files in this directory.
+    pub pcap_dir: Option<PathBuf>,
     /// Firmware image in the card's flash, loaded at power-on.
     pub flash_firmware: Option<Vec<u8>>,
 }
@@ -36,6 +43,8 @@ impl Default for CardConfig {
         Self {
             serial: [0x00, 0x15, 0x4d, 0x00, 0x00, 0x01],
             ports: 2,
+            cabling: Vec::new(),
+            pcap_dir: None,
             flash_firmware: None,
         }
     }
@@ -62,33 +71,65 @@ impl CardConfig {
     }
 }
 
+/// Why a card could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error("firmware image rejected: {0}")]
+    Firmware(#[from] FwLoadError),
+    #[error("ports: {0}")]
+    Ports(String),
+}
+
 /// One NFP-4000 card.
 #[derive(Debug)]
 pub struct Card {
     config_at_reset: ConfigSpace,
     config: Mutex<ConfigSpace>,
     chip: Mutex<Chip>,
-    msix: Mutex<MsixVectors>,
-    dma: Mutex<DmaMap>,
+    dp: Arc<Datapath>,
 }
 
 impl Card {
     /// Build and power on a card. Fails if the flash firmware is not a
-    /// loadable NFFW image.
-    pub fn new(cfg: &CardConfig) -> Result<Self, FwLoadError> {
+    /// loadable NFFW image or a port backend cannot be set up. Port threads
+    /// start with [`Card::start`].
+    pub fn new(cfg: &CardConfig) -> Result<Self, CardError> {
         let config =
             ConfigSpace::nfp4000(device_serial_number(cfg.serial, NFP_CPP_INTERFACE_PCIE0));
         let ports = cfg.ports.clamp(1, 2);
         let macs: Vec<[u8; 6]> = (0..ports).map(|p| cfg.port_mac(p)).collect();
-        let nsp = Nsp::new(cfg.board(), EthTable::agilio_cx(&macs));
+        let eth = EthTable::agilio_cx(&macs);
+        let slots = eth.ports.iter().map(|p| p.index).collect();
+        let specs: Vec<PortSpec> = (0..usize::from(ports))
+            .map(|i| cfg.cabling.get(i).cloned().unwrap_or(PortSpec::None))
+            .collect();
+        if cfg.cabling.len() > specs.len() {
+            return Err(CardError::Ports(format!(
+                "{} port backends given for a card with {} port(s)",
+                cfg.cabling.len(),
+                specs.len()
+            )));
+        }
+        let dp = Datapath::new(NFP_MSIX_VECTORS, &specs, slots, cfg.pcap_dir.as_deref())
+            .map_err(CardError::Ports)?;
+        let nsp = Nsp::new(cfg.board(), eth);
         let app = AppFirmware::new(cfg.flash_firmware.clone())?;
         Ok(Self {
             config_at_reset: config.clone(),
             config: Mutex::new(config),
-            chip: Mutex::new(Chip::power_on(nsp, app)),
-            msix: Mutex::new(MsixVectors::new(NFP_MSIX_VECTORS)),
-            dma: Mutex::new(DmaMap::default()),
+            chip: Mutex::new(Chip::power_on(nsp, app, dp.clone())),
+            dp,
         })
+    }
+
+    /// Start the port threads.
+    pub fn start(&self) {
+        self.dp.describe_ports();
+        self.dp.start();
+    }
+
+    pub fn datapath(&self) -> &Arc<Datapath> {
+        &self.dp
     }
 
     /// Config-space read; 0x400.. aliases the expansion-BAR registers
@@ -115,14 +156,6 @@ impl Card {
 
     pub fn config(&self) -> parking_lot::MutexGuard<'_, ConfigSpace> {
         self.config.lock()
-    }
-
-    pub fn msix(&self) -> parking_lot::MutexGuard<'_, MsixVectors> {
-        self.msix.lock()
-    }
-
-    pub fn dma(&self) -> parking_lot::MutexGuard<'_, DmaMap> {
-        self.dma.lock()
     }
 
     /// Host read from BAR `bar` at `offset`.

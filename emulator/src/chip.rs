@@ -3,6 +3,8 @@
 //! decoded through the expansion BARs ([`crate::pcie::expbar`]) into CPP
 //! transactions here.
 
+use std::sync::Arc;
+
 use tracing::{debug, warn};
 
 use crate::app::{AppFirmware, FirmwareCtx};
@@ -11,7 +13,9 @@ use crate::cpp::{
     NFP_CPP_ACTION_READ, NFP_CPP_ACTION_RW, NFP_CPP_ACTION_WRITE, NFP_CPP_TARGET_ARM,
     NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_TARGET_LOCAL, NFP_CPP_TARGET_MU, Xpb,
 };
-use crate::nfd::qc::{QcEvent, QueueController};
+use crate::datapath::Datapath;
+use crate::nfd::Doorbell;
+use crate::nfd::qc::QcEvent;
 use crate::nsp::Nsp;
 use crate::pcie::expbar::Window;
 use crate::pcie::local::{NFP_QCP_AREA_SIZE, NFP_QCP_BASE, PcieLocal};
@@ -31,25 +35,27 @@ pub struct Chip {
     pub mu: Mu,
     pub xpb: Xpb,
     pub pcie: PcieLocal,
-    pub qc: QueueController,
     pub nsp: Nsp,
     pub app: AppFirmware,
+    /// The datapath, shared with the port threads; owns the queue
+    /// controller, guest memory and MSI-X.
+    pub dp: Arc<Datapath>,
 }
 
 impl Chip {
     /// Power on: the service processor lays out its structures; firmware in
     /// flash is loaded.
-    pub fn power_on(nsp: Nsp, app: AppFirmware) -> Self {
+    pub fn power_on(nsp: Nsp, app: AppFirmware, dp: Arc<Datapath>) -> Self {
         let mut chip = Self {
             mu: Mu::new(),
             xpb: Xpb::default(),
             pcie: PcieLocal::default(),
-            qc: QueueController::default(),
             nsp,
             app,
+            dp,
         };
         chip.nsp.power_on(&mut chip.mu);
-        chip.app.boot_from_flash(&mut chip.mu, &mut chip.qc);
+        chip.app.boot_from_flash(&mut chip.mu, &chip.dp);
         chip
     }
 
@@ -100,7 +106,7 @@ impl Chip {
         if addr < NFP_QCP_BASE {
             self.pcie.read(addr, buf);
         } else if addr - NFP_QCP_BASE < NFP_QCP_AREA_SIZE {
-            self.qc.read(addr - NFP_QCP_BASE, buf);
+            self.dp.host.qc.read(addr - NFP_QCP_BASE, buf);
         } else {
             buf.fill(0);
             warn!(target: "nfp_emu::cpp", "read of {} bytes at PCIe-local {addr:#x}: nothing there", buf.len());
@@ -111,7 +117,8 @@ impl Chip {
         if addr < NFP_QCP_BASE {
             self.pcie.write(addr, data);
         } else if addr - NFP_QCP_BASE < NFP_QCP_AREA_SIZE {
-            if let Some(QcEvent::WptrAdded { queue, .. }) = self.qc.write(addr - NFP_QCP_BASE, data)
+            if let Some(QcEvent::WptrAdded { queue, .. }) =
+                self.dp.host.qc.write(addr - NFP_QCP_BASE, data)
             {
                 self.doorbell(queue);
             }
@@ -121,8 +128,16 @@ impl Chip {
     }
 
     fn doorbell(&mut self, queue: u16) {
-        if let Some(nfd) = self.app.running.as_mut().and_then(|r| r.nfd.as_mut()) {
-            nfd.on_doorbell(&mut self.mu, &mut self.qc, queue);
+        let Some(nfd) = self.app.running.as_mut().and_then(|r| r.nfd.as_mut()) else {
+            return;
+        };
+        match nfd.on_doorbell(&mut self.mu, &self.dp.host, queue) {
+            Doorbell::Tx { vnic, ring } => {
+                let v = nfd.vnics[vnic].dp.clone();
+                self.dp.host_tx(&v, ring);
+            }
+            Doorbell::Reconfigured { .. } => self.dp.refresh_links(),
+            Doorbell::Freelist { .. } | Doorbell::Unknown => {}
         }
     }
 
@@ -134,7 +149,10 @@ impl Chip {
             (
                 NFP_CPP_TARGET_MU,
                 NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ | MU_ACTION_ATOMIC_READ,
-            ) => self.mu.read(addr, buf),
+            ) => {
+                self.mu.read(addr, buf);
+                self.dp.overlay_read(addr, buf);
+            }
             (NFP_CPP_TARGET_MU, MU_ACTION_TEST_SET_IMM) if buf.len() == 4 => {
                 let old = self.mu.test_and_set(addr, MU_TEST_SET_IMM_BITS);
                 buf.copy_from_slice(&old.to_le_bytes());
@@ -167,10 +185,11 @@ impl Chip {
                 NFP_CPP_ACTION_RW | NFP_CPP_ACTION_WRITE | MU_ACTION_ATOMIC_WRITE,
             ) => {
                 self.mu.write(addr, data);
+                self.dp.overlay_write(addr, data);
                 if Nsp::is_command_write(addr, data.len()) {
                     let mut ctx = FirmwareCtx {
                         app: &mut self.app,
-                        qc: &mut self.qc,
+                        dp: &self.dp,
                     };
                     self.nsp.on_command_write(&mut self.mu, &mut ctx);
                 }
@@ -252,9 +271,13 @@ pub(crate) mod tests {
             let cfg = if act == NFP_CPP_ACTION_RW || act == 0 {
                 1 << 29 | u32::from(tgt) << 23 | u32::from(tok) << 21 | (base >> 19) as u32
             } else {
-                u32::from(tgt) << 23 | u32::from(act) << 16 | u32::from(tok) << 21 | (base >> 24) as u32
+                u32::from(tgt) << 23
+                    | u32::from(act) << 16
+                    | u32::from(tok) << 21
+                    | (base >> 24) as u32
             };
-            self.card.bar_write(0, 0x30000 + 4 * slice, &cfg.to_le_bytes());
+            self.card
+                .bar_write(0, 0x30000 + 4 * slice, &cfg.to_le_bytes());
             let mut back = [0u8; 4];
             self.card.bar_read(0, 0x30000 + 4 * slice, &mut back);
             assert_eq!(u32::from_le_bytes(back), cfg, "expansion BAR read-back");
@@ -262,13 +285,21 @@ pub(crate) mod tests {
         }
 
         pub fn read(&self, tgt: u8, act: u8, tok: u8, addr: u64, buf: &mut [u8]) {
-            let slice = if act == NFP_CPP_ACTION_RW || act == 0 { 2 } else { 3 };
+            let slice = if act == NFP_CPP_ACTION_RW || act == 0 {
+                2
+            } else {
+                3
+            };
             let off = self.program(slice, tgt, act, tok, addr);
             self.card.bar_read(0, off, buf);
         }
 
         pub fn write(&self, tgt: u8, act: u8, tok: u8, addr: u64, data: &[u8]) {
-            let slice = if act == NFP_CPP_ACTION_RW || act == 0 { 2 } else { 6 };
+            let slice = if act == NFP_CPP_ACTION_RW || act == 0 {
+                2
+            } else {
+                6
+            };
             let off = self.program(slice, tgt, act, tok, addr);
             self.card.bar_write(0, off, data);
         }
@@ -286,7 +317,13 @@ pub(crate) mod tests {
         }
 
         pub fn mu_write64(&self, addr: u64, v: u64) {
-            self.write(NFP_CPP_TARGET_MU, NFP_CPP_ACTION_RW, 0, addr, &v.to_le_bytes());
+            self.write(
+                NFP_CPP_TARGET_MU,
+                NFP_CPP_ACTION_RW,
+                0,
+                addr,
+                &v.to_le_bytes(),
+            );
         }
 
         /// `nfp_cpp_mutex_trylock()` (nfp_mutex.c:262-328) for `owner`.
@@ -298,7 +335,13 @@ pub(crate) mod tests {
             match old & 0xffff {
                 0 => {
                     let v = u32::from(owner) << 16 | 0xf;
-                    self.write(NFP_CPP_TARGET_MU, MU_ACTION_ATOMIC_WRITE, 0, addr, &v.to_le_bytes());
+                    self.write(
+                        NFP_CPP_TARGET_MU,
+                        MU_ACTION_ATOMIC_WRITE,
+                        0,
+                        addr,
+                        &v.to_le_bytes(),
+                    );
                     Ok(())
                 }
                 0xf => Err("EBUSY"),
@@ -316,7 +359,13 @@ pub(crate) mod tests {
                 return Err("EACCES");
             }
             let v = u32::from(owner) << 16;
-            self.write(NFP_CPP_TARGET_MU, MU_ACTION_ATOMIC_WRITE, 0, addr, &v.to_le_bytes());
+            self.write(
+                NFP_CPP_TARGET_MU,
+                MU_ACTION_ATOMIC_WRITE,
+                0,
+                addr,
+                &v.to_le_bytes(),
+            );
             Ok(())
         }
     }
@@ -335,9 +384,21 @@ pub(crate) mod tests {
     fn xpb_model_and_imb_through_a_bulk_window() {
         let h = Host::new(CardConfig::default());
         let mut b = [0u8; 4];
-        h.read(NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_ACTION_RW, 0, 0x0150_0004, &mut b);
+        h.read(
+            NFP_CPP_TARGET_ISLAND_XPB,
+            NFP_CPP_ACTION_RW,
+            0,
+            0x0150_0004,
+            &mut b,
+        );
         assert_eq!(u32::from_le_bytes(b), 0x4001_0010);
-        h.read(NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_ACTION_RW, 0, 0x000a_001c, &mut b);
+        h.read(
+            NFP_CPP_TARGET_ISLAND_XPB,
+            NFP_CPP_ACTION_RW,
+            0,
+            0x000a_001c,
+            &mut b,
+        );
         assert_eq!(u32::from_le_bytes(b), 0x1000);
     }
 
@@ -364,7 +425,13 @@ pub(crate) mod tests {
         assert_eq!(h.trylock(sp, key, 0x10ff), Err("EBUSY"));
         h.unlock(sp, key, 0x10ff).unwrap();
         // A lock word left in another state is not a valid mutex.
-        h.write(NFP_CPP_TARGET_MU, MU_ACTION_ATOMIC_WRITE, 0, sp, &0x10ff_0003u32.to_le_bytes());
+        h.write(
+            NFP_CPP_TARGET_MU,
+            MU_ACTION_ATOMIC_WRITE,
+            0,
+            sp,
+            &0x10ff_0003u32.to_le_bytes(),
+        );
         assert_eq!(h.trylock(sp, key, 0x10ff), Err("EINVAL"));
     }
 
@@ -384,7 +451,8 @@ pub(crate) mod tests {
             h.card.bar_write(0, csr + 4 * i as u64, &v.to_le_bytes());
         }
         let mut kick = [0u8; 1];
-        h.card.bar_read(0, 4 * SLICE + (1 << 22) + (addr & 0x3f_ffff), &mut kick);
+        h.card
+            .bar_read(0, 4 * SLICE + (1 << 22) + (addr & 0x3f_ffff), &mut kick);
         let mut got = [0u8; 8];
         h.card.bar_read(0, data_ref, &mut got);
         assert_eq!(u64::from_le_bytes(got), 0x1122_3344_5566_7788);
@@ -440,7 +508,11 @@ pub(crate) mod tests {
         let bar = u64::from(bar0.island) << 32 | bar0.addr;
         // vNIC 0's control BAR.
         assert_eq!(h.mu_read32(rw, 0, bar + 0x30), 0x500, "VERSION");
-        assert_eq!(h.mu_read32(rw, 0, bar + 0x38) & (1 << 27), 1 << 27, "CAP.BPF");
+        assert_eq!(
+            h.mu_read32(rw, 0, bar + 0x38) & (1 << 27),
+            1 << 27,
+            "CAP.BPF"
+        );
         let start_txq = u64::from(h.mu_read32(rw, 0, bar + 0x48));
         // Reconfig: UPDATE, then +1 on the config queue's write pointer
         // through a target-0 BULK window (nfp_net_common.c:84-91).
@@ -448,6 +520,36 @@ pub(crate) mod tests {
         assert_eq!(h.mu_read32(rw, 0, bar + 0x4), 3, "no ack before the kick");
         let qc = 0x8_0000 + (start_txq + 1) * 0x800 + 0x4;
         h.write(NFP_CPP_TARGET_LOCAL, rw, 0, qc, &1u32.to_le_bytes());
-        assert_eq!(h.mu_read32(rw, 0, bar + 0x4), 0, "UPDATE cleared by the reconfig");
+        assert_eq!(
+            h.mu_read32(rw, 0, bar + 0x4),
+            0,
+            "UPDATE cleared by the reconfig"
+        );
+    }
+
+    #[test]
+    fn link_status_follows_the_cabling() {
+        use crate::ports::PortSpec;
+        use nfp_firmware::image::{BoardSpec, bpf_image};
+        let img = bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes();
+        let h = Host::new(CardConfig {
+            flash_firmware: Some(img),
+            cabling: vec![PortSpec::Loop(1), PortSpec::None],
+            ..CardConfig::default()
+        });
+        // vNIC 0 (cabled) reports link up at 25G, vNIC 1 (no cable) down.
+        let sts0 = h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0080_8034);
+        let sts1 = h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0081_0034);
+        assert_eq!(sts0 & 0x1f, 0x9);
+        assert_eq!(sts1 & 1, 0);
+        let mut w = [0u8; 2];
+        h.read(
+            NFP_CPP_TARGET_MU,
+            NFP_CPP_ACTION_RW,
+            0,
+            0x18_0080_8034,
+            &mut w,
+        );
+        assert_eq!(u16::from_le_bytes(w) & 1, 1, "16-bit read as nn_readw does");
     }
 }

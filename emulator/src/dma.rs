@@ -2,12 +2,22 @@
 //!
 //! QEMU shares guest RAM with `VFIO_USER_DMA_MAP` messages that carry an fd
 //! (a `share=on` memory backend); ROM/BIOS ranges arrive without one and the
-//! set changes several times while firmware boots. This table keeps the
-//! current set; the host data path reads and writes through it.
+//! set changes several times while firmware boots. Ranges with an fd are
+//! mmapped (rust-vmm `vm-memory`) and published as one `GuestMemoryMmap`
+//! that the data path reads and writes without taking the control-plane lock.
+//! Every access is bounds-checked: one outside the mapped regions is counted
+//! and logged, never performed.
 
 use std::fs::File;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use parking_lot::Mutex;
 use tracing::{debug, warn};
+use vm_memory::{
+    Bytes, FileOffset, GuestAddress, GuestAddressSpace, GuestMemoryAtomic, GuestMemoryMmap,
+    GuestRegionMmap,
+};
 
 /// One range of bus addresses the guest made visible to the device.
 #[derive(Debug)]
@@ -29,12 +39,6 @@ impl DmaMapping {
     }
 }
 
-/// The device's current DMA map, kept sorted by address, never overlapping.
-#[derive(Debug, Default)]
-pub struct DmaMap {
-    maps: Vec<DmaMapping>,
-}
-
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DmaMapError {
     #[error("DMA map of {size:#x} bytes at {iova:#x} is empty or wraps the address space")]
@@ -46,28 +50,130 @@ pub enum DmaMapError {
         other: u64,
         other_size: u64,
     },
+    #[error(
+        "DMA map {iova:#x}+{size:#x} at fd offset {offset:#x} runs past the end of its fd ({file_size:#x} bytes)"
+    )]
+    PastEndOfFile {
+        iova: u64,
+        size: u64,
+        offset: u64,
+        file_size: u64,
+    },
+    #[error("DMA map {iova:#x}+{size:#x}: mmap failed: {reason}")]
+    Mmap {
+        iova: u64,
+        size: u64,
+        reason: String,
+    },
 }
 
-impl DmaMap {
-    pub fn map(&mut self, m: DmaMapping) -> Result<(), DmaMapError> {
+/// A DMA access the device could not perform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("DMA {dir} of {len} bytes at {addr:#x} is outside guest memory")]
+pub struct DmaError {
+    pub dir: &'static str,
+    pub addr: u64,
+    pub len: usize,
+}
+
+#[derive(Debug)]
+struct Mapped {
+    map: DmaMapping,
+    region: Option<Arc<GuestRegionMmap>>,
+}
+
+/// Counters of DMA activity.
+#[derive(Debug, Default)]
+pub struct DmaStats {
+    pub errors: AtomicU64,
+}
+
+/// The device's view of guest memory.
+pub struct GuestMemory {
+    table: Mutex<Vec<Mapped>>,
+    mem: GuestMemoryAtomic<GuestMemoryMmap>,
+    pub stats: DmaStats,
+}
+
+impl std::fmt::Debug for GuestMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestMemory")
+            .field("mappings", &self.table.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for GuestMemory {
+    fn default() -> Self {
+        Self {
+            table: Mutex::new(Vec::new()),
+            mem: GuestMemoryAtomic::new(GuestMemoryMmap::new()),
+            stats: DmaStats::default(),
+        }
+    }
+}
+
+fn file_size(f: &File) -> Option<u64> {
+    f.metadata().ok().map(|m| m.len())
+}
+
+impl GuestMemory {
+    /// Add a mapping; with an fd its memory becomes reachable.
+    pub fn map(&self, m: DmaMapping) -> Result<(), DmaMapError> {
         if m.size == 0 || m.iova.checked_add(m.size).is_none() {
             return Err(DmaMapError::BadRange {
                 iova: m.iova,
                 size: m.size,
             });
         }
-        if let Some(o) = self
-            .maps
+        let mut table = self.table.lock();
+        if let Some(o) = table
             .iter()
-            .find(|o| o.iova < m.end() && m.iova < o.end())
+            .find(|o| o.map.iova < m.end() && m.iova < o.map.end())
         {
             return Err(DmaMapError::Overlap {
                 iova: m.iova,
                 size: m.size,
-                other: o.iova,
-                other_size: o.size,
+                other: o.map.iova,
+                other_size: o.map.size,
             });
         }
+        let region = match &m.fd {
+            None => None,
+            Some(fd) => {
+                // A mapping past the end of the fd would fault (SIGBUS) on
+                // access instead of failing cleanly.
+                let fsize = file_size(fd).unwrap_or(0);
+                if m.offset.checked_add(m.size).is_none_or(|e| e > fsize) {
+                    return Err(DmaMapError::PastEndOfFile {
+                        iova: m.iova,
+                        size: m.size,
+                        offset: m.offset,
+                        file_size: fsize,
+                    });
+                }
+                let fd = fd.try_clone().map_err(|e| DmaMapError::Mmap {
+                    iova: m.iova,
+                    size: m.size,
+                    reason: e.to_string(),
+                })?;
+                let size = usize::try_from(m.size).map_err(|_| DmaMapError::BadRange {
+                    iova: m.iova,
+                    size: m.size,
+                })?;
+                let r = GuestRegionMmap::from_range(
+                    GuestAddress(m.iova),
+                    size,
+                    Some(FileOffset::new(fd, m.offset)),
+                )
+                .map_err(|e| DmaMapError::Mmap {
+                    iova: m.iova,
+                    size: m.size,
+                    reason: e.to_string(),
+                })?;
+                Some(Arc::new(r))
+            }
+        };
         debug!(
             target: "nfp_emu::dma",
             "map {:#x}+{:#x} (fd: {}, offset {:#x})",
@@ -76,90 +182,199 @@ impl DmaMap {
             m.fd.is_some(),
             m.offset
         );
-        let pos = self.maps.partition_point(|o| o.iova < m.iova);
-        self.maps.insert(pos, m);
+        let pos = table.partition_point(|o| o.map.iova < m.iova);
+        table.insert(pos, Mapped { map: m, region });
+        self.publish(&table);
         Ok(())
     }
 
     /// Remove every mapping inside `iova..iova+size`. A mapping that only
     /// partly overlaps the range is left alone and reported, as the VFIO
     /// type1 IOMMU refuses to split mappings.
-    pub fn unmap(&mut self, iova: u64, size: u64) -> usize {
+    pub fn unmap(&self, iova: u64, size: u64) -> usize {
         let end = iova.saturating_add(size);
-        let before = self.maps.len();
-        self.maps.retain(|m| {
-            let inside = m.iova >= iova && m.end() <= end;
-            if !inside && m.iova < end && iova < m.end() {
+        let mut table = self.table.lock();
+        let before = table.len();
+        table.retain(|m| {
+            let (s, e) = (m.map.iova, m.map.end());
+            let inside = s >= iova && e <= end;
+            if !inside && s < end && iova < e {
                 warn!(
                     target: "nfp_emu::dma",
-                    "unmap {iova:#x}+{size:#x} splits the mapping {:#x}+{:#x}; kept",
-                    m.iova,
-                    m.size
+                    "unmap {iova:#x}+{size:#x} splits the mapping {s:#x}+{:#x}; kept",
+                    m.map.size
                 );
             }
             !inside
         });
-        before - self.maps.len()
+        let removed = before - table.len();
+        if removed > 0 {
+            self.publish(&table);
+        }
+        removed
     }
 
-    pub fn clear(&mut self) {
-        self.maps.clear();
+    pub fn clear(&self) {
+        let mut table = self.table.lock();
+        table.clear();
+        self.publish(&table);
     }
 
-    pub fn mappings(&self) -> &[DmaMapping] {
-        &self.maps
+    /// Number of mappings (with or without memory behind them).
+    pub fn mappings(&self) -> usize {
+        self.table.lock().len()
+    }
+
+    fn publish(&self, table: &[Mapped]) {
+        let regions: Vec<Arc<GuestRegionMmap>> =
+            table.iter().filter_map(|m| m.region.clone()).collect();
+        let mem = if regions.is_empty() {
+            GuestMemoryMmap::new()
+        } else {
+            match GuestMemoryMmap::from_arc_regions(regions) {
+                Ok(m) => m,
+                Err(e) => {
+                    // The table never overlaps, so this cannot happen; keep
+                    // the previous view if it does.
+                    warn!(target: "nfp_emu::dma", "cannot publish DMA regions: {e}");
+                    return;
+                }
+            }
+        };
+        if let Ok(guard) = self.mem.lock() {
+            guard.replace(mem);
+        }
+    }
+
+    fn fail(&self, dir: &'static str, addr: u64, len: usize) -> DmaError {
+        let n = self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        let e = DmaError { dir, addr, len };
+        // The first errors and then every 1000th: a guest can cause many.
+        if n < 10 || n % 1000 == 0 {
+            warn!(target: "nfp_emu::dma", "{e} (DMA error #{})", n + 1);
+        }
+        e
+    }
+
+    /// Read guest memory at bus address `addr`.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
+        let mem = self.mem.memory();
+        mem.read_slice(buf, GuestAddress(addr))
+            .map_err(|_| self.fail("read", addr, buf.len()))
+    }
+
+    /// Write guest memory at bus address `addr`.
+    pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
+        let mem = self.mem.memory();
+        mem.write_slice(data, GuestAddress(addr))
+            .map_err(|_| self.fail("write", addr, data.len()))
+    }
+
+    /// Store a naturally aligned u64 with release ordering, so everything
+    /// written before (the packet) is visible when the guest sees it (a
+    /// descriptor with its DD bit).
+    pub fn store_u64_release(&self, addr: u64, v: u64) -> Result<(), DmaError> {
+        let mem = self.mem.memory();
+        mem.store(v.to_le(), GuestAddress(addr), Ordering::Release)
+            .map_err(|_| self.fail("write", addr, 8))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::os::fd::FromRawFd;
 
-    fn m(iova: u64, size: u64) -> DmaMapping {
+    /// A memfd of `size` bytes, like QEMU's shared RAM backend.
+    pub(crate) fn memfd(size: u64) -> File {
+        // SAFETY: memfd_create returns a new owned fd or -1, checked.
+        let fd = unsafe { libc::memfd_create(c"nfp-emu-test".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(fd >= 0);
+        // SAFETY: fd is a fresh descriptor we own.
+        let f = unsafe { File::from_raw_fd(fd) };
+        f.set_len(size).unwrap();
+        f
+    }
+
+    pub(crate) fn ram(iova: u64, size: u64) -> DmaMapping {
+        DmaMapping {
+            iova,
+            size,
+            offset: 0,
+            fd: Some(memfd(size)),
+            readable: true,
+            writable: true,
+        }
+    }
+
+    fn rom(iova: u64, size: u64) -> DmaMapping {
         DmaMapping {
             iova,
             size,
             offset: 0,
             fd: None,
             readable: true,
-            writable: true,
+            writable: false,
         }
     }
 
     #[test]
-    fn map_keeps_order_and_rejects_overlap() {
-        let mut d = DmaMap::default();
-        d.map(m(0x10000, 0x1000)).unwrap();
-        d.map(m(0x0, 0x1000)).unwrap();
-        assert_eq!(
-            d.mappings().iter().map(|m| m.iova).collect::<Vec<_>>(),
-            [0, 0x10000]
-        );
-        assert!(matches!(
-            d.map(m(0x10800, 0x1000)),
-            Err(DmaMapError::Overlap { .. })
-        ));
-        assert!(matches!(
-            d.map(m(u64::MAX, 2)),
-            Err(DmaMapError::BadRange { .. })
-        ));
-        assert!(matches!(
-            d.map(m(0x5000, 0)),
-            Err(DmaMapError::BadRange { .. })
-        ));
+    fn reads_and_writes_reach_the_fd_memory() {
+        let g = GuestMemory::default();
+        g.map(ram(0x10_0000, 0x10000)).unwrap();
+        g.write(0x10_0ff0, b"hello, guest").unwrap();
+        let mut b = [0u8; 12];
+        g.read(0x10_0ff0, &mut b).unwrap();
+        assert_eq!(&b, b"hello, guest");
+        g.store_u64_release(0x10_0008, 0x8000_0000_0000_0042)
+            .unwrap();
+        let mut b = [0u8; 8];
+        g.read(0x10_0008, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), 0x8000_0000_0000_0042);
     }
 
     #[test]
-    fn unmap_removes_whole_mappings_only() {
-        let mut d = DmaMap::default();
-        d.map(m(0x0, 0x1000)).unwrap();
-        d.map(m(0x1000, 0x1000)).unwrap();
-        d.map(m(0x4000, 0x1000)).unwrap();
-        assert_eq!(d.unmap(0x0, 0x2000), 2);
-        assert_eq!(d.unmap(0x4800, 0x100), 0, "partial overlap is not split");
-        assert_eq!(d.mappings().len(), 1);
-        assert_eq!(d.unmap(0, u64::MAX), 1);
-        // Remapping after unmap works.
-        d.map(m(0x0, 0x1000)).unwrap();
+    fn out_of_bounds_accesses_are_refused_and_counted() {
+        let g = GuestMemory::default();
+        g.map(ram(0x1000, 0x1000)).unwrap();
+        g.map(rom(0x100000, 0x1000)).unwrap();
+        let mut b = [0u8; 16];
+        // Straddling the end of the region.
+        assert!(g.read(0x1ff8, &mut b).is_err());
+        // No fd behind the ROM range.
+        assert!(g.write(0x100000, &b).is_err());
+        // Nowhere near anything, and at the top of the address space.
+        assert!(g.read(0xdead_0000, &mut b).is_err());
+        assert!(g.read(u64::MAX - 4, &mut b).is_err());
+        assert!(g.store_u64_release(0x2000, 1).is_err());
+        assert_eq!(g.stats.errors.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn map_table_rules() {
+        let g = GuestMemory::default();
+        g.map(ram(0x10000, 0x1000)).unwrap();
+        g.map(rom(0x0, 0x1000)).unwrap();
+        assert!(matches!(
+            g.map(rom(0x10800, 0x1000)),
+            Err(DmaMapError::Overlap { .. })
+        ));
+        assert!(matches!(
+            g.map(rom(u64::MAX, 2)),
+            Err(DmaMapError::BadRange { .. })
+        ));
+        // An fd smaller than the mapping would fault on access: refused.
+        let mut m = ram(0x40000, 0x1000);
+        m.size = 0x2000;
+        assert!(matches!(g.map(m), Err(DmaMapError::PastEndOfFile { .. })));
+        // Unmap removes whole mappings only, then the memory is unreachable.
+        assert_eq!(g.unmap(0x10800, 0x100), 0, "partial overlap is not split");
+        assert_eq!(g.unmap(0, 0x20000), 2);
+        assert!(g.read(0x10000, &mut [0u8; 4]).is_err());
+        // Remap works.
+        g.map(ram(0x10000, 0x1000)).unwrap();
+        assert!(g.read(0x10000, &mut [0u8; 4]).is_ok());
+        g.clear();
+        assert_eq!(g.mappings(), 0);
     }
 }

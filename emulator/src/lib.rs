@@ -12,11 +12,13 @@ pub mod app;
 pub mod card;
 pub mod chip;
 pub mod cpp;
+pub mod datapath;
 pub mod dma;
 pub mod logging;
 pub mod nfd;
 pub mod nsp;
 pub mod pcie;
+pub mod ports;
 pub mod vfio;
 
 pub use card::{Card, CardConfig};

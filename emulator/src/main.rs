@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use nfp_emu::ports::PortSpec;
 use nfp_emu::{Card, CardConfig};
 
 /// Emulated Netronome Agilio CX (NFP-4000) SmartNIC, served over vfio-user.
@@ -39,10 +40,33 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
     ports: u8,
 
+    /// What is plugged into physical port N: `N=loop:P` (a cable to port P
+    /// of this card), `N=udp:LOCALHOST:LPORT@REMOTEHOST:RPORT` (one frame per
+    /// datagram, like QEMU's -netdev dgram), `N=tap:IFNAME` (a host tap
+    /// device) or `N=none`. Repeat for each port; unlisted ports have no
+    /// cable (link down).
+    #[arg(long = "port", value_name = "N=SPEC", value_parser = parse_port)]
+    port: Vec<(usize, PortSpec)>,
+
+    /// Write every port's received and transmitted frames to
+    /// DIR/portN-rx.pcap and DIR/portN-tx.pcap.
+    #[arg(long, value_name = "DIR")]
+    pcap: Option<PathBuf>,
+
     /// More log output: -v info, -vv debug (every unimplemented register
     /// access), -vvv trace. RUST_LOG overrides, e.g. RUST_LOG=nfp_emu::pcie=debug.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+}
+
+fn parse_port(s: &str) -> Result<(usize, PortSpec), String> {
+    let (n, spec) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected N=SPEC, got {s:?}"))?;
+    let n = n
+        .parse()
+        .map_err(|e| format!("bad port number {n:?}: {e}"))?;
+    Ok((n, spec.parse()?))
 }
 
 fn parse_serial(s: &str) -> Result<[u8; 6], String> {
@@ -66,12 +90,24 @@ fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
+    let mut cabling = vec![PortSpec::None; usize::from(args.ports)];
+    for (n, spec) in args.port {
+        let slot = cabling
+            .get_mut(n)
+            .ok_or_else(|| anyhow::anyhow!("--port {n}: the card has {} port(s)", args.ports))?;
+        *slot = spec;
+    }
+    if let Some(dir) = &args.pcap {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let card = Card::new(&CardConfig {
         serial: args.serial,
         ports: args.ports,
+        cabling,
+        pcap_dir: args.pcap,
         flash_firmware,
-    })
-    .map_err(|e| anyhow::anyhow!("firmware image rejected: {e}"))?;
+    })?;
+    card.start();
     let card = Arc::new(card);
     nfp_emu::vfio::serve(&args.socket, card)
         .with_context(|| format!("serving {}", args.socket.display()))
@@ -89,6 +125,13 @@ mod tests {
         );
         assert!(parse_serial("00:15:4d").is_err());
         assert!(parse_serial("00:15:4d:00:00:zz").is_err());
+    }
+
+    #[test]
+    fn port_parsing() {
+        assert_eq!(parse_port("1=loop:0"), Ok((1, PortSpec::Loop(0))));
+        assert!(parse_port("loop:0").is_err());
+        assert!(parse_port("x=loop:0").is_err());
     }
 
     #[test]

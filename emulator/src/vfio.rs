@@ -142,19 +142,20 @@ impl ServerBackend for VfioUserBackend {
             readable: flags.contains(DmaMapFlags::READ),
             writable: flags.contains(DmaMapFlags::WRITE),
         };
-        self.card.dma().map(mapping).map_err(|e| {
+        self.card.datapath().host.mem.map(mapping).map_err(|e| {
             warn!(target: "nfp_emu::vfio", "{e}");
             io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
         })
     }
 
     fn dma_unmap(&mut self, flags: DmaUnmapFlags, address: u64, size: u64) -> io::Result<()> {
+        let mem = &self.card.datapath().host.mem;
         let removed = if flags.contains(DmaUnmapFlags::UNMAP_ALL) {
-            let n = self.card.dma().mappings().len();
-            self.card.dma().clear();
+            let n = mem.mappings();
+            mem.clear();
             n
         } else {
-            self.card.dma().unmap(address, size)
+            mem.unmap(address, size)
         };
         debug!(target: "nfp_emu::vfio", ?flags, "unmap {address:#x}+{size:#x}: {removed} mapping(s) removed");
         Ok(())
@@ -188,7 +189,7 @@ impl ServerBackend for VfioUserBackend {
                 "no such IRQ index",
             ));
         }
-        let mut msix = self.card.msix();
+        let mut msix = self.card.datapath().host.msix.write();
         if flags & VFIO_IRQ_SET_ACTION_TRIGGER != 0 {
             if flags & VFIO_IRQ_SET_DATA_NONE != 0 && count == 0 {
                 msix.release_all();

@@ -39,7 +39,8 @@ pub struct VmSpec {
     pub memory_mib: u32,
     /// The `nfp-emu` binary.
     pub emu_bin: PathBuf,
-    /// Extra arguments for every nfp-emu (e.g. `-vv`).
+    /// Extra arguments for every nfp-emu (e.g. `-vv`); `@CARD@` is replaced
+    /// by the card number.
     pub emu_args: Vec<String>,
     /// Directory for sockets and logs (see [`new_run_dir`]).
     pub run_dir: PathBuf,
@@ -247,7 +248,11 @@ pub fn run(spec: &VmSpec) -> anyhow::Result<Outcome> {
             .arg(run.join(&sock))
             .arg("--serial")
             .arg(card_serial(i))
-            .args(&spec.emu_args)
+            .args(
+                spec.emu_args
+                    .iter()
+                    .map(|a| a.replace("@CARD@", &i.to_string())),
+            )
             .stdin(Stdio::null())
             .stdout(stdio_file(&log)?)
             .stderr(stdio_file(&log)?)

@@ -1,18 +1,70 @@
-//! NFD, the firmware's host interface: vNIC control BARs, reconfiguration
-//! and the queue controller; later the TX/freelist/RX rings and DMA.
+//! NFD, the firmware's host interface: vNIC control BARs and reconfiguration
+//! ([`vnic`]), the queue controller ([`qc`]), and the NFD3 TX, freelist and
+//! RX rings in guest memory with their interrupts ([`rings`], [`desc`]).
 
+pub mod desc;
 pub mod qc;
+pub mod rings;
 pub mod vnic;
 
+use parking_lot::RwLock;
 use tracing::info;
 
 use crate::cpp::Mu;
+use crate::dma::GuestMemory;
+use crate::pcie::MsixVectors;
 use qc::QueueController;
 use vnic::{
     NFD_MAX_DATA_RINGS, NFD_QUEUES_PER_VNIC, NFP_NET_CFG_BAR_SZ, NFP_NET_CFG_CTRL_BPF,
-    NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_CTRL_L2MC, NFP_NET_CFG_CTRL_PROMISC, Vnic, VnicKind,
-    VnicParams,
+    NFP_NET_CFG_CTRL_GATHER, NFP_NET_CFG_CTRL_IRQMOD, NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_CTRL_L2MC,
+    NFP_NET_CFG_CTRL_LSO, NFP_NET_CFG_CTRL_PROMISC, NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM,
+    NFP_NET_CFG_CTRL_TXCSUM, Vnic, VnicKind, VnicParams,
 };
+
+/// What a data vNIC offers: promiscuous and L2 broadcast/multicast
+/// filtering, RX/TX checksum offload, gather DMA, TSO (LSO v1), RSS with
+/// chained metadata (v2), interrupt moderation settings.
+pub const NFD_DATA_VNIC_CAP: u32 = NFP_NET_CFG_CTRL_PROMISC
+    | NFP_NET_CFG_CTRL_L2BC
+    | NFP_NET_CFG_CTRL_L2MC
+    | NFP_NET_CFG_CTRL_RXCSUM
+    | NFP_NET_CFG_CTRL_TXCSUM
+    | NFP_NET_CFG_CTRL_GATHER
+    | NFP_NET_CFG_CTRL_LSO
+    | NFP_NET_CFG_CTRL_RSS2
+    | NFP_NET_CFG_CTRL_IRQMOD;
+
+/// What the rings reach on the host side: guest memory, the queue
+/// controller's pointers and the MSI-X vectors.
+#[derive(Debug)]
+pub struct Host {
+    pub mem: GuestMemory,
+    pub qc: QueueController,
+    pub msix: RwLock<MsixVectors>,
+}
+
+impl Host {
+    pub fn new(msix_vectors: u16) -> Self {
+        Self {
+            mem: GuestMemory::default(),
+            qc: QueueController::default(),
+            msix: RwLock::new(MsixVectors::new(msix_vectors)),
+        }
+    }
+}
+
+/// What a doorbell asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doorbell {
+    /// A reconfig was carried out on vNIC `vnic`.
+    Reconfigured { vnic: usize },
+    /// TX descriptors were posted on ring `ring` of vNIC `vnic`.
+    Tx { vnic: usize, ring: usize },
+    /// Freelist buffers were posted.
+    Freelist { vnic: usize, ring: usize },
+    /// Not a queue of any vNIC.
+    Unknown,
+}
 
 /// Where the firmware image put the vNIC BARs, and what the app needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,39 +87,46 @@ pub struct Nfd {
 }
 
 impl Nfd {
-    /// Start NFD: publish every vNIC's BAR.
-    pub fn start(mu: &mut Mu, layout: &NfdLayout, link_up: bool) -> Self {
+    /// Start NFD: publish every vNIC's BAR. `link_up(port)` tells whether
+    /// a port's cable is connected.
+    pub fn start(mu: &mut Mu, layout: &NfdLayout, link_up: &dyn Fn(usize) -> bool) -> Self {
         let mut vnics = Vec::new();
-        let mut data_cap = NFP_NET_CFG_CTRL_PROMISC | NFP_NET_CFG_CTRL_L2BC | NFP_NET_CFG_CTRL_L2MC;
+        let mut data_cap = NFD_DATA_VNIC_CAP;
         if layout.bpf_abi.is_some() {
             data_cap |= NFP_NET_CFG_CTRL_BPF;
         }
         for k in 0..layout.num_ports {
             let q = NFD_QUEUES_PER_VNIC * k as u32;
-            vnics.push(Vnic::new(VnicParams {
-                kind: VnicKind::Data { port: k },
-                bar: layout.data_bar + k as u64 * NFP_NET_CFG_BAR_SZ,
-                start_txq: q,
-                start_rxq: q + 2,
-                max_rings: NFD_MAX_DATA_RINGS,
-                cap: data_cap,
-                bpf_abi: layout.bpf_abi,
-            }));
+            vnics.push(Vnic::new(
+                VnicParams {
+                    kind: VnicKind::Data { port: k },
+                    bar: layout.data_bar + k as u64 * NFP_NET_CFG_BAR_SZ,
+                    start_txq: q,
+                    start_rxq: q + 2,
+                    max_rings: NFD_MAX_DATA_RINGS,
+                    cap: data_cap,
+                    bpf_abi: layout.bpf_abi,
+                },
+                link_up(k),
+            ));
         }
         if let Some(bar) = layout.ctrl_bar {
             let q = NFD_QUEUES_PER_VNIC * layout.num_ports as u32;
-            vnics.push(Vnic::new(VnicParams {
-                kind: VnicKind::Ctrl,
-                bar,
-                start_txq: q,
-                start_rxq: q + 2,
-                max_rings: 1,
-                cap: 0,
-                bpf_abi: None,
-            }));
+            vnics.push(Vnic::new(
+                VnicParams {
+                    kind: VnicKind::Ctrl,
+                    bar,
+                    start_txq: q,
+                    start_rxq: q + 2,
+                    max_rings: 1,
+                    cap: 0,
+                    bpf_abi: None,
+                },
+                true,
+            ));
         }
-        for v in &mut vnics {
-            v.publish(mu, link_up);
+        for v in &vnics {
+            v.publish(mu);
         }
         info!(target: "nfp_emu::nfd", vnics = vnics.len(), "NFD started");
         Self { vnics }
@@ -75,14 +134,20 @@ impl Nfd {
 
     /// A doorbell on QC `queue`: reconfigure the vNIC whose config queue it
     /// is.
-    pub fn on_doorbell(&mut self, mu: &mut Mu, qc: &mut QueueController, queue: u16) {
-        if let Some(v) = self
-            .vnics
-            .iter_mut()
-            .find(|v| v.cfg_queue() == u32::from(queue))
-        {
-            v.reconfig(mu, qc);
+    pub fn on_doorbell(&mut self, mu: &mut Mu, host: &Host, queue: u16) -> Doorbell {
+        for (i, v) in self.vnics.iter_mut().enumerate() {
+            if v.cfg_queue() == u32::from(queue) {
+                v.reconfig(mu, host);
+                return Doorbell::Reconfigured { vnic: i };
+            }
+            if let Some(ring) = v.dp.tx_ring_of(queue) {
+                return Doorbell::Tx { vnic: i, ring };
+            }
+            if let Some(ring) = v.dp.fl_ring_of(queue) {
+                return Doorbell::Freelist { vnic: i, ring };
+            }
         }
+        Doorbell::Unknown
     }
 }
 
@@ -101,7 +166,7 @@ mod tests {
                 ctrl_bar: Some(0x18_0080_0000),
                 bpf_abi: Some(3),
             },
-            true,
+            &|_| true,
         );
         assert_eq!(nfd.vnics.len(), 3);
         let mut all = std::collections::HashSet::new();

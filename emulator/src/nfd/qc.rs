@@ -2,6 +2,8 @@
 //! and write pointers at CPP target 0, 0x80000 + 0x800 * q (nfp_net.h:835-910,
 //! nfpcore/nfp_dev.c:33,40; probe.md §8.7).
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use tracing::{debug, warn};
 
 /// `NFP_QCP_QUEUE_ADDR_SZ` (nfp_net.h:835).
@@ -22,17 +24,30 @@ pub enum QcEvent {
     WptrAdded { queue: u16, n: u32 },
 }
 
-#[derive(Clone, Debug)]
+/// Queue pointers are atomics: the host moves write pointers (doorbells)
+/// from the vfio-user thread while the datapath moves read pointers.
+#[derive(Debug)]
 pub struct QueueController {
-    rptr: [u32; NFP_QCP_QUEUES],
-    wptr: [u32; NFP_QCP_QUEUES],
+    rptr: [AtomicU32; NFP_QCP_QUEUES],
+    wptr: [AtomicU32; NFP_QCP_QUEUES],
 }
 
 impl Default for QueueController {
     fn default() -> Self {
         Self {
-            rptr: [0; NFP_QCP_QUEUES],
-            wptr: [0; NFP_QCP_QUEUES],
+            rptr: std::array::from_fn(|_| AtomicU32::new(0)),
+            wptr: std::array::from_fn(|_| AtomicU32::new(0)),
+        }
+    }
+}
+
+fn add(p: &AtomicU32, n: u32) -> u32 {
+    let mut cur = p.load(Ordering::Acquire);
+    loop {
+        let next = cur.wrapping_add(n) & NFP_QCP_PTR_MASK;
+        match p.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return next,
+            Err(c) => cur = c,
         }
     }
 }
@@ -51,8 +66,8 @@ impl QueueController {
             return;
         };
         let v = match reg & !3 {
-            NFP_QCP_QUEUE_STS_LO => self.rptr[q],
-            NFP_QCP_QUEUE_STS_HI => self.wptr[q],
+            NFP_QCP_QUEUE_STS_LO => self.rptr[q].load(Ordering::Acquire),
+            NFP_QCP_QUEUE_STS_HI => self.wptr[q].load(Ordering::Acquire),
             _ => {
                 debug!(target: "nfp_emu::qc", queue = q, "read of QC register {reg:#x}; returning 0");
                 0
@@ -65,7 +80,7 @@ impl QueueController {
     }
 
     /// Host write at `off`; returns the doorbell to act on, if any.
-    pub fn write(&mut self, off: u64, data: &[u8]) -> Option<QcEvent> {
+    pub fn write(&self, off: u64, data: &[u8]) -> Option<QcEvent> {
         let Some((q, reg)) = Self::split(off) else {
             warn!(target: "nfp_emu::qc", "write at QC offset {off:#x} past the last queue; ignored");
             return None;
@@ -77,11 +92,11 @@ impl QueueController {
         let v = u32::from_le_bytes(data.try_into().expect("4 bytes"));
         match reg {
             NFP_QCP_QUEUE_ADD_RPTR => {
-                self.rptr[q] = self.rptr[q].wrapping_add(v) & NFP_QCP_PTR_MASK;
+                add(&self.rptr[q], v);
                 None
             }
             NFP_QCP_QUEUE_ADD_WPTR => {
-                self.wptr[q] = self.wptr[q].wrapping_add(v) & NFP_QCP_PTR_MASK;
+                add(&self.wptr[q], v);
                 Some(QcEvent::WptrAdded {
                     queue: q as u16,
                     n: v,
@@ -95,30 +110,41 @@ impl QueueController {
     }
 
     pub fn rptr(&self, q: u16) -> u32 {
-        self.rptr.get(usize::from(q)).copied().unwrap_or(0)
+        self.rptr
+            .get(usize::from(q))
+            .map_or(0, |p| p.load(Ordering::Acquire))
     }
 
     pub fn wptr(&self, q: u16) -> u32 {
-        self.wptr.get(usize::from(q)).copied().unwrap_or(0)
+        self.wptr
+            .get(usize::from(q))
+            .map_or(0, |p| p.load(Ordering::Acquire))
     }
 
     /// Device side: advance the read pointer (e.g. descriptors consumed).
-    pub fn advance_rptr(&mut self, q: u16, n: u32) {
-        if let Some(r) = self.rptr.get_mut(usize::from(q)) {
-            *r = r.wrapping_add(n) & NFP_QCP_PTR_MASK;
+    pub fn advance_rptr(&self, q: u16, n: u32) {
+        if let Some(r) = self.rptr.get(usize::from(q)) {
+            add(r, n);
         }
     }
 
     /// Zero both pointers (ring enable/disable, probe.md §8.7).
-    pub fn reset_queue(&mut self, q: u16) {
-        if let Some(i) = Some(usize::from(q)).filter(|&i| i < NFP_QCP_QUEUES) {
-            self.rptr[i] = 0;
-            self.wptr[i] = 0;
+    pub fn reset_queue(&self, q: u16) {
+        if let (Some(r), Some(w)) = (self.rptr.get(usize::from(q)), self.wptr.get(usize::from(q))) {
+            r.store(0, Ordering::Release);
+            w.store(0, Ordering::Release);
         }
     }
 
-    pub fn reset(&mut self) {
-        *self = Self::default();
+    pub fn reset(&self) {
+        for p in self.rptr.iter().chain(self.wptr.iter()) {
+            p.store(0, Ordering::Release);
+        }
+    }
+
+    /// Distance from `from` to `to` in the 18-bit pointer space.
+    pub fn distance(from: u32, to: u32) -> u32 {
+        to.wrapping_sub(from) & NFP_QCP_PTR_MASK
     }
 }
 
@@ -134,7 +160,7 @@ mod tests {
 
     #[test]
     fn add_wptr_is_a_doorbell_and_pointers_wrap_at_18_bits() {
-        let mut qc = QueueController::default();
+        let qc = QueueController::default();
         let q = 33u64;
         let base = q * NFP_QCP_QUEUE_ADDR_SZ;
         assert_eq!(
@@ -155,7 +181,7 @@ mod tests {
 
     #[test]
     fn bad_accesses_are_ignored() {
-        let mut qc = QueueController::default();
+        let qc = QueueController::default();
         assert_eq!(qc.write(256 * NFP_QCP_QUEUE_ADDR_SZ, &[0; 4]), None);
         assert_eq!(qc.write(NFP_QCP_QUEUE_ADD_WPTR, &[1, 0]), None);
         assert_eq!(qc.write(NFP_QCP_QUEUE_ADD_WPTR + 2, &[1, 0, 0, 0]), None);

@@ -1,9 +1,12 @@
 //! One vNIC's 32 KiB control BAR (nfp_net_ctrl.h) as the NFD firmware keeps
 //! it in MU memory, and the reconfiguration handshake (probe.md §8).
 
+use std::sync::Arc;
+
 use tracing::{debug, info, warn};
 
-use super::qc::QueueController;
+use super::Host;
+use super::rings::{NFP_NET_RING_MAX, RingCfg, VnicConfig, VnicDp};
 use crate::cpp::Mu;
 
 /// `NFP_NET_CFG_BAR_SZ` (nfp_net_ctrl.h:25).
@@ -48,7 +51,43 @@ pub const NFP_NET_CFG_CTRL_ENABLE: u32 = 1 << 0;
 pub const NFP_NET_CFG_CTRL_PROMISC: u32 = 1 << 1;
 pub const NFP_NET_CFG_CTRL_L2BC: u32 = 1 << 2;
 pub const NFP_NET_CFG_CTRL_L2MC: u32 = 1 << 3;
+pub const NFP_NET_CFG_CTRL_RXCSUM: u32 = 1 << 4;
+pub const NFP_NET_CFG_CTRL_TXCSUM: u32 = 1 << 5;
+pub const NFP_NET_CFG_CTRL_GATHER: u32 = 1 << 9;
+pub const NFP_NET_CFG_CTRL_LSO: u32 = 1 << 10;
+pub const NFP_NET_CFG_CTRL_RSS: u32 = 1 << 17;
+pub const NFP_NET_CFG_CTRL_IRQMOD: u32 = 1 << 18;
 pub const NFP_NET_CFG_CTRL_BPF: u32 = 1 << 27;
+pub const NFP_NET_CFG_CTRL_RSS2: u32 = 1 << 29;
+
+// Ring and RSS configuration (nfp_net_ctrl.h:287-340).
+pub const NFP_NET_CFG_RSS_CTRL: u64 = 0x0100;
+pub const NFP_NET_CFG_RSS_KEY: u64 = 0x0104;
+pub const NFP_NET_CFG_RSS_ITBL: u64 = 0x012c;
+/// `NFP_NET_CFG_RSS_CAP` and its Toeplitz function bit (nfp_net_ctrl.h:223-228).
+pub const NFP_NET_CFG_RSS_CAP: u64 = 0x0054;
+pub const NFP_NET_CFG_RSS_CAP_TOEPLITZ: u32 = 1 << 24;
+pub const fn nfp_net_cfg_txr_addr(x: u64) -> u64 {
+    0x0200 + 8 * x
+}
+pub const fn nfp_net_cfg_txr_sz(x: u64) -> u64 {
+    0x0600 + x
+}
+pub const fn nfp_net_cfg_txr_vec(x: u64) -> u64 {
+    0x0640 + x
+}
+pub const fn nfp_net_cfg_rxr_addr(x: u64) -> u64 {
+    0x0800 + 8 * x
+}
+pub const fn nfp_net_cfg_rxr_sz(x: u64) -> u64 {
+    0x0a00 + x
+}
+pub const fn nfp_net_cfg_rxr_vec(x: u64) -> u64 {
+    0x0a40 + x
+}
+/// Largest ring the queue controller can address: 2^18 descriptors
+/// (`max_qc_size`, nfpcore/nfp_dev.c:35).
+pub const NFD_RING_LOG2_MAX: u8 = 18;
 
 // UPDATE bits (nfp_net_ctrl.h:138-153).
 pub const NFP_NET_CFG_UPDATE_GEN: u32 = 1 << 0;
@@ -115,33 +154,27 @@ pub struct VnicParams {
     pub bpf_abi: Option<u8>,
 }
 
-/// Run-time state of a vNIC.
+/// Control-plane state of a vNIC; its rings live in [`VnicDp`].
 #[derive(Clone, Debug)]
 pub struct Vnic {
     pub params: VnicParams,
-    pub ctrl: u32,
-    pub enabled: bool,
-    pub mtu: u32,
-    pub tx_rings_enabled: u64,
-    pub rx_rings_enabled: u64,
-    pub link_up: bool,
+    pub dp: Arc<VnicDp>,
     pub reconfigs: u64,
     pub reconfig_errors: u64,
 }
 
 impl Vnic {
-    pub fn new(params: VnicParams) -> Self {
+    pub fn new(params: VnicParams, link_up: bool) -> Self {
         Self {
+            dp: Arc::new(VnicDp::new(params.clone(), link_up)),
             params,
-            ctrl: 0,
-            enabled: false,
-            mtu: NFD_DEFAULT_MTU,
-            tx_rings_enabled: 0,
-            rx_rings_enabled: 0,
-            link_up: false,
             reconfigs: 0,
             reconfig_errors: 0,
         }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.dp.config().enabled
     }
 
     pub fn name(&self) -> String {
@@ -156,7 +189,7 @@ impl Vnic {
     }
 
     /// Fill the BAR with what the firmware publishes at start.
-    pub fn publish(&mut self, mu: &mut Mu, link_up: bool) {
+    pub fn publish(&self, mu: &mut Mu) {
         mu.zero(self.params.bar, NFP_NET_CFG_BAR_SZ);
         let p = &self.params;
         mu.write_u32(self.reg(NFP_NET_CFG_VERSION), NFD_CFG_VERSION);
@@ -169,6 +202,7 @@ impl Vnic {
         mu.write_u32(self.reg(NFP_NET_CFG_START_RXQ), p.start_rxq);
         mu.write_u32(self.reg(NFP_NET_CFG_RX_OFFSET), 0);
         mu.write_u32(self.reg(NFP_NET_CFG_TLV_BASE), 0);
+        mu.write_u32(self.reg(NFP_NET_CFG_RSS_CAP), NFP_NET_CFG_RSS_CAP_TOEPLITZ);
         if let Some(abi) = p.bpf_abi {
             mu.write(self.reg(NFP_NET_CFG_BPF_ABI), &[abi, NFD_BPF_CAP_RELO]);
             mu.write(
@@ -185,18 +219,6 @@ impl Vnic {
                 &[NFD_BPF_STACK_SZ, NFD_BPF_INL_MTU],
             );
         }
-        self.set_link(mu, link_up);
-    }
-
-    /// Update STS with the link state (25G when up).
-    pub fn set_link(&mut self, mu: &mut Mu, up: bool) {
-        self.link_up = up;
-        let sts = if self.params.kind == VnicKind::Ctrl || !up {
-            0
-        } else {
-            NFP_NET_CFG_STS_LINK | NFP_NET_CFG_STS_LINK_RATE_25G << NFP_NET_CFG_STS_LINK_RATE_SHIFT
-        };
-        mu.write_u32(self.reg(NFP_NET_CFG_STS), sts);
     }
 
     /// The QC queue whose doorbell asks for a reconfig: START_TXQ + 1
@@ -212,9 +234,93 @@ impl Vnic {
         })
     }
 
+    /// Read the ring, RSS and filter configuration the driver wrote, as it
+    /// stands when UPDATE asks for it (nfp_net_common.c:979-1065).
+    fn read_config(&self, mu: &Mu, ctrl: u32) -> Result<VnicConfig, String> {
+        let p = &self.params;
+        let mtu = mu.read_u32(self.reg(NFP_NET_CFG_MTU));
+        if ctrl & NFP_NET_CFG_CTRL_ENABLE != 0 && !(68..=NFD_MAX_MTU).contains(&mtu) {
+            return Err(format!("MTU {mtu} outside 68..={NFD_MAX_MTU}"));
+        }
+        let mut m = [0u8; 8];
+        mu.read(self.reg(NFP_NET_CFG_MACADDR), &mut m);
+        // writel(be32(mac[0..3])) at 0x24, writew(be16(mac[4..5])) at 0x2a
+        // (nfp_net_common.c:912-916).
+        let mac = [m[3], m[2], m[1], m[0], m[7], m[6]];
+        let rings = |enable_off: u64,
+                     addr: fn(u64) -> u64,
+                     sz: fn(u64) -> u64,
+                     vec: fn(u64) -> u64,
+                     what: &str| {
+            let bitmap = mu.read_u64(self.reg(enable_off));
+            let max = p.max_rings.min(NFP_NET_RING_MAX as u32);
+            if max < 64 && bitmap >> max != 0 {
+                return Err(format!(
+                    "{what} ring enable bitmap {bitmap:#x} beyond the {max} rings offered"
+                ));
+            }
+            let mut v = Vec::with_capacity(max as usize);
+            for r in 0..u64::from(max) {
+                if bitmap & 1 << r == 0 {
+                    v.push(None);
+                    continue;
+                }
+                let a = mu.read_u64(self.reg(addr(r)));
+                let mut b = [0u8; 1];
+                mu.read(self.reg(sz(r)), &mut b);
+                let log2 = b[0];
+                mu.read(self.reg(vec(r)), &mut b);
+                if a == 0 || log2 == 0 || log2 > NFD_RING_LOG2_MAX {
+                    return Err(format!(
+                        "{what} ring {r}: address {a:#x} / size 2^{log2} invalid"
+                    ));
+                }
+                v.push(Some(RingCfg {
+                    addr: a,
+                    log2,
+                    vector: b[0],
+                }));
+            }
+            Ok(v)
+        };
+        let tx = rings(
+            NFP_NET_CFG_TXRS_ENABLE,
+            nfp_net_cfg_txr_addr,
+            nfp_net_cfg_txr_sz,
+            nfp_net_cfg_txr_vec,
+            "TX",
+        )?;
+        let rx = rings(
+            NFP_NET_CFG_RXRS_ENABLE,
+            nfp_net_cfg_rxr_addr,
+            nfp_net_cfg_rxr_sz,
+            nfp_net_cfg_rxr_vec,
+            "RX",
+        )?;
+        let mut cfg = VnicConfig {
+            enabled: ctrl & NFP_NET_CFG_CTRL_ENABLE != 0,
+            ctrl,
+            mtu,
+            flbufsz: mu.read_u32(self.reg(NFP_NET_CFG_FLBUFSZ)) & 0x00ff_ffff,
+            mac,
+            tx,
+            rx,
+            ..VnicConfig::default()
+        };
+        let mut b = [0u8; 1];
+        mu.read(self.reg(NFP_NET_CFG_LSC), &mut b);
+        cfg.lsc_vector = b[0];
+        if ctrl & (NFP_NET_CFG_CTRL_RSS | NFP_NET_CFG_CTRL_RSS2) != 0 {
+            cfg.rss_ctrl = mu.read_u32(self.reg(NFP_NET_CFG_RSS_CTRL));
+            mu.read(self.reg(NFP_NET_CFG_RSS_KEY), &mut cfg.rss_key);
+            mu.read(self.reg(NFP_NET_CFG_RSS_ITBL), &mut cfg.rss_itbl);
+        }
+        Ok(cfg)
+    }
+
     /// Carry out the reconfig the driver requested in UPDATE, then clear
     /// UPDATE (or set UPDATE_ERR) before the doorbell write completes.
-    pub fn reconfig(&mut self, mu: &mut Mu, qc: &mut QueueController) {
+    pub fn reconfig(&mut self, mu: &mut Mu, host: &Host) {
         let update = mu.read_u32(self.reg(NFP_NET_CFG_UPDATE));
         let ctrl = mu.read_u32(self.reg(NFP_NET_CFG_CTRL));
         self.reconfigs += 1;
@@ -231,31 +337,27 @@ impl Vnic {
                 Some("BPF program load (UPDATE_BPF) is not supported by this firmware yet".into());
         }
         if err.is_none() {
-            let enable = ctrl & NFP_NET_CFG_CTRL_ENABLE != 0;
-            if enable != self.enabled {
-                // Ring pointers restart from zero on enable and disable.
-                let queues: Vec<u16> = self.ring_queues().collect();
-                for q in queues {
-                    qc.reset_queue(q);
+            match self.read_config(mu, ctrl) {
+                Ok(cfg) => {
+                    let was = self.enabled();
+                    if cfg.enabled != was {
+                        info!(
+                            target: "nfp_emu::nfd",
+                            "{} {}",
+                            self.name(),
+                            if cfg.enabled { "enabled" } else { "disabled" }
+                        );
+                    }
+                    self.dp.apply_config(&host.qc, cfg);
                 }
-                info!(
-                    target: "nfp_emu::nfd",
-                    "{} {}",
-                    self.name(),
-                    if enable { "enabled" } else { "disabled" }
-                );
+                Err(why) => err = Some(why),
             }
-            self.enabled = enable;
-            self.ctrl = ctrl;
-            self.mtu = mu.read_u32(self.reg(NFP_NET_CFG_MTU));
-            self.tx_rings_enabled = mu.read_u64(self.reg(NFP_NET_CFG_TXRS_ENABLE));
-            self.rx_rings_enabled = mu.read_u64(self.reg(NFP_NET_CFG_RXRS_ENABLE));
-            if update & NFP_NET_CFG_UPDATE_MBOX != 0 {
-                let mbox = self.reg(NFP_NET_CFG_MBOX_BASE);
-                let cmd = mu.read_u32(mbox + NFP_NET_CFG_MBOX_SIMPLE_CMD);
-                warn!(target: "nfp_emu::nfd", "{}: mailbox command {cmd} not supported", self.name());
-                mu.write_u32(mbox + NFP_NET_CFG_MBOX_SIMPLE_RET, EOPNOTSUPP);
-            }
+        }
+        if err.is_none() && update & NFP_NET_CFG_UPDATE_MBOX != 0 {
+            let mbox = self.reg(NFP_NET_CFG_MBOX_BASE);
+            let cmd = mu.read_u32(mbox + NFP_NET_CFG_MBOX_SIMPLE_CMD);
+            warn!(target: "nfp_emu::nfd", "{}: mailbox command {cmd} not supported", self.name());
+            mu.write_u32(mbox + NFP_NET_CFG_MBOX_SIMPLE_RET, EOPNOTSUPP);
         }
         let answer = match &err {
             None => {
@@ -275,32 +377,31 @@ impl Vnic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nfd::qc::{NFP_QCP_QUEUE_ADD_WPTR, NFP_QCP_QUEUE_ADDR_SZ};
+    use crate::dma::tests::ram;
 
     fn data_vnic() -> Vnic {
-        Vnic::new(VnicParams {
-            kind: VnicKind::Data { port: 0 },
-            bar: 0x18_0080_8000,
-            start_txq: 0,
-            start_rxq: 2,
-            max_rings: 8,
-            cap: NFP_NET_CFG_CTRL_PROMISC
-                | NFP_NET_CFG_CTRL_L2BC
-                | NFP_NET_CFG_CTRL_L2MC
-                | NFP_NET_CFG_CTRL_BPF,
-            bpf_abi: Some(3),
-        })
+        Vnic::new(
+            VnicParams {
+                kind: VnicKind::Data { port: 0 },
+                bar: 0x18_0080_8000,
+                start_txq: 0,
+                start_rxq: 2,
+                max_rings: 8,
+                cap: crate::nfd::NFD_DATA_VNIC_CAP | NFP_NET_CFG_CTRL_BPF,
+                bpf_abi: Some(3),
+            },
+            true,
+        )
     }
 
     #[test]
     fn published_fields() {
         let mut mu = Mu::new();
-        let mut v = data_vnic();
-        v.publish(&mut mu, true);
+        let v = data_vnic();
+        v.publish(&mut mu);
         let b = v.params.bar;
         assert_eq!(mu.read_u32(b + NFP_NET_CFG_VERSION), 0x500);
-        assert_eq!(mu.read_u32(b + NFP_NET_CFG_CAP), 0x0800_000e);
-        assert_eq!(mu.read_u32(b + NFP_NET_CFG_STS), 0x9);
+        assert_eq!(mu.read_u32(b + NFP_NET_CFG_CAP), v.params.cap);
         assert_eq!(mu.read_u32(b + NFP_NET_CFG_START_RXQ), 2);
         let mut abi = [0u8; 2];
         mu.read(b + NFP_NET_CFG_BPF_ABI, &mut abi);
@@ -308,48 +409,110 @@ mod tests {
         assert_eq!(v.cfg_queue(), 1);
     }
 
-    #[test]
-    fn reconfig_acks_and_resets_ring_pointers_on_enable() {
-        let mut mu = Mu::new();
-        let mut qc = QueueController::default();
-        let mut v = data_vnic();
-        v.publish(&mut mu, true);
-        let b = v.params.bar;
-        qc.write(
-            4 * NFP_QCP_QUEUE_ADDR_SZ + NFP_QCP_QUEUE_ADD_WPTR,
-            &7u32.to_le_bytes(),
+    /// The ring-enable reconfig of `nfp_net_set_config_and_enable()`.
+    fn enable(mu: &mut Mu, b: u64, mtu: u32) {
+        mu.write_u64(b + NFP_NET_CFG_TXRS_ENABLE, 0b11);
+        mu.write_u64(b + NFP_NET_CFG_RXRS_ENABLE, 0b11);
+        for r in 0..2 {
+            mu.write_u64(b + nfp_net_cfg_txr_addr(r), 0x10_0000 + r * 0x1000);
+            mu.write(b + nfp_net_cfg_txr_sz(r), &[12]);
+            mu.write(b + nfp_net_cfg_txr_vec(r), &[2 + r as u8]);
+            mu.write_u64(b + nfp_net_cfg_rxr_addr(r), 0x20_0000 + r * 0x1000);
+            mu.write(b + nfp_net_cfg_rxr_sz(r), &[12]);
+            mu.write(b + nfp_net_cfg_rxr_vec(r), &[2 + r as u8]);
+        }
+        mu.write_u32(b + NFP_NET_CFG_MTU, mtu);
+        mu.write_u32(b + NFP_NET_CFG_FLBUFSZ, 9500);
+        mu.write_u32(
+            b + NFP_NET_CFG_MACADDR,
+            u32::from_be_bytes([0, 0x15, 0x4d, 0]),
         );
+        mu.write(b + 0x2a, &u16::from_be_bytes([1, 0]).to_le_bytes());
         mu.write_u32(
             b + NFP_NET_CFG_CTRL,
             NFP_NET_CFG_CTRL_ENABLE | NFP_NET_CFG_CTRL_L2BC,
         );
-        mu.write_u32(b + NFP_NET_CFG_MTU, 9000);
         mu.write_u32(
             b + NFP_NET_CFG_UPDATE,
             NFP_NET_CFG_UPDATE_GEN | NFP_NET_CFG_UPDATE_RING | NFP_NET_CFG_UPDATE_MSIX,
         );
-        v.reconfig(&mut mu, &mut qc);
-        assert_eq!(mu.read_u32(b + NFP_NET_CFG_UPDATE), 0);
-        assert!(v.enabled);
-        assert_eq!(v.mtu, 9000);
-        assert_eq!(qc.wptr(4), 0, "TX queue 1 pointer reset");
     }
 
     #[test]
-    fn reconfig_refuses_features_not_in_cap() {
+    fn reconfig_reads_rings_mtu_and_mac_and_acks() {
         let mut mu = Mu::new();
-        let mut qc = QueueController::default();
+        let host = Host::new(256);
+        host.mem.map(ram(0x10_0000, 0x20_0000)).unwrap();
         let mut v = data_vnic();
-        v.publish(&mut mu, true);
+        v.publish(&mut mu);
         let b = v.params.bar;
-        mu.write_u32(b + NFP_NET_CFG_CTRL, NFP_NET_CFG_CTRL_ENABLE | (1 << 17)); // RSS
+        host.qc.write(4 * 0x800 + 4, &7u32.to_le_bytes());
+        enable(&mut mu, b, 9000);
+        v.reconfig(&mut mu, &host);
+        assert_eq!(mu.read_u32(b + NFP_NET_CFG_UPDATE), 0);
+        let c = v.dp.config();
+        assert!(c.enabled);
+        assert_eq!(c.mtu, 9000);
+        assert_eq!(c.flbufsz, 9500);
+        assert_eq!(c.mac, [0, 0x15, 0x4d, 0, 1, 0]);
+        assert_eq!(
+            c.tx[1],
+            Some(RingCfg {
+                addr: 0x10_1000,
+                log2: 12,
+                vector: 3
+            })
+        );
+        assert_eq!(c.rx[2], None);
+        assert_eq!(host.qc.wptr(4), 0, "TX queue 1 pointer reset on enable");
+    }
+
+    #[test]
+    fn reconfig_refuses_bad_values_naming_them() {
+        let mut mu = Mu::new();
+        let host = Host::new(256);
+        let mut v = data_vnic();
+        v.publish(&mut mu);
+        let b = v.params.bar;
+        // A feature CAP does not offer (RSS v1).
+        mu.write_u32(
+            b + NFP_NET_CFG_CTRL,
+            NFP_NET_CFG_CTRL_ENABLE | NFP_NET_CFG_CTRL_RSS,
+        );
         mu.write_u32(b + NFP_NET_CFG_UPDATE, NFP_NET_CFG_UPDATE_GEN);
-        v.reconfig(&mut mu, &mut qc);
+        v.reconfig(&mut mu, &host);
         assert_eq!(
             mu.read_u32(b + NFP_NET_CFG_UPDATE),
             NFP_NET_CFG_UPDATE_GEN | NFP_NET_CFG_UPDATE_ERR
         );
-        assert!(!v.enabled);
-        assert_eq!(v.reconfig_errors, 1);
+        assert!(!v.enabled());
+        // An MTU above the maximum.
+        enable(&mut mu, b, 20000);
+        v.reconfig(&mut mu, &host);
+        assert_ne!(
+            mu.read_u32(b + NFP_NET_CFG_UPDATE) & NFP_NET_CFG_UPDATE_ERR,
+            0
+        );
+        // A ring of 2^30 descriptors.
+        enable(&mut mu, b, 1500);
+        mu.write(b + nfp_net_cfg_rxr_sz(1), &[30]);
+        v.reconfig(&mut mu, &host);
+        assert_ne!(
+            mu.read_u32(b + NFP_NET_CFG_UPDATE) & NFP_NET_CFG_UPDATE_ERR,
+            0
+        );
+        // Rings enabled beyond MAX_RXRINGS.
+        enable(&mut mu, b, 1500);
+        mu.write_u64(b + NFP_NET_CFG_RXRS_ENABLE, 1 << 9);
+        v.reconfig(&mut mu, &host);
+        assert_ne!(
+            mu.read_u32(b + NFP_NET_CFG_UPDATE) & NFP_NET_CFG_UPDATE_ERR,
+            0
+        );
+        assert_eq!(v.reconfig_errors, 4);
+        // And a good one still works.
+        enable(&mut mu, b, 1500);
+        v.reconfig(&mut mu, &host);
+        assert_eq!(mu.read_u32(b + NFP_NET_CFG_UPDATE), 0);
     }
 }

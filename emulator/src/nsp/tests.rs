@@ -17,7 +17,10 @@ fn write_bytes(h: &Host, addr: u64, data: &[u8]) {
     let mut padded = data.to_vec();
     padded.resize(data.len().div_ceil(8) * 8, 0);
     for (i, c) in padded.chunks(8).enumerate() {
-        h.mu_write64(addr + 8 * i as u64, u64::from_le_bytes(c.try_into().unwrap()));
+        h.mu_write64(
+            addr + 8 * i as u64,
+            u64::from_le_bytes(c.try_into().unwrap()),
+        );
     }
 }
 
@@ -36,12 +39,23 @@ fn cmd(h: &Host, code: u16, option: u32, input: &[u8], out_len: usize) -> Reply 
     let addr = dflt & ((1 << 40) - 1);
     write_bytes(h, addr, input);
     if out_len > input.len() {
-        write_bytes(h, addr + input.len() as u64, &vec![0; out_len - input.len()]);
+        write_bytes(
+            h,
+            addr + input.len() as u64,
+            &vec![0; out_len - input.len()],
+        );
     }
     h.mu_write64(NSP_CSR_BASE + NSP_BUFFER, dflt);
-    h.mu_write64(NSP_CSR_BASE + NSP_COMMAND, u64::from(option) << 32 | u64::from(code) << 16 | 1);
+    h.mu_write64(
+        NSP_CSR_BASE + NSP_COMMAND,
+        u64::from(option) << 32 | u64::from(code) << 16 | 1,
+    );
     let command = h.mu_read64(NSP_CSR_BASE + NSP_COMMAND);
-    assert_eq!(command & 1, 0, "START must be clear when the command is done");
+    assert_eq!(
+        command & 1,
+        0,
+        "START must be clear when the command is done"
+    );
     let status = h.mu_read64(NSP_CSR_BASE + NSP_STATUS);
     assert_eq!(status & 1, 0, "BUSY must be clear");
     assert_eq!((status >> 32) & 0xfff, NSP_ABI_MINOR);
@@ -69,7 +83,10 @@ fn noop_and_idle_status() {
     let h = host();
     let r = cmd(&h, SPCODE_NOOP, 0, &[], 0);
     assert_eq!((r.ret, r.errno), (0, 0));
-    assert_eq!(h.mu_read64(NSP_CSR_BASE + NSP_DFLT_BUFFER_CONFIG) & 0xff, NSP_DFLT_BUFFER_MB);
+    assert_eq!(
+        h.mu_read64(NSP_CSR_BASE + NSP_DFLT_BUFFER_CONFIG) & 0xff,
+        NSP_DFLT_BUFFER_MB
+    );
 }
 
 #[test]
@@ -77,7 +94,11 @@ fn eth_rescan_returns_the_port_count_and_table() {
     let h = host();
     // The driver issues it with option = table size (nfp_nsp.c:825-838).
     let r = cmd(&h, SPCODE_ETH_RESCAN, 1536, &[], 1536);
-    assert_eq!((r.ret, r.errno), (2, 0), "the return value overwrites OPTION");
+    assert_eq!(
+        (r.ret, r.errno),
+        (2, 0),
+        "the return value overwrites OPTION"
+    );
     let lanes: Vec<usize> = (0..48).filter(|i| r.out[i * 32] & 0xf != 0).collect();
     assert_eq!(lanes, [0, 4]);
     // Too small a buffer.
@@ -103,7 +124,10 @@ fn identify_reports_bsp_and_sensors() {
     let r = cmd(&h, SPCODE_NSP_IDENTIFY, 64, &[], 64);
     assert_eq!(r.errno, 0);
     assert!(cstr(&r.out[..40]).starts_with("nfp-emu-"));
-    assert_eq!(u64::from_le_bytes(r.out[0x38..0x40].try_into().unwrap()), NSP_SENSOR_MASK_ALL);
+    assert_eq!(
+        u64::from_le_bytes(r.out[0x38..0x40].try_into().unwrap()),
+        NSP_SENSOR_MASK_ALL
+    );
     let s = cmd(&h, SPCODE_NSP_SENSORS, 1, &[], 16);
     assert_eq!(s.errno, 0);
     assert_eq!(u32::from_le_bytes(s.out[0..4].try_into().unwrap()), 52_000);
@@ -143,14 +167,25 @@ fn firmware_load_reset_and_loaded_state() {
     assert_eq!(w0 >> 31, 1);
     let cppid = h.mu_read32(NFP_CPP_ACTION_RW, 0, NFFW_INFO_BASE + 0x32c);
     assert_eq!(cppid, 0x0700_2018);
-    assert_eq!(h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0081_b000), 0x0050_494d, "MIP signature");
+    assert_eq!(
+        h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0081_b000),
+        0x0050_494d,
+        "MIP signature"
+    );
     // The data vNIC's BAR is published.
     assert_eq!(h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0080_8030), 0x500);
     let r = cmd(&h, SPCODE_SOFT_RESET, 0, &[], 0);
     assert_eq!(r.errno, 0);
     assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 0);
-    assert_eq!(h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0080_8030), 0, "memories cleared");
-    assert_eq!(h.mu_read32(NFP_CPP_ACTION_RW, 0, NFFW_INFO_BASE + 0x328) >> 31, 0);
+    assert_eq!(
+        h.mu_read32(NFP_CPP_ACTION_RW, 0, 0x18_0080_8030),
+        0,
+        "memories cleared"
+    );
+    assert_eq!(
+        h.mu_read32(NFP_CPP_ACTION_RW, 0, NFFW_INFO_BASE + 0x328) >> 31,
+        0
+    );
 }
 
 #[test]
@@ -161,7 +196,11 @@ fn bad_firmware_is_refused_with_a_load_status() {
     img.resize(208, 0xa5);
     let r = cmd(&h, SPCODE_FW_LOAD, img.len() as u32, &img, 0);
     assert_eq!(r.errno, EINVAL);
-    assert_eq!(r.ret, fw_load_status(2, 5), "Firmware loading failure, can not parse FW file");
+    assert_eq!(
+        r.ret,
+        fw_load_status(2, 5),
+        "Firmware loading failure, can not parse FW file"
+    );
     assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 0);
     // The NSP keeps serving.
     assert_eq!(cmd(&h, SPCODE_NOOP, 0, &[], 0).errno, 0);
@@ -174,7 +213,10 @@ fn stored_firmware_flash_and_versions() {
     assert_eq!(r.errno, ENOENT, "nothing in flash");
     assert_eq!(r.ret, fw_load_status(2, 1));
     let img = image();
-    assert_eq!(cmd(&h, SPCODE_NSP_WRITE_FLASH, img.len() as u32, &img, 0).errno, 0);
+    assert_eq!(
+        cmd(&h, SPCODE_NSP_WRITE_FLASH, img.len() as u32, &img, 0).errno,
+        0
+    );
     let r = cmd(&h, SPCODE_FW_STORED, 0, &[], 0);
     assert_eq!((r.errno, r.ret), (0, fw_load_status(1, 0)));
     assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 1);
@@ -183,7 +225,10 @@ fn stored_firmware_flash_and_versions() {
     let get = |id: usize, flash: usize| {
         let cnt = usize::from(u16::from_le_bytes([v[0], v[1]]));
         assert!(cnt > id * 2 + flash);
-        let off = usize::from(u16::from_le_bytes([v[2 + id * 4 + flash * 2], v[3 + id * 4 + flash * 2]]));
+        let off = usize::from(u16::from_le_bytes([
+            v[2 + id * 4 + flash * 2],
+            v[3 + id * 4 + flash * 2],
+        ]));
         (off != 0).then(|| cstr(&v[off..]))
     };
     assert!(get(0, 0).unwrap().starts_with("nfp-emu-"), "BSP running");
@@ -192,7 +237,10 @@ fn stored_firmware_flash_and_versions() {
     assert_eq!(get(2, 1).as_deref(), Some("nfp-emu-bpf"), "app in flash");
     assert_eq!(get(3, 0), None, "no bundle version");
     // A bad image does not replace the flash.
-    assert_eq!(cmd(&h, SPCODE_NSP_WRITE_FLASH, 16, &[0u8; 16], 0).errno, EINVAL);
+    assert_eq!(
+        cmd(&h, SPCODE_NSP_WRITE_FLASH, 16, &[0u8; 16], 0).errno,
+        EINVAL
+    );
 }
 
 #[test]
@@ -202,7 +250,10 @@ fn media_and_module_eeprom() {
     m[0] = 1; // eth_index
     let r = cmd(&h, SPCODE_READ_MEDIA, 40, &m, 40);
     assert_eq!(r.errno, 0);
-    assert_eq!(u64::from_le_bytes(r.out[8..16].try_into().unwrap()), (1 << 18) | (1 << 19));
+    assert_eq!(
+        u64::from_le_bytes(r.out[8..16].try_into().unwrap()),
+        (1 << 18) | (1 << 19)
+    );
     m[0] = 9;
     assert_eq!(cmd(&h, SPCODE_READ_MEDIA, 40, &m, 40).errno, ENOENT);
     // struct eeprom_buf: metalen 1 (8 bytes), length 16, offset 0, eth_index 0.
@@ -222,11 +273,20 @@ fn unknown_commands_and_bad_buffers_are_refused() {
     assert_eq!(cmd(&h, SPCODE_MAC_INIT, 0, &[], 0).errno, 0);
     // A buffer outside the default buffer.
     h.mu_write64(NSP_CSR_BASE + NSP_BUFFER, 7 << 56 | 0x18_0000_0000);
-    h.mu_write64(NSP_CSR_BASE + NSP_COMMAND, 1536 << 32 | u64::from(SPCODE_ETH_RESCAN) << 16 | 1);
-    assert_eq!((h.mu_read64(NSP_CSR_BASE + NSP_STATUS) >> 8) & 0xff, u64::from(EINVAL));
+    h.mu_write64(
+        NSP_CSR_BASE + NSP_COMMAND,
+        1536 << 32 | u64::from(SPCODE_ETH_RESCAN) << 16 | 1,
+    );
+    assert_eq!(
+        (h.mu_read64(NSP_CSR_BASE + NSP_STATUS) >> 8) & 0xff,
+        u64::from(EINVAL)
+    );
     // A DMA buffer (never offered).
     h.mu_write64(NSP_CSR_BASE + NSP_COMMAND, u64::from(SPCODE_NOOP) << 16 | 3);
-    assert_eq!((h.mu_read64(NSP_CSR_BASE + NSP_STATUS) >> 8) & 0xff, u64::from(EINVAL));
+    assert_eq!(
+        (h.mu_read64(NSP_CSR_BASE + NSP_STATUS) >> 8) & 0xff,
+        u64::from(EINVAL)
+    );
     // The oversized FW_LOAD option cannot read past the buffer.
     let r = cmd(&h, SPCODE_FW_LOAD, u32::MAX, &[], 0);
     assert_eq!(r.errno, EINVAL);

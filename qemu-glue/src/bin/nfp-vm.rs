@@ -70,6 +70,14 @@ struct Common {
     /// The nfp-emu binary [default: next to nfp-vm].
     #[arg(long, value_name = "PATH")]
     emu: Option<PathBuf>,
+    /// What is plugged into port N of every card, as nfp-emu --port takes it
+    /// (loop:P, udp:LOCAL@REMOTE, tap:IF, none). Without any --port, the two
+    /// ports of each card are cabled to each other (0=loop:1, 1=loop:0).
+    #[arg(long = "port", value_name = "N=SPEC")]
+    ports: Vec<String>,
+    /// Record every port's traffic as pcap files in DIR/nfpK/ (card K).
+    #[arg(long, value_name = "DIR")]
+    pcap: Option<PathBuf>,
     /// Extra argument for every nfp-emu (repeat for several), e.g. --emu-arg=-vv.
     #[arg(long = "emu-arg", value_name = "ARG", allow_hyphen_values = true)]
     emu_args: Vec<String>,
@@ -81,6 +89,30 @@ fn emu_bin(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     }
     let me = std::env::current_exe().context("locating nfp-vm")?;
     Ok(me.with_file_name("nfp-emu"))
+}
+
+/// nfp-emu arguments for the cabling and pcap options.
+fn emu_args(
+    ports: &[String],
+    pcap: Option<&std::path::Path>,
+    extra: Vec<String>,
+) -> anyhow::Result<Vec<String>> {
+    let mut a: Vec<String> = Vec::new();
+    let ports: Vec<String> = if ports.is_empty() {
+        vec!["0=loop:1".into(), "1=loop:0".into()]
+    } else {
+        ports.to_vec()
+    };
+    for p in ports {
+        a.push(format!("--port={p}"));
+    }
+    if let Some(dir) = pcap {
+        std::fs::create_dir_all(dir)?;
+        let dir = dir.canonicalize()?;
+        a.push(format!("--pcap={}/nfp@CARD@", dir.display()));
+    }
+    a.extend(extra);
+    Ok(a)
 }
 
 fn spec(
@@ -102,7 +134,7 @@ fn spec(
         cpus: c.cpus.max(1),
         memory_mib: c.memory.max(256),
         emu_bin: emu_bin(c.emu)?,
-        emu_args: c.emu_args,
+        emu_args: emu_args(&c.ports, c.pcap.as_deref(), c.emu_args)?,
         run_dir: vm::new_run_dir()?,
         echo,
     })

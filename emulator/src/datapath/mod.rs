@@ -1,0 +1,364 @@
+//! The card's datapath: frames from the wire ports go to the host through
+//! the data vNIC of their port (later through the offloaded program), frames
+//! the host transmits go out of the vNIC's port. MAC counters are kept per
+//! port, and the overlay registers (ICR, counters, link status) are served
+//! from here so the datapath never takes the control-plane lock.
+
+pub mod pkt;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::RwLock;
+use tracing::{debug, info, warn};
+
+use crate::nfd::Host;
+use crate::nfd::rings::VnicDp;
+use crate::nfd::vnic::{NFP_NET_CFG_BAR_SZ, VnicKind};
+use crate::ports::{self, FramePool, Input, PortSpec, Wire};
+
+/// `NFP_MAC_STATS_SIZE` (nfp_port.h:149): bytes of counters per port slot.
+pub const NFP_MAC_STATS_SIZE: u64 = 0x200;
+
+/// MAC counter offsets (nfp_port.h:151-214).
+pub mod mac {
+    pub const RX_IN_OCTETS: usize = 0x000;
+    pub const RX_FRAME_TOO_LONG_ERRORS: usize = 0x010;
+    pub const RX_IN_BROADCAST_PKTS: usize = 0x030;
+    pub const RX_DROP_EVENTS: usize = 0x038;
+    pub const RX_FRAMES_RECEIVED_OK: usize = 0x050;
+    pub const RX_UNICAST_PKTS: usize = 0x060;
+    pub const RX_MULTICAST_PKTS: usize = 0x068;
+    pub const RX_PKTS: usize = 0x070;
+    pub const RX_UNDERSIZE_PKTS: usize = 0x078;
+    pub const RX_PKTS_64_OCTETS: usize = 0x080;
+    pub const RX_PKTS_65_TO_127_OCTETS: usize = 0x088;
+    pub const RX_PKTS_512_TO_1023_OCTETS: usize = 0x090;
+    pub const RX_PKTS_1024_TO_1518_OCTETS: usize = 0x098;
+    pub const RX_PKTS_128_TO_255_OCTETS: usize = 0x0c0;
+    pub const RX_PKTS_256_TO_511_OCTETS: usize = 0x0c8;
+    pub const RX_PKTS_1519_TO_MAX_OCTETS: usize = 0x0d0;
+    pub const TX_QUEUE_DROP: usize = 0x138;
+    pub const TX_OUT_OCTETS: usize = 0x140;
+    pub const TX_BROADCAST_PKTS: usize = 0x160;
+    pub const TX_PKTS_64_OCTETS: usize = 0x168;
+    pub const TX_PKTS_256_TO_511_OCTETS: usize = 0x170;
+    pub const TX_PKTS_512_TO_1023_OCTETS: usize = 0x178;
+    pub const TX_FRAMES_TRANSMITTED_OK: usize = 0x188;
+    pub const TX_UNICAST_PKTS: usize = 0x190;
+    pub const TX_MULTICAST_PKTS: usize = 0x198;
+    pub const TX_PKTS_65_TO_127_OCTETS: usize = 0x1a0;
+    pub const TX_PKTS_128_TO_255_OCTETS: usize = 0x1a8;
+    pub const TX_PKTS_1024_TO_1518_OCTETS: usize = 0x1b0;
+    pub const TX_PKTS_1519_TO_MAX_OCTETS: usize = 0x1b8;
+}
+
+/// The 64 u64 MAC counters of one port.
+pub struct MacStats([AtomicU64; (NFP_MAC_STATS_SIZE / 8) as usize]);
+
+impl Default for MacStats {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+impl MacStats {
+    pub fn add(&self, off: usize, n: u64) {
+        if let Some(c) = self.0.get(off / 8) {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub fn get(&self, off: usize) -> u64 {
+        self.0.get(off / 8).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    fn count(&self, frame: &[u8], rx: bool) {
+        use mac::*;
+        let len = frame.len() as u64;
+        // Sizes on the wire include the 4-byte FCS.
+        let wire = len + 4;
+        let bucket = |b: [usize; 7]| match wire {
+            0..=64 => b[0],
+            65..=127 => b[1],
+            128..=255 => b[2],
+            256..=511 => b[3],
+            512..=1023 => b[4],
+            1024..=1518 => b[5],
+            _ => b[6],
+        };
+        if rx {
+            self.add(RX_IN_OCTETS, wire);
+            self.add(RX_FRAMES_RECEIVED_OK, 1);
+            self.add(RX_PKTS, 1);
+            self.add(
+                bucket([
+                    RX_PKTS_64_OCTETS,
+                    RX_PKTS_65_TO_127_OCTETS,
+                    RX_PKTS_128_TO_255_OCTETS,
+                    RX_PKTS_256_TO_511_OCTETS,
+                    RX_PKTS_512_TO_1023_OCTETS,
+                    RX_PKTS_1024_TO_1518_OCTETS,
+                    RX_PKTS_1519_TO_MAX_OCTETS,
+                ]),
+                1,
+            );
+            if wire < 64 {
+                self.add(RX_UNDERSIZE_PKTS, 1);
+            }
+            match pkt::dst_class(frame) {
+                pkt::Dst::Unicast => self.add(RX_UNICAST_PKTS, 1),
+                pkt::Dst::Multicast => self.add(RX_MULTICAST_PKTS, 1),
+                pkt::Dst::Broadcast => self.add(RX_IN_BROADCAST_PKTS, 1),
+            }
+        } else {
+            self.add(TX_OUT_OCTETS, wire);
+            self.add(TX_FRAMES_TRANSMITTED_OK, 1);
+            self.add(
+                bucket([
+                    TX_PKTS_64_OCTETS,
+                    TX_PKTS_65_TO_127_OCTETS,
+                    TX_PKTS_128_TO_255_OCTETS,
+                    TX_PKTS_256_TO_511_OCTETS,
+                    TX_PKTS_512_TO_1023_OCTETS,
+                    TX_PKTS_1024_TO_1518_OCTETS,
+                    TX_PKTS_1519_TO_MAX_OCTETS,
+                ]),
+                1,
+            );
+            match pkt::dst_class(frame) {
+                pkt::Dst::Unicast => self.add(TX_UNICAST_PKTS, 1),
+                pkt::Dst::Multicast => self.add(TX_MULTICAST_PKTS, 1),
+                pkt::Dst::Broadcast => self.add(TX_BROADCAST_PKTS, 1),
+            }
+        }
+    }
+}
+
+/// vNICs of the running firmware and where its MAC counters live.
+#[derive(Default)]
+struct Attached {
+    vnics: Vec<Arc<VnicDp>>,
+    /// MU address of `_mac_stats`.
+    mac_stats: Option<u64>,
+}
+
+/// The datapath of one card.
+pub struct Datapath {
+    pub host: Host,
+    pub wires: Vec<Wire>,
+    /// ETH-table position of each port: its MAC counter slot.
+    slots: Vec<usize>,
+    pub mac_stats: Vec<MacStats>,
+    pool: FramePool,
+    attached: RwLock<Arc<Attached>>,
+    inputs: parking_lot::Mutex<Vec<Option<Input>>>,
+}
+
+impl std::fmt::Debug for Datapath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Datapath")
+            .field("wires", &self.wires)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Datapath {
+    /// A datapath whose port `i` is cabled as `specs[i]` and sits at ETH
+    /// table position `slots[i]`.
+    pub fn new(
+        msix_vectors: u16,
+        specs: &[PortSpec],
+        slots: Vec<usize>,
+        pcap_dir: Option<&std::path::Path>,
+    ) -> Result<Arc<Self>, String> {
+        let ports = ports::connect(specs, pcap_dir)?;
+        let (wires, inputs): (Vec<Wire>, Vec<Input>) = ports.into_iter().unzip();
+        Ok(Arc::new(Self {
+            host: Host::new(msix_vectors),
+            mac_stats: wires.iter().map(|_| MacStats::default()).collect(),
+            wires,
+            slots,
+            pool: FramePool::default(),
+            attached: RwLock::new(Arc::new(Attached::default())),
+            inputs: parking_lot::Mutex::new(inputs.into_iter().map(Some).collect()),
+        }))
+    }
+
+    /// Start one receive thread per connected port.
+    pub fn start(self: &Arc<Self>) {
+        let inputs: Vec<Option<Input>> = std::mem::take(&mut *self.inputs.lock());
+        for (port, input) in inputs.into_iter().enumerate() {
+            let Some(input) = input else { continue };
+            if matches!(input, Input::None) {
+                continue;
+            }
+            let weak: Weak<Self> = Arc::downgrade(self);
+            let spawned = std::thread::Builder::new()
+                .name(format!("port{port}-rx"))
+                .spawn(move || {
+                    let Some(pool_owner) = weak.upgrade() else {
+                        return;
+                    };
+                    let pool = &pool_owner.pool;
+                    ports::receive_loop(input, pool, |frame| match weak.upgrade() {
+                        Some(dp) => {
+                            dp.wire_rx(port, frame);
+                            true
+                        }
+                        None => false,
+                    });
+                });
+            if let Err(e) = spawned {
+                warn!(target: "nfp_emu::ports", "cannot start the receive thread of port {port}: {e}");
+            }
+        }
+    }
+
+    /// Whether port `i` has a cable.
+    pub fn link_up(&self, port: usize) -> bool {
+        self.wires.get(port).is_some_and(Wire::link_up)
+    }
+
+    /// The running firmware's vNICs and `_mac_stats` (or nothing when
+    /// firmware stops).
+    pub fn attach(&self, vnics: Vec<Arc<VnicDp>>, mac_stats: Option<u64>) {
+        *self.attached.write() = Arc::new(Attached { vnics, mac_stats });
+    }
+
+    pub fn detach(&self) {
+        self.attach(Vec::new(), None);
+    }
+
+    fn attached(&self) -> Arc<Attached> {
+        self.attached.read().clone()
+    }
+
+    fn data_vnic(&self, port: usize) -> Option<Arc<VnicDp>> {
+        self.attached()
+            .vnics
+            .iter()
+            .find(|v| v.params.kind == VnicKind::Data { port })
+            .cloned()
+    }
+
+    /// A frame arrived on port `port` from the wire.
+    pub fn wire_rx(&self, port: usize, frame: &[u8]) {
+        let Some(w) = self.wires.get(port) else {
+            return;
+        };
+        w.record_rx(frame);
+        let m = &self.mac_stats[port];
+        if frame.len() > ports::MAX_FRAME {
+            m.add(mac::RX_FRAME_TOO_LONG_ERRORS, 1);
+            return;
+        }
+        m.count(frame, true);
+        match self.data_vnic(port) {
+            Some(v) => {
+                if let Err(why) = v.deliver(&self.host, frame) {
+                    debug!(target: "nfp_emu::datapath", port, ?why, "frame not delivered to the host");
+                    if why == crate::nfd::rings::RxDrop::NoBuffer {
+                        m.add(mac::RX_DROP_EVENTS, 1);
+                    }
+                }
+            }
+            None => {
+                m.add(mac::RX_DROP_EVENTS, 1);
+            }
+        }
+    }
+
+    /// Put a frame on port `port`'s wire.
+    pub fn wire_tx(&self, port: usize, frame: &[u8]) {
+        let Some(w) = self.wires.get(port) else {
+            return;
+        };
+        if w.send(frame, &self.pool) {
+            self.mac_stats[port].count(frame, false);
+        } else {
+            self.mac_stats[port].add(mac::TX_QUEUE_DROP, 1);
+        }
+    }
+
+    /// The host rang TX ring `ring` of `vnic`.
+    pub fn host_tx(&self, vnic: &VnicDp, ring: usize) {
+        match vnic.params.kind {
+            VnicKind::Data { port } => vnic.tx_kick(&self.host, ring, &mut |f| self.wire_tx(port, f)),
+            VnicKind::Ctrl => vnic.tx_kick(&self.host, ring, &mut |f| {
+                debug!(target: "nfp_emu::datapath", len = f.len(), "control message from the driver not handled; dropped");
+                vnic.stats.add(crate::nfd::rings::stat::TX_DISCARDS, 1);
+            }),
+        }
+    }
+
+    /// Link state of every data vNIC follows its port's cable.
+    pub fn refresh_links(&self) {
+        for v in &self.attached().vnics {
+            if let VnicKind::Data { port } = v.params.kind {
+                v.set_link(&self.host, self.link_up(port));
+            }
+        }
+    }
+
+    /// Serve the overlay registers inside an MU read at `addr` (after the
+    /// plain memory filled `buf`).
+    pub fn overlay_read(&self, addr: u64, buf: &mut [u8]) {
+        let a = self.attached();
+        let end = addr.saturating_add(buf.len() as u64);
+        for v in &a.vnics {
+            let bar = v.params.bar;
+            if addr < bar + NFP_NET_CFG_BAR_SZ && bar < end {
+                let (skip, off) = if addr >= bar {
+                    (0, addr - bar)
+                } else {
+                    ((bar - addr) as usize, 0)
+                };
+                if let Some(b) = buf.get_mut(skip..) {
+                    if (off..off + b.len() as u64).any(VnicDp::is_overlay) {
+                        v.overlay_read(off, b);
+                    }
+                }
+            }
+        }
+        if let Some(base) = a.mac_stats {
+            for (port, &slot) in self.slots.iter().enumerate() {
+                let s = base + slot as u64 * NFP_MAC_STATS_SIZE;
+                if addr < s + NFP_MAC_STATS_SIZE && s < end {
+                    for (i, b) in buf.iter_mut().enumerate() {
+                        let a = addr + i as u64;
+                        if (s..s + NFP_MAC_STATS_SIZE).contains(&a) {
+                            let off = (a - s) as usize;
+                            *b = self.mac_stats[port].get(off & !7).to_le_bytes()[off % 8];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Side effects of an MU write at `addr` on overlay registers.
+    pub fn overlay_write(&self, addr: u64, data: &[u8]) {
+        let a = self.attached();
+        let end = addr.saturating_add(data.len() as u64);
+        for v in &a.vnics {
+            let bar = v.params.bar;
+            if addr >= bar && end <= bar + NFP_NET_CFG_BAR_SZ {
+                let off = addr - bar;
+                if (off..off + data.len() as u64).any(VnicDp::is_overlay) {
+                    v.overlay_write(&self.host, off, data);
+                }
+            }
+        }
+    }
+
+    /// One line per port for logs.
+    pub fn describe_ports(&self) {
+        for w in &self.wires {
+            info!(target: "nfp_emu::ports", "port {}: {} (link {})", w.index, w.spec, if w.link_up() { "up" } else { "down" });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

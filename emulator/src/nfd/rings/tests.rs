@@ -1,0 +1,439 @@
+//! The rings driven the way the nfp driver drives them, against real
+//! (memfd-backed) guest memory.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::FromRawFd;
+
+use super::*;
+use crate::datapath::pkt::tests::tcp4;
+use crate::dma::tests::ram;
+use crate::nfd::vnic::{NFP_NET_CFG_CTRL_ENABLE, NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM};
+
+const RAM: u64 = 0x10_0000;
+const TXR: u64 = RAM;
+const RXR: u64 = RAM + 0x1_0000;
+const RXR1: u64 = RAM + 0x2_0000;
+const BUFS: u64 = RAM + 0x10_0000;
+const BUFSZ: u64 = 0x1000;
+const MAC: [u8; 6] = [0, 0x15, 0x4d, 0, 1, 0];
+
+fn eventfd() -> File {
+    // SAFETY: eventfd returns a new owned fd or -1, checked.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    assert!(fd >= 0);
+    // SAFETY: fresh descriptor owned here.
+    unsafe { File::from_raw_fd(fd) }
+}
+
+/// Interrupts raised on an eventfd since the last call.
+fn irqs(f: &File) -> u64 {
+    let mut b = [0u8; 8];
+    match (&*f).read(&mut b) {
+        Ok(8) => u64::from_ne_bytes(b),
+        _ => 0,
+    }
+}
+
+struct Rig {
+    host: Host,
+    v: VnicDp,
+    tx_irq: File,
+    rx_irq: File,
+    /// Driver-side write pointer of the TX ring and freelist.
+    tx_wr: u32,
+    fl_wr: u32,
+}
+
+fn params() -> VnicParams {
+    VnicParams {
+        kind: VnicKind::Data { port: 0 },
+        bar: 0x18_0080_8000,
+        start_txq: 0,
+        start_rxq: 2,
+        max_rings: 8,
+        cap: crate::nfd::NFD_DATA_VNIC_CAP,
+        bpf_abi: None,
+    }
+}
+
+fn config(ctrl: u32, rx_log2: u8) -> VnicConfig {
+    let mut c = VnicConfig {
+        enabled: true,
+        ctrl: NFP_NET_CFG_CTRL_ENABLE | ctrl,
+        mtu: 1500,
+        flbufsz: BUFSZ as u32,
+        mac: MAC,
+        tx: vec![None; 8],
+        rx: vec![None; 8],
+        lsc_vector: 0,
+        ..VnicConfig::default()
+    };
+    c.tx[0] = Some(RingCfg {
+        addr: TXR,
+        log2: 8,
+        vector: 2,
+    });
+    c.rx[0] = Some(RingCfg {
+        addr: RXR,
+        log2: rx_log2,
+        vector: 3,
+    });
+    c
+}
+
+impl Rig {
+    fn new(ctrl: u32, rx_log2: u8) -> Self {
+        let host = Host::new(256);
+        host.mem.map(ram(RAM, 0x40_0000)).unwrap();
+        let tx_irq = eventfd();
+        let rx_irq = eventfd();
+        {
+            let mut m = host.msix.write();
+            m.assign(2, vec![tx_irq.try_clone().unwrap()]).unwrap();
+            m.assign(3, vec![rx_irq.try_clone().unwrap()]).unwrap();
+        }
+        let v = VnicDp::new(params(), true);
+        v.apply_config(&host.qc, config(ctrl, rx_log2));
+        Self {
+            host,
+            v,
+            tx_irq,
+            rx_irq,
+            tx_wr: 0,
+            fl_wr: 0,
+        }
+    }
+
+    /// Post TX descriptors for the given buffers (one packet) and ring the
+    /// doorbell; returns the frames that went out.
+    fn send(&mut self, descs: &[TxDesc]) -> Vec<Vec<u8>> {
+        for d in descs {
+            let slot = u64::from(self.tx_wr & 255);
+            self.host.mem.write(TXR + 16 * slot, &d.encode()).unwrap();
+            self.tx_wr += 1;
+        }
+        self.host.qc.write(
+            super::super::qc::NFP_QCP_QUEUE_ADD_WPTR,
+            &(descs.len() as u32).to_le_bytes(),
+        );
+        let mut out = Vec::new();
+        self.v.tx_kick(&self.host, 0, &mut |f| out.push(f.to_vec()));
+        out
+    }
+
+    fn buffer(&self, data: &[u8], at: u64) -> u64 {
+        self.host.mem.write(at, data).unwrap();
+        at
+    }
+
+    /// Post `n` freelist buffers and ring the freelist doorbell.
+    fn post_fl(&mut self, n: u32, log2: u8) {
+        for _ in 0..n {
+            let slot = u64::from(self.fl_wr & ((1 << log2) - 1));
+            let buf = BUFS + BUFSZ * (slot + 1);
+            self.host.mem.write(RXR + 8 * slot, &fl_desc(buf)).unwrap();
+            self.fl_wr += 1;
+        }
+        let q =
+            2 * super::super::qc::NFP_QCP_QUEUE_ADDR_SZ + super::super::qc::NFP_QCP_QUEUE_ADD_WPTR;
+        self.host.qc.write(q, &n.to_le_bytes());
+    }
+
+    /// The RX descriptor and packet in slot `slot`.
+    fn received(&self, slot: u64) -> (u16, u8, u16, Vec<u8>) {
+        let mut d = [0u8; 8];
+        self.host.mem.read(RXR + 8 * slot, &mut d).unwrap();
+        let len = u16::from_le_bytes([d[0], d[1]]);
+        let flags = u16::from_le_bytes([d[4], d[5]]);
+        let mut p = vec![0u8; usize::from(len)];
+        self.host
+            .mem
+            .read(BUFS + BUFSZ * (slot + 1), &mut p)
+            .unwrap();
+        (len, d[3], flags, p)
+    }
+
+    fn icr(&self, e: u64) -> u8 {
+        let mut b = [0u8];
+        self.v.overlay_read(NFP_NET_CFG_ICR_BASE + e, &mut b);
+        b[0]
+    }
+}
+
+fn one(addr: u64, len: usize) -> TxDesc {
+    TxDesc {
+        addr,
+        dma_len: len as u16,
+        eop: true,
+        data_len: len as u16,
+        ..TxDesc::default()
+    }
+}
+
+#[test]
+fn tx_single_and_gathered_packets() {
+    let mut r = Rig::new(0, 8);
+    let f = tcp4(b"single buffer", 1, 0x18);
+    let a = r.buffer(&f, BUFS);
+    assert_eq!(r.send(&[one(a, f.len())]), vec![f.clone()]);
+    assert_eq!(
+        r.host.qc.rptr(0),
+        1,
+        "read pointer advanced by one descriptor"
+    );
+    assert_eq!(irqs(&r.tx_irq), 1);
+    // Three fragments, metadata prepended to the first.
+    let g = tcp4(&[7u8; 300], 2, 0x18);
+    let mut head = vec![0xee; 8];
+    head.extend_from_slice(&g[..40]);
+    let a0 = r.buffer(&head, BUFS + 0x1000);
+    let a1 = r.buffer(&g[40..200], BUFS + 0x2000);
+    let a2 = r.buffer(&g[200..], BUFS + 0x3000);
+    let d0 = TxDesc {
+        addr: a0,
+        dma_len: 48,
+        md_bytes: 8,
+        data_len: (g.len() + 8) as u16,
+        ..TxDesc::default()
+    };
+    let d1 = TxDesc {
+        addr: a1,
+        dma_len: 160,
+        ..TxDesc::default()
+    };
+    let d2 = TxDesc {
+        addr: a2,
+        dma_len: (g.len() - 200) as u16,
+        eop: true,
+        ..TxDesc::default()
+    };
+    // The ICR is still set from the first packet: no new interrupt yet.
+    assert_eq!(r.send(&[d0, d1, d2]), vec![g.clone()]);
+    assert_eq!(r.host.qc.rptr(0), 4);
+    assert_eq!(irqs(&r.tx_irq), 0, "masked by ICR");
+    // Unmasking (ICR <- 0) delivers the pending interrupt.
+    r.v.overlay_write(&r.host, NFP_NET_CFG_ICR_BASE + 2, &[0]);
+    assert_eq!(irqs(&r.tx_irq), 1);
+    assert_eq!(r.v.stats.get(stat::TX_FRAMES), 2);
+    assert_eq!(r.v.stats.txr[0][0].load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn tx_checksum_offload_and_lso() {
+    let mut r = Rig::new(0, 8);
+    let mut f = tcp4(&[1u8; 100], 9, 0x18);
+    // The stack leaves checksums partial; spoil them to be sure.
+    f[24..26].copy_from_slice(&[0, 0]);
+    f[50..52].copy_from_slice(&[0x12, 0x34]);
+    let a = r.buffer(&f, BUFS);
+    let mut d = one(a, f.len());
+    d.flags = NFD3_DESC_TX_CSUM | NFD3_DESC_TX_IP4_CSUM | NFD3_DESC_TX_TCP_CSUM;
+    let out = r.send(&[d]);
+    let c = pkt::verify_checksums(&out[0]);
+    assert!(c.ip4_ok && c.tcp_ok);
+    // LSO: 4000 bytes of payload, MSS 1448.
+    let big = tcp4(&[3u8; 4000], 100, 0x18);
+    let a = r.buffer(&big, BUFS + 0x2000);
+    let mut d = one(a, big.len());
+    d.flags = NFD3_DESC_TX_LSO | NFD3_DESC_TX_CSUM | NFD3_DESC_TX_IP4_CSUM | NFD3_DESC_TX_TCP_CSUM;
+    d.l3_offset = 14;
+    d.l4_offset = 34;
+    d.lso_hdrlen = 54;
+    d.mss = 1448;
+    let segs = r.send(&[d]);
+    assert_eq!(segs.len(), 3);
+    assert!(segs.iter().all(|s| s.len() <= 54 + 1448));
+    assert!(segs.iter().all(|s| pkt::verify_checksums(s).tcp_ok));
+}
+
+#[test]
+fn tx_bad_descriptors_are_counted_and_skipped() {
+    let mut r = Rig::new(0, 8);
+    // Buffer outside guest memory.
+    assert!(r.send(&[one(0xdead_0000, 100)]).is_empty());
+    // Zero-length descriptor.
+    assert!(r.send(&[one(BUFS, 0)]).is_empty());
+    // Larger than the MTU without LSO.
+    let f = vec![0u8; 3000];
+    let a = r.buffer(&f, BUFS);
+    assert!(r.send(&[one(a, f.len())]).is_empty());
+    assert_eq!(r.v.stats.get(stat::TX_ERRORS), 3);
+    assert_eq!(r.host.qc.rptr(0), 3, "bad descriptors are still consumed");
+    // The ring keeps working.
+    let g = tcp4(b"ok", 1, 0x18);
+    let a = r.buffer(&g, BUFS);
+    assert_eq!(r.send(&[one(a, g.len())]).len(), 1);
+    // A doorbell claiming more descriptors than the ring has is clamped.
+    r.host.qc.write(
+        super::super::qc::NFP_QCP_QUEUE_ADD_WPTR,
+        &100_000u32.to_le_bytes(),
+    );
+    r.v.tx_kick(&r.host, 0, &mut |_| {});
+}
+
+#[test]
+fn rx_delivery_sets_dd_length_and_raises_the_vector() {
+    let mut r = Rig::new(NFP_NET_CFG_CTRL_RXCSUM, 8);
+    r.post_fl(4, 8);
+    let f = tcp4(b"to the host", 5, 0x18);
+    r.v.deliver(&r.host, &f).unwrap();
+    let (len, meta_dd, flags, p) = r.received(0);
+    assert_eq!(usize::from(len), f.len());
+    assert_eq!(meta_dd, PCIE_DESC_RX_DD, "DD set, no metadata");
+    assert_eq!(p, f);
+    assert_ne!(flags & PCIE_DESC_RX_TCP_CSUM_OK, 0);
+    assert_ne!(flags & PCIE_DESC_RX_IP4_CSUM_OK, 0);
+    assert_eq!(irqs(&r.rx_irq), 1);
+    assert_eq!(r.icr(3), NFP_NET_CFG_ICR_RXTX);
+    assert_eq!(r.v.stats.get(stat::RX_FRAMES), 1);
+    // A corrupted TCP checksum is reported as checked but not OK.
+    let mut bad = f.clone();
+    bad[60] ^= 1;
+    r.v.deliver(&r.host, &bad).unwrap();
+    let (_, _, flags, _) = r.received(1);
+    assert_ne!(flags & PCIE_DESC_RX_TCP_CSUM, 0);
+    assert_eq!(flags & PCIE_DESC_RX_TCP_CSUM_OK, 0);
+}
+
+#[test]
+fn rx_freelist_exhaustion_drops_and_counts_then_recovers() {
+    let mut r = Rig::new(0, 8);
+    let f = tcp4(b"x", 1, 0x10);
+    assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::NoBuffer));
+    r.post_fl(2, 8);
+    assert!(r.v.deliver(&r.host, &f).is_ok());
+    assert!(r.v.deliver(&r.host, &f).is_ok());
+    assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::NoBuffer));
+    assert_eq!(r.v.stats.get(stat::RX_DISCARDS), 2);
+    r.post_fl(1, 8);
+    assert!(r.v.deliver(&r.host, &f).is_ok());
+}
+
+#[test]
+fn rx_ring_pointer_wraps() {
+    let mut r = Rig::new(0, 2); // 4-entry ring
+    for i in 0..10u32 {
+        r.post_fl(1, 2);
+        let f = tcp4(&i.to_be_bytes(), i, 0x10);
+        r.v.deliver(&r.host, &f).unwrap();
+        let (_, dd, _, p) = r.received(u64::from(i % 4));
+        assert_eq!(dd & PCIE_DESC_RX_DD, PCIE_DESC_RX_DD);
+        assert_eq!(p, f, "packet {i} in slot {}", i % 4);
+    }
+}
+
+#[test]
+fn rx_mac_filter_and_size_limit() {
+    let mut r = Rig::new(0, 8);
+    r.post_fl(8, 8);
+    let mut f = tcp4(b"x", 1, 0x10);
+    f[..6].copy_from_slice(&[0, 0x15, 0x4d, 9, 9, 9]);
+    assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::Filtered));
+    f[..6].copy_from_slice(&MAC);
+    assert!(r.v.deliver(&r.host, &f).is_ok());
+    f[..6].copy_from_slice(&[0xff; 6]);
+    assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::Filtered), "L2BC off");
+    let mut r = Rig::new(NFP_NET_CFG_CTRL_L2BC, 8);
+    r.post_fl(8, 8);
+    assert!(r.v.deliver(&r.host, &f).is_ok());
+    let big = vec![0xffu8; 1500 + 14 + 8 + 1];
+    assert_eq!(r.v.deliver(&r.host, &big), Err(RxDrop::TooLong));
+    let mut r = Rig::new(NFP_NET_CFG_CTRL_PROMISC, 8);
+    r.post_fl(8, 8);
+    let mut f = tcp4(b"x", 1, 0x10);
+    f[..6].copy_from_slice(&[0, 0x15, 0x4d, 9, 9, 9]);
+    assert!(r.v.deliver(&r.host, &f).is_ok(), "promiscuous");
+}
+
+#[test]
+fn rss_spreads_flows_and_prepends_the_hash() {
+    let mut r = Rig::new(NFP_NET_CFG_CTRL_RSS2, 8);
+    let mut c = config(NFP_NET_CFG_CTRL_RSS2, 8);
+    c.rx[1] = Some(RingCfg {
+        addr: RXR1,
+        log2: 8,
+        vector: 4,
+    });
+    c.rss_ctrl = pkt::NFP_NET_CFG_RSS_IPV4_TCP | 0x7f;
+    for (i, k) in c.rss_key.iter_mut().enumerate() {
+        *k = (i as u8).wrapping_mul(37) ^ 0x6d;
+    }
+    for (i, e) in c.rss_itbl.iter_mut().enumerate() {
+        *e = (i % 2) as u8;
+    }
+    r.v.apply_config(&r.host.qc, c.clone());
+    // Post buffers on both freelists (queues 2 and 6).
+    r.post_fl(8, 8);
+    for s in 0..8u64 {
+        r.host
+            .mem
+            .write(RXR1 + 8 * s, &fl_desc(BUFS + 0x20_0000 + BUFSZ * s))
+            .unwrap();
+    }
+    r.host.qc.write(6 * 0x800 + 4, &8u32.to_le_bytes());
+    let mut rings = std::collections::HashSet::new();
+    for port in 0..16u16 {
+        let mut f = tcp4(b"flow", 1, 0x10);
+        f[34..36].copy_from_slice(&(1000 + port).to_be_bytes());
+        pkt::fill_checksums(&mut f, true, true);
+        let (hash, _) = pkt::rss_hash(&f, &c.rss_key, c.rss_ctrl).unwrap();
+        let ring = usize::from(c.rss_itbl[(hash & 0x7f) as usize]);
+        rings.insert(ring);
+        r.v.deliver(&r.host, &f).unwrap();
+        assert!(r.v.stats.rxr[ring][0].load(Ordering::Relaxed) > 0);
+    }
+    assert_eq!(rings.len(), 2, "16 flows land on both rings");
+    // Chained metadata: HASH with its type, then the hash, big-endian.
+    let (len, meta_dd, _, p) = r.received(0);
+    assert_eq!(meta_dd & PCIE_DESC_RX_META_LEN_MASK, 8);
+    let info = u32::from_be_bytes(p[..4].try_into().unwrap());
+    assert_eq!(info & 0xf, NFP_NET_META_HASH);
+    assert_eq!(info >> 4, u32::from(pkt::NFP_NET_RSS_IPV4_TCP));
+    assert_eq!(usize::from(len), 8 + 54 + 4);
+}
+
+#[test]
+fn disabled_vnic_and_reconfig_restart_rings() {
+    let mut r = Rig::new(0, 8);
+    r.post_fl(4, 8);
+    let f = tcp4(b"x", 1, 0x10);
+    r.v.deliver(&r.host, &f).unwrap();
+    let mut c = config(0, 8);
+    c.enabled = false;
+    r.v.apply_config(&r.host.qc, c);
+    assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::Disabled));
+    assert_eq!(r.host.qc.wptr(2), 0, "freelist queue reset");
+    r.v.apply_config(&r.host.qc, config(0, 8));
+    r.fl_wr = 0;
+    r.post_fl(1, 8);
+    r.v.deliver(&r.host, &f).unwrap();
+    assert_eq!(r.received(0).3, f, "delivery restarts at slot 0");
+}
+
+#[test]
+fn overlay_registers() {
+    let r = Rig::new(0, 8);
+    // Counters at 0xd00.. read as u64 little-endian.
+    r.v.stats.add(stat::RX_FRAMES, 5);
+    let mut b = [0u8; 8];
+    r.v.overlay_read(NFP_NET_CFG_STATS_BASE + 8 * stat::RX_FRAMES as u64, &mut b);
+    assert_eq!(u64::from_le_bytes(b), 5);
+    // STS: link up at 25G.
+    let mut s = [0u8; 4];
+    r.v.overlay_read(0x34, &mut s);
+    assert_eq!(u32::from_le_bytes(s) & 0x1f, 0x9);
+    // Link down raises LSC with cause 2 on the LSC vector (0 here).
+    let lsc = eventfd();
+    r.host
+        .msix
+        .write()
+        .assign(0, vec![lsc.try_clone().unwrap()])
+        .unwrap();
+    r.v.set_link(&r.host, false);
+    assert_eq!(irqs(&lsc), 1);
+    assert_eq!(r.icr(0), NFP_NET_CFG_ICR_LSC);
+    r.v.overlay_read(0x34, &mut s);
+    assert_eq!(u32::from_le_bytes(s) & 1, 0);
+    assert!(VnicDp::is_overlay(0xc05) && !VnicDp::is_overlay(0x30) && VnicDp::is_overlay(0x1408));
+}
