@@ -31,5 +31,20 @@ step "devlink"
 devlink dev info
 devlink port show
 
-step "result"
+step "result of the probe"
 probe_milestones out/dmesg.txt
+
+step "traffic across the loopback cable (port 0 <-> port 1), netdevs in namespaces a and b"
+. lib/guest/net.sh
+cable_namespaces || exit 1
+ip netns exec a ping -c 3 10.0.0.2
+head -c 10000000 /dev/urandom >/tmp/data
+t0=$(cut -d' ' -f1 /proc/uptime)
+got=$(transfer 5001 /tmp/data)
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "10 MB over TCP a -> b in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s: $( [ "$got" = "$(sha256sum </tmp/data | cut -d' ' -f1)" ] && echo intact || echo CORRUPTED)"
+echo "-- ethtool -S on both ends (selected counters)"
+for ns in a b; do
+  dev=$A; [ $ns = b ] && dev=$B
+  echo "$ns/$dev: $(ip netns exec $ns ethtool -S "$dev" | awk '$1 ~ /^(dev_tx_pkts|dev_rx_pkts|mac.tx_frames_transmitted_ok|mac.rx_frames_received_ok):$/ { printf "%s %s  ", $1, $2 }')"
+done
