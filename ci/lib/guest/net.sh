@@ -62,16 +62,16 @@ transfer() {
   sha256sum </tmp/recv | cut -d' ' -f1
 }
 
-# send_raw NS DEV COUNT ETHERTYPE: COUNT broadcast frames of ETHERTYPE from
-# DEV through a packet socket.
+# send_raw NS DEV COUNT ETHERTYPE [DSTMAC]: COUNT frames of ETHERTYPE from
+# DEV through a packet socket, to DSTMAC (default broadcast).
 send_raw() {
-  ip netns exec "$1" python3 - "$2" "$3" "$4" <<'PY'
+  ip netns exec "$1" python3 - "$2" "$3" "$4" "${5:-ff:ff:ff:ff:ff:ff}" <<'PY'
 import socket, sys
-dev, n, et = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0)
+dev, n, et, dst = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0), sys.argv[4]
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((dev, 0))
 src = open(f"/sys/class/net/{dev}/address").read().strip()
-hdr = b"\xff" * 6 + bytes.fromhex(src.replace(":", "")) + et.to_bytes(2, "big")
+hdr = bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) + et.to_bytes(2, "big")
 for i in range(n):
     s.send(hdr + b"nfp-emu frame %06d" % i + bytes(40))
 PY

@@ -7,10 +7,11 @@ modprobe nfp
 cable_namespaces || exit 1
 
 echo "== ping both ways"
-ip netns exec a ping -c 3 -W 2 10.0.0.2 | tail -2
+ip netns exec a ping -c 3 -W 2 10.0.0.2 >out/ping-ab.txt
 echo $? >out/ping-ab.rc
-ip netns exec b ping -c 3 -W 2 10.0.0.1 | tail -2
+ip netns exec b ping -c 3 -W 2 10.0.0.1 >out/ping-ba.txt
 echo $? >out/ping-ba.rc
+tail -1 out/ping-ab.txt out/ping-ba.txt
 
 echo "== 20 MB over TCP"
 head -c 20000000 /dev/urandom >/tmp/data
@@ -39,6 +40,31 @@ sleep 1
   echo "rx $(($(stat b "$B" dev_rx_pkts) - before_rx))"
   echo "mac_rx $(($(stat b "$B" mac.rx_frames_received_ok) - before_mrx))"
 } | tee out/counters.txt
+
+echo "== MAC filter and promiscuous mode"
+rx0=$(stat b "$B" dev_rx_pkts)
+send_raw a "$A" 100 0x88b5 02:00:00:00:00:99
+sleep 1
+rx1=$(stat b "$B" dev_rx_pkts)
+ip -n b link set "$B" promisc on
+sleep 1
+send_raw a "$A" 100 0x88b5 02:00:00:00:00:99
+sleep 1
+rx2=$(stat b "$B" dev_rx_pkts)
+ip -n b link set "$B" promisc off
+echo "filtered $((rx1 - rx0)) promisc $((rx2 - rx1))" | tee out/promisc.txt
+
+echo "== MAC address change and interrupt moderation"
+ip -n b link set "$B" down
+ip -n b link set "$B" address 02:15:4d:00:00:42
+ip -n b link set "$B" up
+wait_carrier b "$B"
+ip netns exec a ip neigh flush all
+ip netns exec a ping -c 2 -W 2 10.0.0.2 >/dev/null
+echo $? >out/ping-newmac.rc
+ip netns exec a ethtool -C "$A" rx-usecs 10 tx-usecs 10 rx-frames 16 tx-frames 16
+echo $? >out/coalesce.rc
+ip netns exec a ethtool -c "$A" | grep -E '^rx-usecs:' | tee out/coalesce.txt
 
 echo "== ring changes, link flap under load"
 cable_namespaces || exit 1
