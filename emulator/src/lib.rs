@@ -14,6 +14,7 @@ pub mod chip;
 pub mod cpp;
 pub mod datapath;
 pub mod dma;
+pub mod fp;
 pub mod logging;
 pub mod nfd;
 pub mod nsp;

@@ -1,0 +1,5 @@
+//! The flow processor: microengines (MEs) running the microcode the
+//! driver's BPF JIT emits (bpf.md §4-5).
+
+pub mod disasm;
+pub mod insn;
