@@ -10,6 +10,7 @@ use tracing::warn;
 use crate::app::AppFirmware;
 use crate::chip::Chip;
 use crate::datapath::Datapath;
+use crate::fp::FpConfig;
 use crate::nsp::eth::EthTable;
 use crate::nsp::{BoardInfo, FwLoadError, Nsp};
 use crate::pcie::local::PcieLocal;
@@ -35,6 +36,10 @@ pub struct CardConfig {
     pub pcap_dir: Option<PathBuf>,
     /// Firmware image in the card's flash, loaded at power-on.
     pub flash_firmware: Option<Vec<u8>>,
+    /// The flow processor's layout (worker threads, MEs, tracing).
+    pub fp: FpConfig,
+    /// Write each BPF image the driver loads into this directory.
+    pub bpf_dump: Option<PathBuf>,
 }
 
 impl Default for CardConfig {
@@ -46,6 +51,8 @@ impl Default for CardConfig {
             cabling: Vec::new(),
             pcap_dir: None,
             flash_firmware: None,
+            fp: FpConfig::default(),
+            bpf_dump: None,
         }
     }
 }
@@ -110,8 +117,15 @@ impl Card {
                 specs.len()
             )));
         }
-        let dp = Datapath::new(NFP_MSIX_VECTORS, &specs, slots, cfg.pcap_dir.as_deref())
-            .map_err(CardError::Ports)?;
+        let dp = Datapath::new(
+            NFP_MSIX_VECTORS,
+            &specs,
+            slots,
+            cfg.pcap_dir.as_deref(),
+            cfg.fp.clone(),
+            cfg.bpf_dump.clone(),
+        )
+        .map_err(CardError::Ports)?;
         let nsp = Nsp::new(cfg.board(), eth);
         let app = AppFirmware::new(cfg.flash_firmware.clone())?;
         Ok(Self {

@@ -136,7 +136,10 @@ impl Chip {
                 let v = nfd.vnics[vnic].dp.clone();
                 self.dp.host_tx(&v, ring);
             }
-            Doorbell::Reconfigured { .. } => self.dp.refresh_links(),
+            Doorbell::Reconfigured { vnic } => {
+                self.dp.refresh_links();
+                self.dp.note_bpf(&nfd.vnics[vnic].dp);
+            }
             Doorbell::Freelist { .. } | Doorbell::Unknown => {}
         }
     }

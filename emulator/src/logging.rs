@@ -6,14 +6,21 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init(verbosity: u8) {
+/// `trace_prog`: also the per-instruction trace of offloaded programs
+/// (target `nfp_emu::fp::trace`).
+pub fn init(verbosity: u8, trace_prog: bool) {
     let default = match verbosity {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    if trace_prog {
+        if let Ok(d) = "nfp_emu::fp::trace=trace".parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     // Route the `log` records of rust-vmm crates into tracing.
     let _ = tracing_log::LogTracer::init();
     let _ = tracing_subscriber::fmt()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use nfp_emu::fp::FpConfig;
 use nfp_emu::ports::PortSpec;
 use nfp_emu::{Card, CardConfig};
 
@@ -53,6 +54,34 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     pcap: Option<PathBuf>,
 
+    /// Host worker threads of the flow processor, which runs offloaded BPF
+    /// programs (default: the host's cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    fp_threads: Option<u16>,
+
+    /// Microengines of the flow processor (4 contexts each); packets of one
+    /// flow always run on the same ME, so they leave in order.
+    #[arg(long, value_name = "N", default_value_t = nfp_emu::fp::DEFAULT_MES as u16,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    fp_mes: u16,
+
+    /// Trace every instruction an offloaded program executes, disassembled,
+    /// with each packet's entry and verdict (tracing target
+    /// nfp_emu::fp::trace at trace level). Slow: for debugging.
+    #[arg(long)]
+    trace_prog: bool,
+
+    /// Write each BPF image the driver loads into DIR, raw
+    /// (vNIC<port>-prog<N>.bin) and disassembled (.dis.txt).
+    #[arg(long, value_name = "DIR")]
+    bpf_dump: Option<PathBuf>,
+
+    /// Keep FILE updated (every second) with the flow processor's
+    /// counters: packets and instructions per ME and context, aborts, and
+    /// packets per worker thread.
+    #[arg(long, value_name = "FILE")]
+    fp_stats: Option<PathBuf>,
+
     /// More log output: -v info, -vv debug (every unimplemented register
     /// access), -vvv trace. RUST_LOG overrides, e.g. RUST_LOG=nfp_emu::pcie=debug.
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -83,7 +112,7 @@ fn parse_serial(s: &str) -> Result<[u8; 6], String> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    nfp_emu::logging::init(args.verbose);
+    nfp_emu::logging::init(args.verbose, args.trace_prog);
     let flash_firmware = match &args.firmware {
         Some(path) => {
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
@@ -97,8 +126,16 @@ fn main() -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("--port {n}: the card has {} port(s)", args.ports))?;
         *slot = spec;
     }
-    if let Some(dir) = &args.pcap {
+    for dir in [&args.pcap, &args.bpf_dump].into_iter().flatten() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut fp = FpConfig {
+        mes: usize::from(args.fp_mes),
+        trace: args.trace_prog,
+        ..FpConfig::default()
+    };
+    if let Some(n) = args.fp_threads {
+        fp.threads = usize::from(n);
     }
     let card = Card::new(&CardConfig {
         serial: args.serial,
@@ -106,9 +143,28 @@ fn main() -> anyhow::Result<()> {
         cabling,
         pcap_dir: args.pcap,
         flash_firmware,
+        fp,
+        bpf_dump: args.bpf_dump,
     })?;
     card.start();
     let card = Arc::new(card);
+    if let Some(path) = args.fp_stats {
+        let dp = card.datapath().clone();
+        std::thread::Builder::new()
+            .name("fp-stats".into())
+            .spawn(move || {
+                loop {
+                    if let Some(fp) = dp.fp() {
+                        let tmp = path.with_extension("tmp");
+                        if std::fs::write(&tmp, fp.report()).is_ok() {
+                            let _ = std::fs::rename(&tmp, &path);
+                        }
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            })
+            .context("starting the fp-stats thread")?;
+    }
     nfp_emu::vfio::serve(&args.socket, card)
         .with_context(|| format!("serving {}", args.socket.display()))
 }

@@ -248,6 +248,12 @@ pub fn run(spec: &VmSpec) -> anyhow::Result<Outcome> {
             .arg(run.join(&sock))
             .arg("--serial")
             .arg(card_serial(i))
+            // Introspection kept in the run directory: the flow
+            // processor's counters and every BPF image the driver loads.
+            .arg("--fp-stats")
+            .arg(run.join(format!("fp-stats{i}.txt")))
+            .arg("--bpf-dump")
+            .arg(run.join(format!("bpf{i}")))
             .args(
                 spec.emu_args
                     .iter()

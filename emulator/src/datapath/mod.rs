@@ -1,21 +1,30 @@
 //! The card's datapath: frames from the wire ports go to the host through
-//! the data vNIC of their port (later through the offloaded program), frames
-//! the host transmits go out of the vNIC's port. MAC counters are kept per
-//! port, and the overlay registers (ICR, counters, link status) are served
-//! from here so the datapath never takes the control-plane lock.
+//! the data vNIC of their port, or, while the vNIC has an offloaded BPF
+//! program, through the flow processor that runs it and then to the host,
+//! back out of the port, or nowhere; frames the host transmits go out of the
+//! vNIC's port. MAC counters are kept per port, and the overlay registers
+//! (ICR, counters, link status) are served from here so the datapath never
+//! takes the control-plane lock.
 
 pub mod pkt;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::RwLock;
 use tracing::{debug, info, warn};
 
+use crate::fp::exec::NoEnv;
+use crate::fp::me::{Action, Outcome};
+use crate::fp::{FlowProcessor, FpConfig, Job};
 use crate::nfd::Host;
-use crate::nfd::rings::VnicDp;
+use crate::nfd::rings::{RxDrop, VnicDp, stat};
 use crate::nfd::vnic::{NFP_NET_CFG_BAR_SZ, VnicKind};
 use crate::ports::{self, FramePool, Input, PortSpec, Wire};
+
+/// Minimum Ethernet frame without FCS (`ETH_ZLEN`).
+pub const ETH_ZLEN: usize = 60;
 
 /// `NFP_MAC_STATS_SIZE` (nfp_port.h:149): bytes of counters per port slot.
 pub const NFP_MAC_STATS_SIZE: u64 = 0x200;
@@ -153,6 +162,12 @@ pub struct Datapath {
     pool: FramePool,
     attached: RwLock<Arc<Attached>>,
     inputs: parking_lot::Mutex<Vec<Option<Input>>>,
+    fp_cfg: FpConfig,
+    /// The flow processor, started with the port threads.
+    fp: OnceLock<FlowProcessor>,
+    /// Write every BPF image loaded into this directory.
+    bpf_dump: Option<PathBuf>,
+    last_dump: AtomicU64,
 }
 
 impl std::fmt::Debug for Datapath {
@@ -171,6 +186,8 @@ impl Datapath {
         specs: &[PortSpec],
         slots: Vec<usize>,
         pcap_dir: Option<&std::path::Path>,
+        fp_cfg: FpConfig,
+        bpf_dump: Option<PathBuf>,
     ) -> Result<Arc<Self>, String> {
         let ports = ports::connect(specs, pcap_dir)?;
         let (wires, inputs): (Vec<Wire>, Vec<Input>) = ports.into_iter().unzip();
@@ -182,11 +199,32 @@ impl Datapath {
             pool: FramePool::default(),
             attached: RwLock::new(Arc::new(Attached::default())),
             inputs: parking_lot::Mutex::new(inputs.into_iter().map(Some).collect()),
+            fp_cfg,
+            fp: OnceLock::new(),
+            bpf_dump,
+            last_dump: AtomicU64::new(0),
         }))
     }
 
-    /// Start one receive thread per connected port.
+    /// The flow processor (once started).
+    pub fn fp(&self) -> Option<&FlowProcessor> {
+        self.fp.get()
+    }
+
+    /// Start the flow processor and one receive thread per connected port.
     pub fn start(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        self.fp.get_or_init(|| {
+            FlowProcessor::start(
+                self.fp_cfg.clone(),
+                Arc::new(NoEnv),
+                Arc::new(move |job, out, ctm| {
+                    if let Some(dp) = weak.upgrade() {
+                        dp.fp_done(job, out, ctm);
+                    }
+                }),
+            )
+        });
         let inputs: Vec<Option<Input>> = std::mem::take(&mut *self.inputs.lock());
         for (port, input) in inputs.into_iter().enumerate() {
             let Some(input) = input else { continue };
@@ -254,25 +292,100 @@ impl Datapath {
             return;
         }
         m.count(frame, true);
-        match self.data_vnic(port) {
-            Some(v) => {
-                if let Err(why) = v.deliver(&self.host, frame) {
-                    debug!(target: "nfp_emu::datapath", port, ?why, "frame not delivered to the host");
-                    if why == crate::nfd::rings::RxDrop::NoBuffer {
-                        m.add(mac::RX_DROP_EVENTS, 1);
-                    }
-                }
-            }
-            None => {
+        let Some(v) = self.data_vnic(port) else {
+            m.add(mac::RX_DROP_EVENTS, 1);
+            return;
+        };
+        if let (Some(prog), Some(fp)) = (v.offload(&v.config()), self.fp.get()) {
+            // The vNIC counts every frame it receives, whatever the program
+            // then does with it (seeds/000, "Stat Watch": dev_rx_pkts).
+            v.stats.count_frame(frame, true);
+            let mut buf = self.pool.get();
+            buf.extend_from_slice(frame);
+            let job = Job {
+                port,
+                vnic: v,
+                prog,
+                frame: buf,
+            };
+            if let Err(job) = fp.submit(pkt::flow_hash(frame), job) {
                 m.add(mac::RX_DROP_EVENTS, 1);
+                self.pool.put(job.frame);
+            }
+            return;
+        }
+        self.to_host(port, &v, frame, None, true);
+    }
+
+    fn to_host(&self, port: usize, v: &VnicDp, frame: &[u8], queue: Option<u8>, count: bool) {
+        if let Err(why) = v.deliver_to(&self.host, frame, queue, count) {
+            debug!(target: "nfp_emu::datapath", port, ?why, "frame not delivered to the host");
+            if why == RxDrop::NoBuffer {
+                self.mac_stats[port].add(mac::RX_DROP_EVENTS, 1);
             }
         }
     }
 
-    /// Put a frame on port `port`'s wire.
+    /// The flow processor finished a packet: count it under the BPF
+    /// counter the program chose (bpf.md §7) and carry out its verdict.
+    fn fp_done(&self, job: Job, out: &Outcome, ctm: &[u8]) {
+        let v = &job.vnic;
+        if let Some(s) = out.stat {
+            let w = stat::APP0_FRAMES + 2 * usize::from(s);
+            v.stats.add(w, 1);
+            v.stats.add(w + 1, job.frame.len() as u64);
+        }
+        if let Some(f) = out.fault {
+            if job.prog.count_fault() == 0 {
+                warn!(target: "nfp_emu::fp", "{}: packet aborted (XDP_ABORTED): {f}", v.name());
+            } else {
+                debug!(target: "nfp_emu::fp", "{}: packet aborted: {f}", v.name());
+            }
+        }
+        let data = ctm.get(out.data.clone()).unwrap_or_default();
+        match out.action {
+            Action::Pass => self.to_host(job.port, v, data, out.queue, false),
+            Action::Tx => self.wire_tx(job.port, data),
+            Action::Drop => {}
+        }
+        self.pool.put(job.frame);
+    }
+
+    /// After a reconfig of `v`: write a newly loaded BPF image to the dump
+    /// directory, raw and disassembled.
+    pub fn note_bpf(&self, v: &VnicDp) {
+        let (Some(dir), Some(p)) = (&self.bpf_dump, v.bpf()) else {
+            return;
+        };
+        if self.last_dump.fetch_max(p.seq, Ordering::AcqRel) >= p.seq {
+            return;
+        }
+        let base = dir.join(format!("{}-prog{}", v.name().replace(' ', ""), p.seq));
+        let raw: Vec<u8> = p.words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let text = crate::fp::disasm::listing(&p.words, p.start);
+        for (path, bytes) in [
+            (base.with_extension("bin"), &raw[..]),
+            (base.with_extension("dis.txt"), text.as_bytes()),
+        ] {
+            if let Err(e) = std::fs::write(&path, bytes) {
+                warn!(target: "nfp_emu::fp", "cannot write {}: {e}", path.display());
+            }
+        }
+        info!(target: "nfp_emu::fp", "{}: BPF image written to {}.bin", v.name(), base.display());
+    }
+
+    /// Put a frame on port `port`'s wire; the MAC pads it to the 60-byte
+    /// minimum.
     pub fn wire_tx(&self, port: usize, frame: &[u8]) {
         let Some(w) = self.wires.get(port) else {
             return;
+        };
+        let mut padded = [0u8; ETH_ZLEN];
+        let frame = if frame.len() < ETH_ZLEN {
+            padded[..frame.len()].copy_from_slice(frame);
+            &padded[..]
+        } else {
+            frame
         };
         if w.send(frame, &self.pool) {
             self.mac_stats[port].count(frame, false);

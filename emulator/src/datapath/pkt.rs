@@ -382,6 +382,34 @@ pub fn rss_hash(frame: &[u8], key: &[u8], cfg: u32) -> Option<(u32, u8)> {
     }
 }
 
+/// A hash of a frame's flow: IP addresses and TCP/UDP ports when it has
+/// them, else its MAC addresses and EtherType. Frames of one flow always
+/// hash alike (the flow processor keeps them in order by it).
+pub fn flow_hash(frame: &[u8]) -> u32 {
+    // FNV-1a.
+    let mix = |h: u32, bytes: &[u8]| {
+        bytes
+            .iter()
+            .fold(h, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    };
+    let mut h = 0x811c_9dc5;
+    match parse(frame) {
+        Some(hd) => {
+            let (addrs, n) = match hd.l3 {
+                L3::V4 { off, .. } => (off + 12, 8),
+                L3::V6 { off } => (off + 8, 32),
+            };
+            h = mix(h, frame.get(addrs..addrs + n).unwrap_or_default());
+            if let Some((proto, l4)) = hd.l4 {
+                h = mix(h, &[proto]);
+                h = mix(h, frame.get(l4..l4 + 4).unwrap_or_default());
+            }
+        }
+        None => h = mix(h, frame.get(..ETH_HLEN).unwrap_or(frame)),
+    }
+    h
+}
+
 /// Destination class of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dst {
@@ -401,6 +429,23 @@ pub fn dst_class(frame: &[u8]) -> Dst {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn flow_hash_follows_addresses_and_ports() {
+        let a = tcp4(b"x", 1, 0x10);
+        let mut b = tcp4(b"other payload", 99, 0x18);
+        assert_eq!(flow_hash(&a), flow_hash(&b), "same flow");
+        b[37] ^= 1; // destination port
+        assert_ne!(flow_hash(&a), flow_hash(&b));
+        let mut c = a.clone();
+        c[12] = 0x88; // not IP: MACs and EtherType
+        assert_ne!(flow_hash(&a), flow_hash(&c));
+        assert_eq!(
+            flow_hash(&c[..6]),
+            flow_hash(&c[..6]),
+            "short frames hash too"
+        );
+    }
 
     /// An Ethernet/IPv4/TCP frame with correct checksums and `payload`.
     pub(crate) fn tcp4(payload: &[u8], seq: u32, flags: u8) -> Vec<u8> {

@@ -25,6 +25,8 @@ fn loopback_cable_moves_frames_between_ports() {
         &[PortSpec::Loop(1), PortSpec::Loop(0)],
         vec![0, 4],
         None,
+        crate::fp::FpConfig::default(),
+        None,
     )
     .unwrap();
     dp.start();
@@ -44,7 +46,15 @@ fn loopback_cable_moves_frames_between_ports() {
 
 #[test]
 fn mac_stats_overlay_reads_the_port_slot() {
-    let dp = Datapath::new(256, &[PortSpec::None, PortSpec::None], vec![0, 4], None).unwrap();
+    let dp = Datapath::new(
+        256,
+        &[PortSpec::None, PortSpec::None],
+        vec![0, 4],
+        None,
+        crate::fp::FpConfig::default(),
+        None,
+    )
+    .unwrap();
     assert!(!dp.link_up(0));
     dp.attach(Vec::new(), Some(0x18_0086_0c00));
     dp.mac_stats[1].add(mac::TX_OUT_OCTETS, 1234);
@@ -57,4 +67,106 @@ fn mac_stats_overlay_reads_the_port_slot() {
     // Port 0's slot is untouched.
     dp.overlay_read(0x18_0086_0c00 + mac::TX_OUT_OCTETS as u64, &mut b);
     assert_eq!(u64::from_le_bytes(b), 0);
+}
+
+/// A data vNIC on `port` with BPF enabled and `prog` in its code store.
+fn offloaded(dp: &Datapath, port: usize, words: &[u64]) -> Arc<VnicDp> {
+    use crate::nfd::rings::VnicConfig;
+    use crate::nfd::vnic::{NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_ENABLE, VnicParams};
+    let v = Arc::new(VnicDp::new(
+        VnicParams {
+            kind: VnicKind::Data { port },
+            bar: 0x18_0080_8000,
+            start_txq: 0,
+            start_rxq: 2,
+            max_rings: 8,
+            cap: crate::nfd::NFD_DATA_VNIC_CAP | NFP_NET_CFG_CTRL_BPF,
+            bpf_abi: Some(3),
+        },
+        true,
+    ));
+    v.apply_config(
+        &dp.host.qc,
+        VnicConfig {
+            enabled: true,
+            ctrl: NFP_NET_CFG_CTRL_ENABLE | NFP_NET_CFG_CTRL_BPF,
+            ..VnicConfig::default()
+        },
+    );
+    let p = crate::fp::exec::Program::load(words, 3072, 1, 4096).unwrap();
+    v.set_bpf(Some(Arc::new(p)));
+    dp.attach(vec![v.clone()], None);
+    v
+}
+
+fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// `return code` as the XDP outro leaves it: A0 = code byte << 16.
+fn verdict(code: u32) -> Vec<u64> {
+    use crate::fp::asm::{self, R, br};
+    vec![
+        asm::br(br::UNC, 1, 2),
+        asm::alu(R::A(0), R::None, crate::fp::asm::alu_op::NONE, R::Imm(0)),
+        asm::immed(R::A(0), code as u16, 0, false, 2),
+    ]
+}
+
+#[test]
+fn offloaded_programs_drop_and_transmit_with_their_counters() {
+    let dp = Datapath::new(
+        256,
+        &[PortSpec::Loop(1), PortSpec::Loop(0)],
+        vec![0, 4],
+        None,
+        crate::fp::FpConfig {
+            threads: 2,
+            mes: 4,
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    dp.start();
+    // XDP_DROP on port 0: frames from port 1 vanish, counted as bpf_app1.
+    let v = offloaded(&dp, 0, &verdict(0x22));
+    let f = tcp4(b"dropped by the card", 1, 0x18);
+    for _ in 0..10 {
+        dp.wire_tx(1, &f);
+    }
+    wait_for("10 drops counted", || {
+        v.stats.get(stat::APP0_FRAMES + 2) == 10
+    });
+    assert_eq!(v.stats.get(stat::APP0_FRAMES + 3), 10 * f.len() as u64);
+    assert_eq!(dp.mac_stats[0].get(mac::TX_FRAMES_TRANSMITTED_OK), 0);
+    // XDP_TX: each frame goes back out of port 0 (and arrives at port 1,
+    // which has no vNIC), counted as bpf_app2; a short frame is padded.
+    let v = offloaded(&dp, 0, &verdict(0x44));
+    for _ in 0..7 {
+        dp.wire_tx(1, &f);
+    }
+    dp.wire_tx(1, &f[..20]);
+    wait_for("8 TX counted", || v.stats.get(stat::APP0_FRAMES + 4) == 8);
+    wait_for("8 frames back on port 1", || {
+        dp.mac_stats[1].get(mac::RX_FRAMES_RECEIVED_OK) == 8
+    });
+    assert_eq!(dp.mac_stats[0].get(mac::TX_FRAMES_TRANSMITTED_OK), 8);
+    assert_eq!(
+        dp.mac_stats[1].get(mac::RX_UNDERSIZE_PKTS),
+        0,
+        "padded to 60 bytes"
+    );
+    // An aborted program (jump into nowhere) counts as bpf_app3.
+    let v = offloaded(&dp, 0, &[crate::fp::asm::br(crate::fp::asm::br::UNC, 9, 0)]);
+    dp.wire_tx(1, &f);
+    wait_for("abort counted", || v.stats.get(stat::APP0_FRAMES + 6) == 1);
+    let fp = dp.fp().unwrap();
+    let pkts: u64 = fp.stats.mes.iter().map(|m| m.packets()).sum();
+    assert_eq!(pkts, 19);
+    assert!(fp.report().contains("worker 1"));
 }

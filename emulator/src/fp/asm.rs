@@ -133,7 +133,11 @@ pub mod alu_op {
 pub fn alu(dst: R, l: R, op: u64, r: R) -> u64 {
     let (a, b, sw) = place(l, r);
     let (ab, extra) = dst_bits(dst);
-    let ext = if lm_ext(a) || lm_ext(b) { SRC_LMEXTN } else { 0 };
+    let ext = if lm_ext(a) || lm_ext(b) {
+        SRC_LMEXTN
+    } else {
+        0
+    };
     with_ecc(
         OP_ALU_BASE
             | u10(a)
@@ -171,7 +175,11 @@ pub fn alu_shf(dst: R, l: R, op: u64, r: R, sc: u64, shift: u64) -> u64 {
     let (fb, ib) = u8f(b);
     let (fd, _) = u8f(dst);
     let (ab, extra) = dst_bits(dst);
-    let ext = if lm_ext(a) || lm_ext(b) { SRC_LMEXTN } else { 0 };
+    let ext = if lm_ext(a) || lm_ext(b) {
+        SRC_LMEXTN
+    } else {
+        0
+    };
     with_ecc(
         OP_SHF_BASE
             | fa
@@ -279,12 +287,7 @@ pub fn br_bit(set: bool, reg: R, bit: u32, t: u16, defer: u64) -> u64 {
         (reg, imm)
     };
     with_ecc(
-        OP_BR_BIT_BASE
-            | u8f(a).0
-            | u8f(b).0 << 10
-            | u64::from(set) << 18
-            | defer << 20
-            | target(t),
+        OP_BR_BIT_BASE | u8f(a).0 | u8f(b).0 << 10 | u64::from(set) << 18 | defer << 20 | target(t),
     )
 }
 

@@ -9,6 +9,8 @@
 //! the context's packet buffer (CTM, 32-bit mode) or EMEM (40-bit mode)
 //! through [`Env`]. Nothing here allocates.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tracing::trace;
 
 use super::insn::{
@@ -108,11 +110,14 @@ impl std::fmt::Display for LoadError {
 /// `start + k`.
 #[derive(Debug)]
 pub struct Program {
+    /// Load sequence number (unique in the process).
+    pub seq: u64,
     pub start: u16,
     /// The exit address (`NFP_NET_CFG_BPF_DONE`).
     pub done: u16,
     pub words: Box<[u64]>,
     pub insns: Box<[Insn]>,
+    faults: AtomicU64,
 }
 
 impl Program {
@@ -131,12 +136,20 @@ impl Program {
         if let Some((index, &word)) = words.iter().enumerate().find(|(_, w)| !ecc_ok(**w)) {
             return Err(LoadError::Ecc { index, word });
         }
+        static SEQ: AtomicU64 = AtomicU64::new(1);
         Ok(Self {
+            seq: SEQ.fetch_add(1, Ordering::Relaxed),
             start,
             done,
             words: words.into(),
             insns: words.iter().map(|&w| decode(w)).collect(),
+            faults: AtomicU64::new(0),
         })
+    }
+
+    /// Count a packet this program aborted; the count before it.
+    pub fn count_fault(&self) -> u64 {
+        self.faults.fetch_add(1, Ordering::Relaxed)
     }
 
     pub fn len(&self) -> usize {
@@ -459,7 +472,10 @@ struct Machine<'a, 'p, E: Env + ?Sized> {
 enum Flow {
     Next,
     /// Branch after `defer` more instructions, to `target` if taken.
-    Branch { defer: u8, target: Option<u16> },
+    Branch {
+        defer: u8,
+        target: Option<u16>,
+    },
 }
 
 impl<E: Env + ?Sized> Machine<'_, '_, E> {
@@ -566,9 +582,7 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
     }
 
     fn rd(&mut self, o: Opnd, pc: u16, word: u64) -> Result<u32, Fault> {
-        self.ctx
-            .read(self.lm, o)
-            .ok_or(Fault::Operand { pc, word })
+        self.ctx.read(self.lm, o).ok_or(Fault::Operand { pc, word })
     }
 
     fn wr(&mut self, o: Opnd, v: u32, wr_both: bool, pc: u16, word: u64) -> Result<(), Fault> {
@@ -663,7 +677,11 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                     };
                     let sign = c.prev_alu >> 31 != 0;
                     let r = b >> n;
-                    if sign && n != 0 { r | !(u32::MAX >> n) } else { r }
+                    if sign && n != 0 {
+                        r | !(u32::MAX >> n)
+                    } else {
+                        r
+                    }
                 } else if sc == ShiftCtl::DblR {
                     c.shift(sc, shift, a, b)
                 } else {
@@ -757,7 +775,11 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                     self.ctx.csr_read = Some(v);
                 }
             }
-            Insn::Br { cond, defer, target } => {
+            Insn::Br {
+                cond,
+                defer,
+                target,
+            } => {
                 let taken = self.ctx.cond(cond).ok_or(Fault::Invalid { pc, word })?;
                 return Ok(Flow::Branch {
                     defer,
@@ -771,7 +793,11 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                 defer,
                 target,
             } => {
-                let (reg, imm) = if matches!(a, Opnd::Imm(_)) { (b, a) } else { (a, b) };
+                let (reg, imm) = if matches!(a, Opnd::Imm(_)) {
+                    (b, a)
+                } else {
+                    (a, b)
+                };
                 let reg = self.rd(reg, pc, word)?;
                 let bitno = self.rd(imm, pc, word)?.wrapping_sub(1) & 31;
                 let taken = (reg >> bitno & 1 != 0) == set;
@@ -807,7 +833,11 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                         2 => u64::from(x & 0xffff) * u64::from(y & 0xffff),
                         _ => u64::from(x) * u64::from(y),
                     };
-                    let v = if step == 4 { p as u32 } else { (p >> 32) as u32 };
+                    let v = if step == 4 {
+                        p as u32
+                    } else {
+                        (p >> 32) as u32
+                    };
                     if step > 5 {
                         return Err(Fault::Invalid { pc, word });
                     }
@@ -952,7 +982,8 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                 }
                 let mut bytes = [0u8; 4 * 32];
                 for k in 0..n {
-                    bytes[4 * k..4 * k + 4].copy_from_slice(&self.ctx.xfer_out[x + k].to_le_bytes());
+                    bytes[4 * k..4 * k + 4]
+                        .copy_from_slice(&self.ctx.xfer_out[x + k].to_le_bytes());
                 }
                 self.mem_write(p, 0, &bytes[..4 * n])?;
             }

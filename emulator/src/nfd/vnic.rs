@@ -8,6 +8,7 @@ use tracing::{debug, info, warn};
 use super::Host;
 use super::rings::{NFP_NET_RING_MAX, RingCfg, VnicConfig, VnicDp};
 use crate::cpp::Mu;
+use crate::fp::exec::Program;
 
 /// `NFP_NET_CFG_BAR_SZ` (nfp_net_ctrl.h:25).
 pub const NFP_NET_CFG_BAR_SZ: u64 = 32 * 1024;
@@ -39,6 +40,11 @@ pub const NFP_NET_CFG_BPF_START: u64 = 0x0084;
 pub const NFP_NET_CFG_BPF_DONE: u64 = 0x0086;
 pub const NFP_NET_CFG_BPF_STACK_SZ: u64 = 0x0088;
 pub const NFP_NET_CFG_BPF_INL_MTU: u64 = 0x0089;
+pub const NFP_NET_CFG_BPF_SIZE: u64 = 0x008e;
+pub const NFP_NET_CFG_BPF_ADDR: u64 = 0x0090;
+/// Low bits of `NFP_NET_CFG_BPF_ADDR` reserved for flags
+/// (`NFP_NET_CFG_BPF_CFG_MASK`, nfp_net_ctrl.h:259-261).
+pub const NFP_NET_CFG_BPF_CFG_MASK: u64 = 7;
 pub const NFP_NET_CFG_CTRL_WORD1: u64 = 0x0098;
 pub const NFP_NET_CFG_CAP_WORD1: u64 = 0x00a4;
 pub const NFP_NET_CFG_ICR_BASE: u64 = 0x0c00;
@@ -318,6 +324,53 @@ impl Vnic {
         Ok(cfg)
     }
 
+    /// `UPDATE_BPF`: DMA the program image the driver placed at
+    /// `NFP_NET_CFG_BPF_ADDR` (`NFP_NET_CFG_BPF_SIZE` little-endian
+    /// words), check and decode it, and install it in the code store
+    /// (bpf.md §2.3-2.4). The driver frees the image as soon as the
+    /// reconfig is acknowledged, so it is copied now.
+    fn load_bpf(&mut self, mu: &Mu, host: &Host) -> Result<(), String> {
+        if self.params.bpf_abi.is_none() {
+            return Err("UPDATE_BPF on a vNIC without BPF offload".into());
+        }
+        let mut b = [0u8; 2];
+        mu.read(self.reg(NFP_NET_CFG_BPF_SIZE), &mut b);
+        let size = u16::from_le_bytes(b);
+        let addr = mu.read_u64(self.reg(NFP_NET_CFG_BPF_ADDR)) & !NFP_NET_CFG_BPF_CFG_MASK;
+        if size == 0 || size > NFD_BPF_MAX_LEN {
+            return Err(format!(
+                "NFP_NET_CFG_BPF_SIZE {size} outside 1..={NFD_BPF_MAX_LEN} instructions"
+            ));
+        }
+        let mut image = vec![0u8; usize::from(size) * 8];
+        host.mem.read(addr, &mut image).map_err(|e| {
+            format!(
+                "NFP_NET_CFG_BPF_ADDR {addr:#x}: DMA of the {}-byte BPF image failed: {e}",
+                image.len()
+            )
+        })?;
+        let words: Vec<u64> = image
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        let prog = Program::load(
+            &words,
+            NFD_BPF_START,
+            NFD_BPF_DONE,
+            usize::from(NFD_BPF_MAX_LEN),
+        )
+        .map_err(|e| format!("BPF image at {addr:#x} refused: {e}"))?;
+        let replaced = self.dp.bpf().is_some();
+        info!(
+            target: "nfp_emu::nfd",
+            "{}: BPF program of {size} instructions {} at .{NFD_BPF_START}",
+            self.name(),
+            if replaced { "replaced the previous one" } else { "loaded" }
+        );
+        self.dp.set_bpf(Some(Arc::new(prog)));
+        Ok(())
+    }
+
     /// Carry out the reconfig the driver requested in UPDATE, then clear
     /// UPDATE (or set UPDATE_ERR) before the doorbell write completes.
     pub fn reconfig(&mut self, mu: &mut Mu, host: &Host) {
@@ -333,14 +386,22 @@ impl Vnic {
             ));
         }
         if update & NFP_NET_CFG_UPDATE_BPF != 0 && err.is_none() {
-            err =
-                Some("BPF program load (UPDATE_BPF) is not supported by this firmware yet".into());
+            err = self.load_bpf(mu, host).err();
         }
         if err.is_none() {
             match self.read_config(mu, ctrl) {
                 Ok(cfg) => {
-                    let was = self.enabled();
-                    if cfg.enabled != was {
+                    let old = self.dp.config();
+                    let bpf = cfg.ctrl & NFP_NET_CFG_CTRL_BPF != 0;
+                    if bpf != (old.ctrl & NFP_NET_CFG_CTRL_BPF != 0) {
+                        info!(
+                            target: "nfp_emu::nfd",
+                            "{}: BPF offload {}",
+                            self.name(),
+                            if bpf { "enabled" } else { "disabled" }
+                        );
+                    }
+                    if cfg.enabled != old.enabled {
                         info!(
                             target: "nfp_emu::nfd",
                             "{} {}",

@@ -43,7 +43,15 @@ impl T {
             num: PKT,
             buf: &mut self.buf,
         };
-        run(&prog, &mut self.ctx, &mut self.lm, &mut pkt, env, 10_000, false)
+        run(
+            &prog,
+            &mut self.ctx,
+            &mut self.lm,
+            &mut pkt,
+            env,
+            10_000,
+            false,
+        )
     }
 
     /// Value of an ALU result written to A0.
@@ -72,9 +80,17 @@ fn alu_operations_and_condition_codes() {
     assert_eq!(t.alu(0xffff_fffe, op::ADD, 3), 1);
     assert_eq!(t.flags(), (false, false, true, false), "carry out of +");
     assert_eq!(t.alu(0x7fff_ffff, op::ADD, 1), 0x8000_0000);
-    assert_eq!(t.flags(), (false, true, false, true), "signed overflow of +");
+    assert_eq!(
+        t.flags(),
+        (false, true, false, true),
+        "signed overflow of +"
+    );
     assert_eq!(t.alu(1, op::NOT, 0x0f0f_0f0f), 0xf0f0_f0f0);
-    assert_eq!(t.alu(0xffff, op::ADD_2B, 0x0001_0002), 1, "+16 keeps 16 bits");
+    assert_eq!(
+        t.alu(0xffff, op::ADD_2B, 0x0001_0002),
+        1,
+        "+16 keeps 16 bits"
+    );
     assert_eq!(t.alu(0xff00, op::AND, 0x0ff0), 0x0f00);
     assert_eq!(t.alu(0xff00, op::AND_NOT_A, 0x0ff0), 0x00f0);
     assert_eq!(t.alu(0xff00, op::AND_NOT_B, 0x0ff0), 0xf000);
@@ -192,7 +208,14 @@ fn local_memory_indexing_post_modify_and_extension() {
     t.run(&[asm::alu(R::A(0), R::None, op::NONE, R::Lm(1, 2))]);
     assert_eq!(t.ctx.a(0), 0x82);
     // LM3 (extension bit) with an offset, restricted operand in alu_shf.
-    t.run(&[asm::alu_shf(R::A(1), R::None, shf_op::NONE, R::Lm(3, 5), sc::R_ROT, 0)]);
+    t.run(&[asm::alu_shf(
+        R::A(1),
+        R::None,
+        shf_op::NONE,
+        R::Lm(3, 5),
+        sc::R_ROT,
+        0,
+    )]);
     assert_eq!(t.ctx.a(1), 0x105);
     // Post-increment: reads word 0xc0 then 0xc1, pointer moves by 4 bytes
     // per access; writes through LM2 post-decrement.
@@ -228,25 +251,55 @@ fn shifts_rotations_and_indirect_amounts() {
     assert_eq!(t.ctx.a(0), 0x0000_0f10);
     // Indirect: the amount is the A operand of the previous ALU op.
     t.ctx.gpr[0][5] = 8;
-    t.run(&[asm::alu(R::None, R::A(5), op::OR, R::Imm(0)), shf(sc::R_SHF, 0)]);
+    t.run(&[
+        asm::alu(R::None, R::A(5), op::OR, R::Imm(0)),
+        shf(sc::R_SHF, 0),
+    ]);
     assert_eq!(t.ctx.a(0), 0x0080_0000);
-    t.run(&[asm::alu(R::None, R::A(5), op::OR, R::Imm(0)), shf(sc::L_SHF, 0)]);
+    t.run(&[
+        asm::alu(R::None, R::A(5), op::OR, R::Imm(0)),
+        shf(sc::L_SHF, 0),
+    ]);
     assert_eq!(t.ctx.a(0), 0x0000_f100, "indirect left shift is direct");
     // ...also when the amount register is in bank B (the swap puts it on
     // the left).
     t.ctx.gpr[1][6] = 12;
-    t.run(&[asm::alu(R::None, R::B(6), op::OR, R::Imm(0)), shf(sc::R_SHF, 0)]);
+    t.run(&[
+        asm::alu(R::None, R::B(6), op::OR, R::Imm(0)),
+        shf(sc::R_SHF, 0),
+    ]);
     assert_eq!(t.ctx.a(0), 0x0008_0000);
     // AND / OR with the shifted operand.
-    t.run(&[asm::alu_shf(R::A(0), R::Imm(0xff), shf_op::AND, R::B(2), sc::R_SHF, 4)]);
+    t.run(&[asm::alu_shf(
+        R::A(0),
+        R::Imm(0xff),
+        shf_op::AND,
+        R::B(2),
+        sc::R_SHF,
+        4,
+    )]);
     assert_eq!(t.ctx.a(0), 0x0f);
     t.ctx.gpr[0][3] = 0x0001_0000;
-    t.run(&[asm::alu_shf(R::A(0), R::A(3), shf_op::OR, R::B(2), sc::L_SHF, 32 - 4)]);
+    t.run(&[asm::alu_shf(
+        R::A(0),
+        R::A(3),
+        shf_op::OR,
+        R::B(2),
+        sc::L_SHF,
+        32 - 4,
+    )]);
     assert_eq!(t.ctx.a(0), 0x0001_0f10);
     // dbl_shf: low word of (A:B) >> n, immediate and indirect.
     t.ctx.gpr[0][3] = 0x1234_5678;
     t.ctx.gpr[1][2] = 0x9abc_def0;
-    t.run(&[asm::alu_shf(R::A(0), R::A(3), shf_op::OR, R::B(2), sc::R_DSHF, 8)]);
+    t.run(&[asm::alu_shf(
+        R::A(0),
+        R::A(3),
+        shf_op::OR,
+        R::B(2),
+        sc::R_DSHF,
+        8,
+    )]);
     assert_eq!(t.ctx.a(0), 0x789a_bcde);
     t.run(&[
         asm::alu(R::None, R::A(5), op::OR, R::Imm(0)),
@@ -258,7 +311,11 @@ fn shifts_rotations_and_indirect_amounts() {
         asm::alu(R::None, R::A(5), op::OR, R::Imm(0)),
         asm::alu_shf(R::A(0), R::A(3), shf_op::OR, R::B(2), sc::R_DSHF, 0),
     ]);
-    assert_eq!(t.ctx.a(0), 0x9abc_def0, "indirect dbl_shf by 0 is the low word");
+    assert_eq!(
+        t.ctx.a(0),
+        0x9abc_def0,
+        "indirect dbl_shf by 0 is the low word"
+    );
 }
 
 #[test]
@@ -308,14 +365,35 @@ fn immed_widths_inversion_and_partial_writes() {
 fn ld_field_masks_clear_and_shifts() {
     let mut t = T::new();
     t.ctx.gpr[0][0] = 0x1122_3344;
-    t.run(&[asm::ld_field(R::A(0), 0b1100, R::Imm(0x82), sc::L_SHF, 16, false)]);
+    t.run(&[asm::ld_field(
+        R::A(0),
+        0b1100,
+        R::Imm(0x82),
+        sc::L_SHF,
+        16,
+        false,
+    )]);
     assert_eq!(t.ctx.a(0), 0x0082_3344);
     t.ctx.xfer_in[0] = 0xaabb_ccdd;
-    t.run(&[asm::ld_field(R::Both(2), 0b0001, R::X(0), sc::R_ROT, 0, true)]);
+    t.run(&[asm::ld_field(
+        R::Both(2),
+        0b0001,
+        R::X(0),
+        sc::R_ROT,
+        0,
+        true,
+    )]);
     assert_eq!((t.ctx.a(2), t.ctx.b(2)), (0xdd, 0xdd));
     // Byte 2 of the word moved to byte 0, bank B destination.
     t.ctx.gpr[1][5] = 0xffff_ffff;
-    t.run(&[asm::ld_field(R::B(5), 0b0011, R::X(0), sc::R_SHF, 16, false)]);
+    t.run(&[asm::ld_field(
+        R::B(5),
+        0b0011,
+        R::X(0),
+        sc::R_SHF,
+        16,
+        false,
+    )]);
     assert_eq!(t.ctx.b(5), 0xffff_aabb);
     assert_eq!(t.ctx.prev_alu, 0xffff_aabb);
 }
@@ -519,7 +597,16 @@ fn packet_reads_in_every_byte_order() {
     }
     t.ctx.set_both(2, pkt_addr(128));
     // read32_swap of 2 words at an unaligned offset, waits (ctx_swap).
-    t.run(&[asm::mem(cmd::READ32_SWAP, 0, R::A(2), R::Imm(3), 1, 4, 0, false)]);
+    t.run(&[asm::mem(
+        cmd::READ32_SWAP,
+        0,
+        R::A(2),
+        R::Imm(3),
+        1,
+        4,
+        0,
+        false,
+    )]);
     assert_eq!(&t.ctx.xfer_in[..2], &[0x8685_8483, 0x8a89_8887]);
     // read8 packs big-endian.
     t.run(&[asm::mem(cmd::READ8, 4, R::A(2), R::Imm(1), 2, 4, 0, false)]);
@@ -533,7 +620,16 @@ fn packet_reads_in_every_byte_order() {
     assert_eq!(t.ctx.xfer_in[20], 0, "words past the override untouched");
     // Reads beyond the buffer succeed (zeros).
     t.ctx.set_both(2, pkt_addr(CTM_PKT_BUF as u32 - 2));
-    let e = t.run(&[asm::mem(cmd::READ32_SWAP, 0, R::A(2), R::Imm(0), 1, 4, 0, false)]);
+    let e = t.run(&[asm::mem(
+        cmd::READ32_SWAP,
+        0,
+        R::A(2),
+        R::Imm(0),
+        1,
+        4,
+        0,
+        false,
+    )]);
     assert!(e.result.is_ok());
 }
 
@@ -544,11 +640,35 @@ fn packet_writes_and_copies() {
     t.ctx.xfer_out[0] = 0x4433_2211;
     t.ctx.xfer_out[1] = 0x0000_6655;
     // write8_swap of 6 bytes: little-endian unpacking of the words.
-    t.run(&[asm::mem(cmd::WRITE8_SWAP, 0, R::A(2), R::Imm(1), 5, 4, 0, false)]);
-    assert_eq!(&t.buf[128..136], &[0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0]);
+    t.run(&[asm::mem(
+        cmd::WRITE8_SWAP,
+        0,
+        R::A(2),
+        R::Imm(1),
+        5,
+        4,
+        0,
+        false,
+    )]);
+    assert_eq!(
+        &t.buf[128..136],
+        &[0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0]
+    );
     // write32_swap.
-    t.run(&[asm::mem(cmd::WRITE32_SWAP, 0, R::A(2), R::Imm(8), 1, 4, 0, false)]);
-    assert_eq!(&t.buf[136..144], &[0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0, 0]);
+    t.run(&[asm::mem(
+        cmd::WRITE32_SWAP,
+        0,
+        R::A(2),
+        R::Imm(8),
+        1,
+        4,
+        0,
+        false,
+    )]);
+    assert_eq!(
+        &t.buf[136..144],
+        &[0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0, 0]
+    );
     // A copy: read32_swap, xfer-in -> xfer-out, write8_swap.
     t.run(&[
         asm::mem(cmd::READ32_SWAP, 0, R::A(2), R::Imm(8), 1, 4, 0, false),
@@ -567,11 +687,29 @@ fn packet_writes_and_copies() {
     assert_eq!(&t.buf[228..232], &[0xef, 0xbe, 0xad, 0xde]);
     // Out of the buffer: the packet aborts.
     t.ctx.set_both(2, pkt_addr(CTM_PKT_BUF as u32 - 2));
-    let e = t.run(&[asm::mem(cmd::WRITE8_SWAP, 0, R::A(2), R::Imm(0), 3, 4, 0, false)]);
+    let e = t.run(&[asm::mem(
+        cmd::WRITE8_SWAP,
+        0,
+        R::A(2),
+        R::Imm(0),
+        3,
+        4,
+        0,
+        false,
+    )]);
     assert!(matches!(e.result, Err(Fault::Memory { .. })));
     // Another packet's (or a non-packet) address: aborts.
     t.ctx.set_both(2, 0x8000_0000 | 9 << 16 | 128);
-    let e = t.run(&[asm::mem(cmd::READ32_SWAP, 0, R::A(2), R::Imm(0), 0, 4, 0, false)]);
+    let e = t.run(&[asm::mem(
+        cmd::READ32_SWAP,
+        0,
+        R::A(2),
+        R::Imm(0),
+        0,
+        4,
+        0,
+        false,
+    )]);
     assert!(matches!(e.result, Err(Fault::Memory { .. })));
 }
 
@@ -598,7 +736,8 @@ impl Env for Emem {
         let o = (addr - EMEM) as usize;
         let w = |m: &[u8], i: usize| u32::from_be_bytes([m[i], m[i + 1], m[i + 2], m[i + 3]]);
         if wide {
-            let v = (u64::from(w(&m[..], o + 4)) << 32 | u64::from(w(&m[..], o))).wrapping_add(value);
+            let v =
+                (u64::from(w(&m[..], o + 4)) << 32 | u64::from(w(&m[..], o))).wrapping_add(value);
             m[o..o + 4].copy_from_slice(&(v as u32).to_be_bytes());
             m[o + 4..o + 8].copy_from_slice(&((v >> 32) as u32).to_be_bytes());
         } else {
@@ -618,7 +757,16 @@ fn emem_reads_and_atomic_adds_in_forty_bit_mode() {
     t.ctx.set_both(0, EMEM as u32);
     t.ctx.set_both(1, ((EMEM >> 32) as u32) << 24);
     t.run_env(
-        &[asm::mem(cmd::READ32_SWAP, 0, R::A(0), R::B(1), 0, 1, 0, false)],
+        &[asm::mem(
+            cmd::READ32_SWAP,
+            0,
+            R::A(0),
+            R::B(1),
+            0,
+            1,
+            0,
+            false,
+        )],
         &Emem(RefCell::new([0; 64])),
     );
     t.run_env(
@@ -668,7 +816,16 @@ fn emem_reads_and_atomic_adds_in_forty_bit_mode() {
     // Unmapped EMEM aborts.
     t.ctx.set_both(0, 0);
     let e = t.run_env(
-        &[asm::mem(cmd::READ32_SWAP, 0, R::A(0), R::B(1), 0, 1, 0, false)],
+        &[asm::mem(
+            cmd::READ32_SWAP,
+            0,
+            R::A(0),
+            R::B(1),
+            0,
+            1,
+            0,
+            false,
+        )],
         &env,
     );
     assert!(matches!(e.result, Err(Fault::Memory { .. })));
@@ -733,7 +890,10 @@ fn enter(t: &mut T, frame: &[u8]) {
 fn golden_drop_program() {
     let mut t = T::new();
     enter(&mut t, &[0; 60]);
-    let e = t.run_prog(&golden(include_bytes!("../testdata/p1_drop.ustore.bin")), &NoEnv);
+    let e = t.run_prog(
+        &golden(include_bytes!("../testdata/p1_drop.ustore.bin")),
+        &NoEnv,
+    );
     assert_eq!(e.result, Ok(0x0022_0000));
     assert_eq!(t.ctx.b(22), 60, "intro computed the packet length");
 }
@@ -792,13 +952,19 @@ fn golden_map_program_calls_the_helper_and_adds() {
     env.0.0.borrow_mut()[..8].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
     let mut t = T::new();
     enter(&mut t, &[0; 60]);
-    let e = t.run_prog(&golden(include_bytes!("../testdata/p3_map.ustore.bin")), &env);
+    let e = t.run_prog(
+        &golden(include_bytes!("../testdata/p3_map.ustore.bin")),
+        &env,
+    );
     assert_eq!(e.result, Ok(0x0011_0000));
     assert_eq!(&env.0.0.borrow()[..8], &[0, 0, 0, 0, 0, 0, 0, 1]);
     // Without the helper the call leaves the program: abort.
     let mut t = T::new();
     enter(&mut t, &[0; 60]);
-    let e = t.run_prog(&golden(include_bytes!("../testdata/p3_map.ustore.bin")), &NoEnv);
+    let e = t.run_prog(
+        &golden(include_bytes!("../testdata/p3_map.ustore.bin")),
+        &NoEnv,
+    );
     assert_eq!(e.result, Err(Fault::OutOfProgram { pc: 0x200 }));
 }
 
@@ -809,16 +975,34 @@ fn the_assembler_matches_the_golden_words() {
     assert_eq!(p1[1], asm::alu(R::B(22), R::B(22), op::AND, R::Lm(1, 0)));
     assert_eq!(p1[2], asm::immed(R::Both(0), 1, 0, false, 0));
     assert_eq!(p1[5], asm::br(br::UNC, DONE, 2));
-    assert_eq!(p1[7], asm::ld_field(R::A(0), 0b1100, R::Imm(0x82), sc::L_SHF, 16, false));
+    assert_eq!(
+        p1[7],
+        asm::ld_field(R::A(0), 0b1100, R::Imm(0x82), sc::L_SHF, 16, false)
+    );
     assert_eq!(p1[9], asm::br(br::BLO, START + 5, 0));
     assert_eq!(p1[11], asm::immed(R::B(2), 0x4411, 2, false, 2));
-    assert_eq!(p1[12], asm::alu_shf(R::A(1), R::None, shf_op::NONE, R::B(0), sc::L_SHF, 29));
-    assert_eq!(p1[14], asm::alu_shf(R::B(2), R::Imm(0xff), shf_op::AND, R::B(2), sc::R_SHF, 0));
+    assert_eq!(
+        p1[12],
+        asm::alu_shf(R::A(1), R::None, shf_op::NONE, R::B(0), sc::L_SHF, 29)
+    );
+    assert_eq!(
+        p1[14],
+        asm::alu_shf(R::B(2), R::Imm(0xff), shf_op::AND, R::B(2), sc::R_SHF, 0)
+    );
     assert_eq!(p1[18], asm::nop());
     let p2 = golden(include_bytes!("../testdata/p2_byte.ustore.bin"));
-    assert_eq!(p2[15], asm::mem(cmd::READ32_SWAP, 0, R::A(2), R::Imm(0), 0, 4, 0, false));
-    assert_eq!(p2[16], asm::ld_field(R::Both(2), 0b0001, R::X(0), sc::R_ROT, 0, true));
+    assert_eq!(
+        p2[15],
+        asm::mem(cmd::READ32_SWAP, 0, R::A(2), R::Imm(0), 0, 4, 0, false)
+    );
+    assert_eq!(
+        p2[16],
+        asm::ld_field(R::Both(2), 0b0001, R::X(0), sc::R_ROT, 0, true)
+    );
     let p3 = golden(include_bytes!("../testdata/p3_map.ustore.bin"));
     assert_eq!(p3[4], asm::alu(R::Lm(0, 0), R::None, op::NONE, R::B(2)));
-    assert_eq!(p3[20], asm::mem(cmd::ADD_IMM, 0, R::A(0), R::B(1), 0, 1, 3, true));
+    assert_eq!(
+        p3[20],
+        asm::mem(cmd::ADD_IMM, 0, R::A(0), R::B(1), 0, 1, 3, true)
+    );
 }

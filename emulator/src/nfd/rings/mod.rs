@@ -16,11 +16,12 @@ use super::Host;
 use super::desc::*;
 use super::qc::QueueController;
 use super::vnic::{
-    NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_CTRL_L2MC, NFP_NET_CFG_CTRL_PROMISC, NFP_NET_CFG_STS,
-    NFP_NET_CFG_STS_LINK, NFP_NET_CFG_STS_LINK_RATE_25G, NFP_NET_CFG_STS_LINK_RATE_SHIFT, VnicKind,
-    VnicParams,
+    NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_CTRL_L2MC, NFP_NET_CFG_CTRL_PROMISC,
+    NFP_NET_CFG_STS, NFP_NET_CFG_STS_LINK, NFP_NET_CFG_STS_LINK_RATE_25G,
+    NFP_NET_CFG_STS_LINK_RATE_SHIFT, VnicKind, VnicParams,
 };
 use crate::datapath::pkt::{self, Dst};
+use crate::fp::exec::Program;
 
 /// `NFP_NET_CFG_ICR_RXTX` / `_LSC` (nfp_net_ctrl.h:343-356).
 pub const NFP_NET_CFG_ICR_RXTX: u8 = 0x1;
@@ -182,7 +183,8 @@ impl VnicStats {
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
-    fn count_frame(&self, frame: &[u8], rx: bool) {
+    /// Count `frame` under the general RX or TX counters.
+    pub fn count_frame(&self, frame: &[u8], rx: bool) {
         let len = frame.len() as u64;
         let (oct, uc, mc, bc, frames, mcf, bcf) = if rx {
             (
@@ -252,6 +254,9 @@ pub struct VnicDp {
     /// `NFP_NET_CFG_STS_NSP_LINK_RATE`, written by the driver.
     nsp_link_rate: AtomicU16,
     pub stats: VnicStats,
+    /// The BPF program in this vNIC's code store (`UPDATE_BPF`); it runs
+    /// while CTRL has `NFP_NET_CFG_CTRL_BPF`.
+    bpf: RwLock<Option<Arc<Program>>>,
 }
 
 impl std::fmt::Debug for VnicDp {
@@ -282,6 +287,7 @@ impl VnicDp {
             link_up: AtomicBool::new(link_up),
             nsp_link_rate: AtomicU16::new(0),
             stats: VnicStats::default(),
+            bpf: RwLock::new(None),
         }
     }
 
@@ -294,6 +300,26 @@ impl VnicDp {
 
     pub fn config(&self) -> Arc<VnicConfig> {
         self.cfg.read().clone()
+    }
+
+    /// Install a program in the code store (atomically: packets already
+    /// dispatched keep the program they started with).
+    pub fn set_bpf(&self, prog: Option<Arc<Program>>) {
+        *self.bpf.write() = prog;
+    }
+
+    /// The loaded program, whether or not it is enabled.
+    pub fn bpf(&self) -> Option<Arc<Program>> {
+        self.bpf.read().clone()
+    }
+
+    /// The program packets from the wire run through under `cfg`.
+    pub fn offload(&self, cfg: &VnicConfig) -> Option<Arc<Program>> {
+        if cfg.enabled && cfg.ctrl & NFP_NET_CFG_CTRL_BPF != 0 {
+            self.bpf()
+        } else {
+            None
+        }
     }
 
     fn tx_queue(&self, ring: usize) -> u16 {
@@ -582,7 +608,21 @@ impl VnicDp {
     /// freelist buffer, write metadata and packet, then the RX descriptor
     /// with DD, and raise the ring's vector.
     pub fn deliver(&self, host: &Host, frame: &[u8]) -> Result<(), RxDrop> {
-        let r = self.deliver_inner(host, frame);
+        self.deliver_to(host, frame, None, true)
+    }
+
+    /// [`Self::deliver`], on RX ring `queue` if the offloaded program
+    /// selected one that is enabled (else RSS decides); `count_rx`: count
+    /// the frame under the general RX counters (the BPF path counted it
+    /// when it arrived).
+    pub fn deliver_to(
+        &self,
+        host: &Host,
+        frame: &[u8],
+        queue: Option<u8>,
+        count_rx: bool,
+    ) -> Result<(), RxDrop> {
+        let r = self.deliver_inner(host, frame, queue, count_rx);
         if let Err(why) = r {
             match why {
                 RxDrop::Filtered => {}
@@ -593,7 +633,13 @@ impl VnicDp {
         r
     }
 
-    fn deliver_inner(&self, host: &Host, frame: &[u8]) -> Result<(), RxDrop> {
+    fn deliver_inner(
+        &self,
+        host: &Host,
+        frame: &[u8],
+        queue: Option<u8>,
+        count_rx: bool,
+    ) -> Result<(), RxDrop> {
         use super::vnic::{NFP_NET_CFG_CTRL_RSS, NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM};
         let cfg = self.config();
         if !cfg.enabled {
@@ -627,6 +673,10 @@ impl VnicDp {
                     meta_len = 8;
                 }
             }
+        }
+        if let Some(q) = queue.filter(|q| cfg.rx.get(usize::from(*q)).is_some_and(Option::is_some))
+        {
+            ring = usize::from(q);
         }
         let rc = match cfg.rx.get(ring).copied().flatten() {
             Some(rc) => rc,
@@ -684,7 +734,9 @@ impl VnicDp {
         st.idx = (st.idx + 1) & super::qc::NFP_QCP_PTR_MASK;
         drop(st);
         host.qc.advance_rptr(q, 1);
-        self.stats.count_frame(frame, true);
+        if count_rx {
+            self.stats.count_frame(frame, true);
+        }
         self.stats.rxr[ring][0].fetch_add(1, Ordering::Relaxed);
         self.stats.rxr[ring][1].fetch_add(frame.len() as u64, Ordering::Relaxed);
         self.raise(host, rc.vector, NFP_NET_CFG_ICR_RXTX);

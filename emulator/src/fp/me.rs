@@ -1,0 +1,359 @@
+//! One microengine in 4-context mode and the firmware glue around a BPF
+//! program (bpf.md §5.3, §5.5; the open firmware's ebpf.uc): the packet
+//! vector and stack in local memory, the packet in CTM, entry at the start
+//! address, and the decode of the result word at DONE.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tracing::trace;
+
+use super::exec::{self, CTM_PKT_BUF, Ctx, Env, Fault, LM_WORDS, Packet, Program};
+
+/// Contexts per ME in 4-context mode (the firmware runs BPF on contexts
+/// 0, 2, 4 and 6: nic_internal.c:511,523).
+pub const CONTEXTS: usize = 4;
+/// Stack bytes per context: `NFP_NET_CFG_BPF_STACK_SZ` (8) * 64.
+pub const STACK_BYTES: u32 = 512;
+/// LM byte address of context 0's packet vector (after the four stacks).
+pub const PV_BASE: u32 = STACK_BYTES * CONTEXTS as u32;
+/// Bytes of packet vector per context.
+pub const PV_BYTES: u32 = 64;
+/// Where packet data starts in the CTM buffer: headroom for
+/// `bpf_xdp_adjust_head` (bpf.md §3.3: 128 - 84 = off_min 44).
+pub const PKT_DATA_OFF: u32 = 128;
+/// PV word 0 bits 13..0: packet length (pv.uc:62-204).
+pub const PV_LEN_MASK: u32 = 0x3fff;
+/// PV word 4 bit 4: queue selected (`PV_QUEUE_SELECTED_bf`, main.h:64).
+pub const PV_QUEUE_SELECTED: u32 = 1 << 4;
+
+/// Result word bits (ebpf.uc:111-130).
+pub const EBPF_RET_PASS: u32 = 1 << 16;
+pub const EBPF_RET_DROP: u32 = 1 << 17;
+pub const EBPF_RET_REDIR: u32 = 1 << 18;
+pub const EBPF_RET_STATS_SHIFT: u32 = 20;
+
+/// Instructions one packet may run before it is aborted.
+pub const DEFAULT_BUDGET: u64 = 1 << 20;
+
+/// What the firmware does with the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Continue to the host (RSS or the selected queue).
+    Pass,
+    Drop,
+    /// Transmit out of the ingress port (XDP_TX).
+    Tx,
+}
+
+/// The end of one packet's run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub action: Action,
+    /// Which BPF counter (0 = `bpf_pass`, 1..3 = `bpf_app1..3`) to bump.
+    pub stat: Option<u8>,
+    /// The packet's bytes in the CTM buffer after the program.
+    pub data: Range<usize>,
+    /// RX queue the program selected.
+    pub queue: Option<u8>,
+    /// The result word.
+    pub result: u32,
+    pub steps: u64,
+    /// Why the program was aborted, if it was.
+    pub fault: Option<Fault>,
+}
+
+impl Outcome {
+    fn aborted(fault: Fault, steps: u64, data: Range<usize>) -> Self {
+        Self {
+            action: Action::Drop,
+            stat: Some(3),
+            data,
+            queue: None,
+            result: 0,
+            steps,
+            fault: Some(fault),
+        }
+    }
+
+    /// Decode the result word as the firmware does (ebpf.uc:137-170):
+    /// counter = lowest STATS bit; DROP drops; else PASS goes to the host;
+    /// else the packet is redirected out of its port.
+    pub fn from_result(result: u32) -> (Action, Option<u8>) {
+        let stats = (result >> EBPF_RET_STATS_SHIFT) & 0xf;
+        let stat = (stats != 0).then(|| stats.trailing_zeros() as u8);
+        let action = if result & EBPF_RET_DROP != 0 {
+            Action::Drop
+        } else if result & EBPF_RET_PASS != 0 {
+            Action::Pass
+        } else {
+            Action::Tx
+        };
+        (action, stat)
+    }
+}
+
+/// Counters of one ME, per context.
+#[derive(Debug, Default)]
+pub struct MeStats {
+    pub packets: [AtomicU64; CONTEXTS],
+    pub instructions: [AtomicU64; CONTEXTS],
+    pub aborts: [AtomicU64; CONTEXTS],
+}
+
+impl MeStats {
+    pub fn packets(&self) -> u64 {
+        self.packets.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    pub fn instructions(&self) -> u64 {
+        self.instructions
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// One microengine: local memory shared by its contexts, their registers
+/// and a CTM packet buffer.
+pub struct Me {
+    pub id: u16,
+    lm: Box<[u32; LM_WORDS]>,
+    ctx: Box<[Ctx; CONTEXTS]>,
+    ctm: Box<[u8]>,
+    next: usize,
+}
+
+impl std::fmt::Debug for Me {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Me")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Me {
+    pub fn new(id: u16) -> Self {
+        Self {
+            id,
+            lm: Box::new([0; LM_WORDS]),
+            ctx: Box::new(std::array::from_fn(|c| {
+                Ctx::new(0x9e37_79b9 ^ u32::from(id) << 8 ^ c as u32)
+            })),
+            ctm: vec![0; CTM_PKT_BUF].into_boxed_slice(),
+            next: 0,
+        }
+    }
+
+    /// The CTM packet buffer (the packet's bytes are `Outcome::data`).
+    pub fn ctm(&self) -> &[u8] {
+        &self.ctm
+    }
+
+    /// Run `prog` on `frame` on the next context of this ME.
+    pub fn run(
+        &mut self,
+        prog: &Program,
+        frame: &[u8],
+        env: &dyn Env,
+        budget: u64,
+        trace: bool,
+        stats: &MeStats,
+    ) -> Outcome {
+        let c = self.next;
+        self.next = (self.next + 1) % CONTEXTS;
+        let out = self.run_on(c, prog, frame, env, budget, trace);
+        stats.packets[c].fetch_add(1, Ordering::Relaxed);
+        stats.instructions[c].fetch_add(out.steps, Ordering::Relaxed);
+        if out.fault.is_some() {
+            stats.aborts[c].fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    }
+
+    fn run_on(
+        &mut self,
+        c: usize,
+        prog: &Program,
+        frame: &[u8],
+        env: &dyn Env,
+        budget: u64,
+        trace: bool,
+    ) -> Outcome {
+        let start = PKT_DATA_OFF as usize;
+        let len = frame
+            .len()
+            .min(self.ctm.len() - start)
+            .min(PV_LEN_MASK as usize);
+        let entry = start..start + len;
+        // Packet number: unique per ME context.
+        let num = (self.id * CONTEXTS as u16 + c as u16) & 0x3ff;
+        self.ctm[entry.clone()].copy_from_slice(&frame[..len]);
+        let pv = PV_BASE + c as u32 * PV_BYTES;
+        let pvw = (pv / 4) as usize;
+        let stack = c as u32 * STACK_BYTES;
+        let lm = &mut *self.lm;
+        lm[pvw..pvw + (PV_BYTES / 4) as usize].fill(0);
+        // word 0: packet number and length; word 2: the CTM packet
+        // address of the data (bpf.md §5.3).
+        lm[pvw] = u32::from(num) << 16 | len as u32;
+        lm[pvw + 2] = 0x8000_0000 | u32::from(num) << 16 | PKT_DATA_OFF;
+        let ctx = &mut self.ctx[c];
+        ctx.lm_addr[1] = pv;
+        ctx.lm_addr[0] = stack;
+        ctx.gpr[0][22] = stack;
+        if trace {
+            trace!(
+                target: "nfp_emu::fp::trace",
+                me = self.id,
+                ctx = 2 * c,
+                "packet {num}: {len} bytes, program of {} instructions at .{}",
+                prog.len(),
+                prog.start
+            );
+        }
+        let mut pkt = Packet {
+            num,
+            buf: &mut self.ctm,
+        };
+        let exit = exec::run(prog, ctx, lm, &mut pkt, env, budget, trace);
+        let result = match exit.result {
+            Ok(r) => r,
+            Err(f) => return Outcome::aborted(f, exit.steps, entry),
+        };
+        let new_len = (lm[pvw] & PV_LEN_MASK) as usize;
+        let new_off = (lm[pvw + 2] & 0xffff) as usize;
+        let data = new_off..new_off + new_len;
+        if data.end > self.ctm.len() {
+            let f = Fault::Memory {
+                pc: prog.done,
+                addr: data.end as u64,
+            };
+            return Outcome::aborted(f, exit.steps, entry);
+        }
+        let queue = (lm[pvw + 4] & PV_QUEUE_SELECTED != 0).then_some(lm[pvw + 6] as u8);
+        let (action, stat) = Outcome::from_result(result);
+        if trace {
+            trace!(
+                target: "nfp_emu::fp::trace",
+                me = self.id,
+                ctx = 2 * c,
+                "packet {num}: result {result:#010x} -> {action:?}, {} bytes at {}, {} instructions",
+                data.len(),
+                data.start,
+                exit.steps
+            );
+        }
+        Outcome {
+            action,
+            stat,
+            data,
+            queue,
+            result,
+            steps: exit.steps,
+            fault: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fp::asm::{self, R, alu_op as op, br, cmd};
+    use crate::fp::exec::NoEnv;
+
+    fn golden(bytes: &[u8]) -> Program {
+        let w: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        Program::load(&w, 3072, 1, 4096).unwrap()
+    }
+
+    #[test]
+    fn result_words_decode_like_the_firmware() {
+        use Action::*;
+        // The XDP outro's codes (jit.c:3713-3719) and TC's STOLEN.
+        assert_eq!(Outcome::from_result(0x0082_0000), (Drop, Some(3)));
+        assert_eq!(Outcome::from_result(0x0022_0000), (Drop, Some(1)));
+        assert_eq!(Outcome::from_result(0x0011_0000), (Pass, Some(0)));
+        assert_eq!(Outcome::from_result(0x0044_0000), (Tx, Some(2)));
+        assert_eq!(Outcome::from_result(0x0002_0000), (Drop, None));
+    }
+
+    #[test]
+    fn golden_programs_on_every_context() {
+        let stats = MeStats::default();
+        let mut me = Me::new(3);
+        let drop = golden(include_bytes!("testdata/p1_drop.ustore.bin"));
+        let byte = golden(include_bytes!("testdata/p2_byte.ustore.bin"));
+        for i in 0..8 {
+            let o = me.run(&drop, &[i; 60], &NoEnv, DEFAULT_BUDGET, false, &stats);
+            assert_eq!((o.action, o.stat, o.fault), (Action::Drop, Some(1), None));
+            let mut f = [0u8; 64];
+            f[0] = if i % 2 == 0 { 0xff } else { 1 };
+            let o = me.run(&byte, &f, &NoEnv, DEFAULT_BUDGET, false, &stats);
+            let want = if i % 2 == 0 {
+                Action::Drop
+            } else {
+                Action::Pass
+            };
+            assert_eq!(o.action, want);
+            assert_eq!(&me.ctm()[o.data.clone()], &f[..]);
+        }
+        assert_eq!(stats.packets(), 16);
+        assert!(stats.packets.iter().all(|p| p.load(Ordering::Relaxed) == 4));
+        assert!(stats.instructions() > 16 * 10);
+    }
+
+    #[test]
+    fn adjust_head_tail_and_queue_select_come_back_through_the_pv() {
+        // Move the data start 14 bytes back, cut 4 bytes, select queue 3,
+        // as the JIT's inline helpers do (jit.c:1600-1833), then XDP_TX.
+        let p = Program::load(
+            &[
+                // PV word 2 (packet pointer) -= 14, word 0 (length) += 14 - 4
+                asm::alu(R::Lm(1, 2), R::Lm(1, 2), op::SUB, R::Imm(14)),
+                asm::alu(R::Lm(1, 0), R::Lm(1, 0), op::ADD, R::Imm(10)),
+                asm::alu(R::Lm(1, 4), R::Lm(1, 4), op::OR, R::Imm(1 << 4)),
+                asm::alu(R::Lm(1, 6), R::None, op::NONE, R::Imm(3)),
+                // write 0xab at the new start
+                asm::alu(R::A(2), R::None, op::NONE, R::Lm(1, 2)),
+                asm::immed(R::X(0), 0xab, 0, false, 0),
+                asm::mem(cmd::WRITE8_SWAP, 0, R::A(2), R::Imm(0), 0, 4, 0, false),
+                asm::br(br::UNC, 1, 2),
+                asm::alu(R::A(0), R::None, op::NONE, R::Imm(0)),
+                asm::immed(R::A(0), 0x44, 0, false, 2),
+            ],
+            3072,
+            1,
+            4096,
+        )
+        .unwrap();
+        let mut me = Me::new(0);
+        let frame: Vec<u8> = (0..60).collect();
+        let o = me.run(
+            &p,
+            &frame,
+            &NoEnv,
+            DEFAULT_BUDGET,
+            false,
+            &MeStats::default(),
+        );
+        assert_eq!((o.action, o.stat, o.queue), (Action::Tx, Some(2), Some(3)));
+        let out = &me.ctm()[o.data];
+        assert_eq!(out.len(), 70);
+        assert_eq!(out[0], 0xab);
+        assert_eq!(&out[14..], &frame[..56]);
+    }
+
+    #[test]
+    fn a_fault_aborts_the_packet_as_xdp_aborted() {
+        let p = Program::load(&[asm::br(br::UNC, 77, 0)], 3072, 1, 4096).unwrap();
+        let stats = MeStats::default();
+        let o = Me::new(0).run(&p, &[0; 60], &NoEnv, DEFAULT_BUDGET, false, &stats);
+        assert_eq!((o.action, o.stat), (Action::Drop, Some(3)));
+        assert_eq!(o.fault, Some(Fault::OutOfProgram { pc: 77 }));
+        assert_eq!(stats.aborts[0].load(Ordering::Relaxed), 1);
+    }
+}
