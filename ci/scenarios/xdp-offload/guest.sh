@@ -1,0 +1,92 @@
+# XDP offload (issue: flow processor). Port 1 (netdev B, netns b) is cabled
+# to port 0 (netdev A, netns a), which carries the offloaded programs; B
+# sends the traffic. Results go to out/ for the host-side check.
+. lib/guest/net.sh
+mkdir -p out
+modprobe nfp
+cable_namespaces noipv6 || exit 1
+ip -n a link set "$A" promisc on
+ip -n b link set "$B" promisc on
+inA() { ip netns exec a "$@"; }
+inB() { ip netns exec b "$@"; }
+sA() { stat a "$A" "$1"; }
+sB() { stat b "$B" "$1"; }
+rxA() { inA cat "/sys/class/net/$A/statistics/rx_packets"; }
+rxB() { inB cat "/sys/class/net/$B/statistics/rx_packets"; }
+MAC_A=$(inA cat "/sys/class/net/$A/address")
+MAC_B=$(inB cat "/sys/class/net/$B/address")
+load() { # load NS DEV PROG
+  ip netns exec "$1" ip -force link set dev "$2" xdpoffload obj "progs/$3.o" sec xdp
+}
+settle() { sleep 1; }
+
+echo "== drop.c (the Getting Started Guide's program)"
+load a "$A" drop; echo "load $?" >out/drop-load.txt
+inA ip link show dev "$A" | tee out/drop-link.txt
+bpftool prog show | tee out/drop-bpftool.txt
+app1=$(sA bpf_app1_pkts) rx=$(rxA)
+sent=$(inB python3 lib/guest/frames.py send "$B" 200 --dst "$MAC_A")
+settle
+echo "sent $sent app1 $(( $(sA bpf_app1_pkts) - app1 )) stack $(( $(rxA) - rx ))" | tee out/drop.txt
+
+echo "== XDP_PASS"
+load a "$A" xdp_pass; echo "load $?" >out/pass-load.txt
+pass=$(sA bpf_pass_pkts) rx=$(rxA)
+sent=$(inB python3 lib/guest/frames.py send "$B" 100 --dst "$MAC_A")
+settle
+echo "sent $sent pass $(( $(sA bpf_pass_pkts) - pass )) stack $(( $(rxA) - rx ))" | tee out/pass.txt
+
+echo "== XDP_TX with MAC addresses swapped"
+load a "$A" xdp_tx_swap; echo "load $?" >out/tx-load.txt
+app2=$(sA bpf_app2_pkts) rx=$(rxA)
+inB python3 lib/guest/frames.py swapcheck "$B" 100 --dst "$MAC_A" | tee out/tx-frames.txt
+settle
+echo "app2 $(( $(sA bpf_app2_pkts) - app2 )) stack $(( $(rxA) - rx ))" | tee out/tx.txt
+
+echo "== XDP_ABORTED"
+load a "$A" xdp_aborted; echo "load $?" >out/aborted-load.txt
+app3=$(sA bpf_app3_pkts) rx=$(rxA)
+sent=$(inB python3 lib/guest/frames.py send "$B" 100 --dst "$MAC_A")
+settle
+echo "sent $sent app3 $(( $(sA bpf_app3_pkts) - app3 )) stack $(( $(rxA) - rx ))" | tee out/aborted.txt
+
+echo "== replacing DROP and PASS 20 times while traffic flows"
+pass=$(sA bpf_pass_pkts) app1=$(sA bpf_app1_pkts) mac=$(sA mac.rx_frames_received_ok)
+inB python3 lib/guest/frames.py send "$B" 6000 --rate 1000 --dst "$MAC_A" >out/load-sent.txt &
+sender=$!
+fails=0
+for i in $(seq 10); do
+  load a "$A" drop || fails=$((fails + 1))
+  sleep 0.1
+  load a "$A" xdp_pass || fails=$((fails + 1))
+  sleep 0.1
+done
+wait $sender
+settle
+p=$(( $(sA bpf_pass_pkts) - pass )) d=$(( $(sA bpf_app1_pkts) - app1 ))
+echo "sent $(cat out/load-sent.txt) mac $(( $(sA mac.rx_frames_received_ok) - mac )) pass $p drop $d failed_loads $fails" | tee out/replace.txt
+
+echo "== a program on each vNIC"
+load a "$A" drop; load b "$B" xdp_pass
+app1=$(sA bpf_app1_pkts) passB=$(sB bpf_pass_pkts) rxb=$(rxB)
+inB python3 lib/guest/frames.py send "$B" 50 --dst "$MAC_A" >/dev/null
+inA python3 lib/guest/frames.py send "$A" 70 --dst "$MAC_B" >/dev/null
+settle
+echo "a_drop $(( $(sA bpf_app1_pkts) - app1 )) b_pass $(( $(sB bpf_pass_pkts) - passB )) b_stack $(( $(rxB) - rxb ))" | tee out/both.txt
+inB ip -force link set dev "$B" xdpoffload off
+
+echo "== xdpoffload off"
+inA ip -force link set dev "$A" xdpoffload off; echo "off $?" >out/off-load.txt
+inA ip link show dev "$A" >out/off-link.txt
+all=0; for c in bpf_pass_pkts bpf_app1_pkts bpf_app2_pkts bpf_app3_pkts; do all=$((all + $(sA $c))); done
+rx=$(rxA)
+sent=$(inB python3 lib/guest/frames.py send "$B" 30 --dst "$MAC_A")
+settle
+now=0; for c in bpf_pass_pkts bpf_app1_pkts bpf_app2_pkts bpf_app3_pkts; do now=$((now + $(sA $c))); done
+echo "sent $sent bpf $((now - all)) stack $(( $(rxA) - rx ))" | tee out/off.txt
+
+echo "== a program larger than the card's code store"
+load a "$A" xdp_big >out/big-load.txt 2>&1; echo "rc $?" >>out/big-load.txt
+cat out/big-load.txt
+dmesg >out/dmesg.txt
+grep -E "NFP net bpf|nfp.*(BPF|bpf)" out/dmesg.txt | tail -5
