@@ -508,7 +508,7 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                 trace!(
                     target: "nfp_emu::fp::trace",
                     "  .{pc}  {word:016x}  {}",
-                    super::disasm::disasm(word)
+                    super::disasm::Disasm(word)
                 );
             }
             let flow = self.step(insn, pc, word)?;

@@ -1,0 +1,27 @@
+# Step nfpdis: the binutils NFP disassembler as a test oracle for the
+# project's own (compare_disasm in ci/lib/check.sh). Built from Debian's
+# binutils-source (binutils 2.40: no Debian binutils package targets NFP),
+# only the libraries the disassembler needs.
+PKGS=(binutils-source zlib1g-dev libzstd-dev bison flex texinfo)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+W="$CACHE/nfpdis.build"
+rm -rf "$W"
+mkdir -p "$W/build"
+tar -C "$W" -xf /usr/src/binutils/binutils-2.*.tar.xz
+S=$(echo "$W"/binutils-2.*)
+cd "$W/build"
+"$S/configure" --target=nfp-elf --disable-werror --disable-gdb --disable-gdbserver \
+  --disable-sim --disable-gprofng --disable-nls >configure.log 2>&1
+make -j"$(nproc)" all-bfd all-opcodes all-libiberty all-libsframe >make.log 2>&1
+mkdir -p "$CACHE/nfpdis"
+gcc -O1 -o "$CACHE/nfpdis/nfpdis" "$IMAGES/nfpdis/nfpdis.c" -Ibfd -I"$S/include" -I"$S/bfd" \
+  opcodes/libopcodes.a bfd/libbfd.a libiberty/libiberty.a libsframe/.libs/libsframe.a -lz -lzstd
+cd /
+rm -rf "$W"
+progress "  $CACHE/nfpdis/nfpdis"
