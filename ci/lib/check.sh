@@ -26,6 +26,25 @@ no_leftovers() {
   if [[ -z $left ]]; then pass "no QEMU or nfp-emu process left behind"; else
     fail "processes left behind: $(ps -o pid=,comm= -p "$(echo $left | tr ' ' ,)" | xargs)"; fi
 }
+# compare_disasm DIR: every BPF image nfp-emu wrote to DIR (--bpf-dump;
+# nfp-vm keeps them in RUN_DIR/bpf0) disassembles, in the project's own
+# disassembler (the .dis.txt beside each .bin), exactly as binutils' nfpdis
+# does (images/build nfpdis).
+compare_disasm() {
+  local dir=$1 n=0 bad=0 bin
+  local nfpdis=${NFP_EMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nfp-emu}/nfpdis/nfpdis
+  if [[ ! -x $nfpdis ]]; then fail "nfpdis oracle missing: $nfpdis (images/build nfpdis)"; return; fi
+  for bin in "$dir"/*.bin; do
+    [[ -e $bin ]] || continue
+    n=$((n + 1))
+    if ! "$nfpdis" "$bin" 3072 | cmp -s - "${bin%.bin}.dis.txt"; then
+      bad=$((bad + 1))
+      echo "    differs from nfpdis: $bin"
+    fi
+  done
+  if ((n > 0 && bad == 0)); then pass "disassembly of all $n loaded BPF images equals nfpdis"
+  else fail "disassembly of the loaded BPF images vs nfpdis: $bad of $n differ"; fi
+}
 finish() {
   if ((fails)); then printf '  %d check(s) failed\n' "$fails"; exit 1; fi
   exit 0

@@ -244,6 +244,7 @@ impl Ctx {
         x
     }
 
+    #[inline(always)]
     fn lm_word(&mut self, ptr: u8, mode: LmMode) -> usize {
         let p = usize::from(ptr & 3);
         let base = (self.lm_addr[p] >> 2) as usize & (LM_WORDS - 1);
@@ -261,6 +262,7 @@ impl Ctx {
         }
     }
 
+    #[inline(always)]
     fn read(&mut self, lm: &[u32; LM_WORDS], o: Opnd) -> Option<u32> {
         Some(match o {
             Opnd::Gpr(b, n) => self.gpr[bank_idx(b)][usize::from(n & 31)],
@@ -273,6 +275,7 @@ impl Ctx {
 
     /// The current value of a destination, for partial writes: a
     /// transfer register reads back the transfer-out file.
+    #[inline(always)]
     fn read_dst(&mut self, lm: &[u32; LM_WORDS], o: Opnd) -> Option<u32> {
         match o {
             Opnd::Xfer(n) => self.xfer_out.get(usize::from(n)).copied(),
@@ -281,6 +284,7 @@ impl Ctx {
         }
     }
 
+    #[inline(always)]
     fn write(&mut self, lm: &mut [u32; LM_WORDS], o: Opnd, v: u32, wr_both: bool) -> Option<()> {
         match o {
             Opnd::Gpr(b, n) => {
@@ -300,11 +304,13 @@ impl Ctx {
         Some(())
     }
 
+    #[inline(always)]
     fn set_zn(&mut self, r: u32) {
         self.z = r == 0;
         self.n = r >> 31 != 0;
     }
 
+    #[inline(always)]
     fn cond(&self, c: BrCond) -> Option<bool> {
         Some(match c {
             BrCond::Eq => self.z,
@@ -326,6 +332,7 @@ impl Ctx {
 
     /// The shifter (bpf.md §4.4.2): `field` is the raw SHIFT field; 0 with
     /// a shifting control means "by the previous A operand".
+    #[inline(always)]
     fn shift(&self, sc: ShiftCtl, field: u8, a: u32, b: u32) -> u32 {
         let ind = self.prev_a & 31;
         match sc {
@@ -450,6 +457,7 @@ pub fn run<E: Env + ?Sized>(
         pkt,
         env,
         pending: [None; 4],
+        npending: 0,
         steps: 0,
     };
     let result = m.run(prog, budget, trace);
@@ -465,6 +473,7 @@ struct Machine<'a, 'p, E: Env + ?Sized> {
     pkt: &'a mut Packet<'p>,
     env: &'a E,
     pending: [Option<Pending>; 4],
+    npending: usize,
     steps: u64,
 }
 
@@ -558,13 +567,18 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
     }
 
     /// Count down the defer slots of pending commands; run the due ones.
+    #[inline(always)]
     fn tick(&mut self) -> Result<(), Fault> {
+        if self.npending == 0 {
+            return Ok(());
+        }
         for i in 0..self.pending.len() {
             if let Some(p) = self.pending[i].as_mut() {
                 p.countdown -= 1;
                 if p.countdown == 0 {
                     let p = *p;
                     self.pending[i] = None;
+                    self.npending -= 1;
                     self.execute(&p)?;
                 }
             }
@@ -575,22 +589,26 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
     fn flush(&mut self) -> Result<(), Fault> {
         for i in 0..self.pending.len() {
             if let Some(p) = self.pending[i].take() {
+                self.npending -= 1;
                 self.execute(&p)?;
             }
         }
         Ok(())
     }
 
+    #[inline(always)]
     fn rd(&mut self, o: Opnd, pc: u16, word: u64) -> Result<u32, Fault> {
         self.ctx.read(self.lm, o).ok_or(Fault::Operand { pc, word })
     }
 
+    #[inline(always)]
     fn wr(&mut self, o: Opnd, v: u32, wr_both: bool, pc: u16, word: u64) -> Result<(), Fault> {
         self.ctx
             .write(self.lm, o, v, wr_both)
             .ok_or(Fault::Operand { pc, word })
     }
 
+    #[inline(always)]
     fn step(&mut self, insn: &Insn, pc: u16, word: u64) -> Result<Flow, Fault> {
         let csr_read = self.ctx.csr_read.take();
         let word = word & NFP_INSN_MASK;
@@ -903,6 +921,7 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
             countdown: defer + 1,
             ..p
         });
+        self.npending += 1;
         Ok(())
     }
 

@@ -470,6 +470,77 @@ mod tests {
         assert_eq!(v.cfg_queue(), 1);
     }
 
+    /// `nfp_net_bpf_load`: image at `addr`, SIZE/ADDR, UPDATE_BPF.
+    fn load_image(mu: &mut Mu, host: &Host, v: &mut Vnic, addr: u64, words: &[u64]) -> u32 {
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        host.mem.write(addr & !7, &bytes).unwrap();
+        let b = v.params.bar;
+        mu.write(
+            b + NFP_NET_CFG_BPF_SIZE,
+            &(words.len() as u16).to_le_bytes(),
+        );
+        mu.write_u64(b + NFP_NET_CFG_BPF_ADDR, addr);
+        mu.write_u32(b + NFP_NET_CFG_UPDATE, NFP_NET_CFG_UPDATE_BPF);
+        v.reconfig(mu, host);
+        mu.read_u32(b + NFP_NET_CFG_UPDATE)
+    }
+
+    #[test]
+    fn update_bpf_loads_checks_and_replaces_images() {
+        use crate::fp::asm;
+        let mut mu = Mu::new();
+        let host = Host::new(256);
+        host.mem.map(ram(0x10_0000, 0x10_0000)).unwrap();
+        let mut v = data_vnic();
+        v.publish(&mut mu);
+        let prog = [asm::nop(), asm::br(asm::br::UNC, NFD_BPF_DONE, 0)];
+        assert_eq!(load_image(&mut mu, &host, &mut v, 0x10_0000, &prog), 0);
+        let p = v.dp.bpf().expect("loaded");
+        assert_eq!((p.start, p.done, p.len()), (NFD_BPF_START, NFD_BPF_DONE, 2));
+        // A replacement takes the new image (the driver frees the old DMA
+        // buffer right after the reconfig).
+        let prog2 = [
+            asm::nop(),
+            asm::nop(),
+            asm::br(asm::br::UNC, NFD_BPF_DONE, 0),
+        ];
+        assert_eq!(load_image(&mut mu, &host, &mut v, 0x10_8000, &prog2), 0);
+        assert_eq!(v.dp.bpf().unwrap().len(), 3);
+        // A flipped bit fails the ECC check: UPDATE_ERR ("FW command error
+        // while loading BPF" in the driver), the running program stays.
+        let mut bad = prog;
+        bad[0] ^= 1 << 7;
+        assert_eq!(
+            load_image(&mut mu, &host, &mut v, 0x10_0000, &bad),
+            NFP_NET_CFG_UPDATE_BPF | NFP_NET_CFG_UPDATE_ERR
+        );
+        assert_eq!(v.dp.bpf().unwrap().len(), 3);
+        // The low three address bits are flags, masked off.
+        assert_eq!(load_image(&mut mu, &host, &mut v, 0x10_0000 | 1, &prog), 0);
+        assert_eq!(v.dp.bpf().unwrap().len(), 2);
+        // Outside guest memory, or too long / empty: refused.
+        let b = v.params.bar;
+        mu.write_u64(b + NFP_NET_CFG_BPF_ADDR, 0x4000_0000);
+        mu.write_u32(b + NFP_NET_CFG_UPDATE, NFP_NET_CFG_UPDATE_BPF);
+        v.reconfig(&mut mu, &host);
+        assert_ne!(
+            mu.read_u32(b + NFP_NET_CFG_UPDATE) & NFP_NET_CFG_UPDATE_ERR,
+            0
+        );
+        for size in [0u16, NFD_BPF_MAX_LEN + 1] {
+            mu.write(b + NFP_NET_CFG_BPF_SIZE, &size.to_le_bytes());
+            mu.write_u64(b + NFP_NET_CFG_BPF_ADDR, 0x10_0000);
+            mu.write_u32(b + NFP_NET_CFG_UPDATE, NFP_NET_CFG_UPDATE_BPF);
+            v.reconfig(&mut mu, &host);
+            assert_ne!(
+                mu.read_u32(b + NFP_NET_CFG_UPDATE) & NFP_NET_CFG_UPDATE_ERR,
+                0,
+                "size {size}"
+            );
+        }
+        assert_eq!(v.reconfig_errors, 4);
+    }
+
     /// The ring-enable reconfig of `nfp_net_set_config_and_enable()`.
     fn enable(mu: &mut Mu, b: u64, mtu: u32) {
         mu.write_u64(b + NFP_NET_CFG_TXRS_ENABLE, 0b11);
