@@ -36,7 +36,7 @@ probe_milestones out/dmesg.txt
 
 step "traffic across the loopback cable (port 0 <-> port 1), netdevs in namespaces a and b"
 . lib/guest/net.sh
-cable_namespaces || exit 1
+cable_namespaces noipv6 || exit 1
 ip netns exec a ping -c 3 10.0.0.2
 head -c 10000000 /dev/urandom >/tmp/data
 t0=$(cut -d' ' -f1 /proc/uptime)
@@ -48,3 +48,25 @@ for ns in a b; do
   dev=$A; [ $ns = b ] && dev=$B
   echo "$ns/$dev: $(ip netns exec $ns ethtool -S "$dev" | awk '$1 ~ /^(dev_tx_pkts|dev_rx_pkts|mac.tx_frames_transmitted_ok|mac.rx_frames_received_ok):$/ { printf "%s %s  ", $1, $2 }')"
 done
+
+step "offloading the Getting Started Guide's drop.c to port 0 ($A in netns a)"
+sed -n '/#include/,$p' progs/drop.c
+ip netns exec a ip -force link set dev "$A" xdpoffload obj progs/drop.o sec xdp || exit 1
+ip netns exec a ip link show dev "$A"
+bpftool prog show | grep -B1 -A2 offloaded_to
+MAC_A=$(ip netns exec a cat "/sys/class/net/$A/address")
+bpfstats() { ip netns exec a ethtool -S "$A" | awk '$1 ~ /^(dev_rx_pkts|bpf_.*_pkts):$/ { printf "  %-16s %s\n", $1, $2 }'; }
+echo "-- counters before"; bpfstats
+rx0=$(ip netns exec a cat "/sys/class/net/$A/statistics/rx_packets")
+echo "-- port 1 sends 1000 frames across the cable to port 0"
+ip netns exec b python3 lib/guest/frames.py send "$B" 1000 --dst "$MAC_A" >/dev/null
+sleep 1
+echo "-- counters after (bpf_app1 = dropped by the program on the card)"; bpfstats
+echo "frames that reached port 0's network stack: $(( $(ip netns exec a cat "/sys/class/net/$A/statistics/rx_packets") - rx0 ))"
+
+step "XDP_TX: a program that swaps the MAC addresses and sends each frame back out"
+ip netns exec a ip -force link set dev "$A" xdpoffload obj progs/xdp_tx_swap.o sec xdp || exit 1
+ip netns exec b python3 lib/guest/frames.py swapcheck "$B" 50 --dst "$MAC_A"
+echo "-- counters (bpf_app2 = transmitted by the program)"; bpfstats
+ip netns exec a ip -force link set dev "$A" xdpoffload off
+echo "offload removed: $(ip netns exec a ip link show dev "$A" | grep -c xdpoffload) programs left on $A"
