@@ -85,6 +85,17 @@ settle
 now=0; for c in bpf_pass_pkts bpf_app1_pkts bpf_app2_pkts bpf_app3_pkts; do now=$((now + $(sA $c))); done
 echo "sent $sent bpf $((now - all)) stack $(( $(rxA) - rx ))" | tee out/off.txt
 
+echo "== tc cls_bpf skip_sw (direct action, TC_ACT_SHOT)"
+inA ethtool -K "$A" hw-tc-offload on
+inA tc qdisc add dev "$A" clsact
+inA tc filter add dev "$A" ingress bpf skip_sw da obj progs/tc_drop.o sec classifier; echo "load $?" >out/tc-load.txt
+inA tc filter show dev "$A" ingress | tee -a out/tc-load.txt
+app1=$(sA bpf_app1_pkts) rx=$(rxA)
+sent=$(inB python3 lib/guest/frames.py send "$B" 40 --dst "$MAC_A")
+settle
+echo "sent $sent app1 $(( $(sA bpf_app1_pkts) - app1 )) stack $(( $(rxA) - rx ))" | tee out/tc.txt
+inA tc qdisc del dev "$A" clsact
+
 echo "== a program larger than the card's code store"
 load a "$A" xdp_big >out/big-load.txt 2>&1; echo "rc $?" >>out/big-load.txt
 cat out/big-load.txt
