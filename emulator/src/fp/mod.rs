@@ -192,3 +192,115 @@ fn worker(
         handler(job, &out, me.ctm());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fp::asm::{self, R, alu_op, br};
+    use crate::fp::exec::NoEnv;
+    use crate::nfd::vnic::{VnicKind, VnicParams};
+    use parking_lot::Mutex;
+
+    #[test]
+    fn packets_of_a_flow_leave_in_arrival_order_across_workers() {
+        // XDP_PASS after a data-dependent loop, so packets take different
+        // times: loop (frame[0] & 15) * 8 times.
+        let p = Program::load(
+            &[
+                asm::alu(R::A(2), R::None, alu_op::NONE, R::Lm(1, 2)),
+                asm::mem(asm::cmd::READ8, 0, R::A(2), R::Imm(0), 0, 4, 0, false),
+                asm::alu_shf(
+                    R::A(3),
+                    R::Imm(0xf),
+                    asm::shf_op::AND,
+                    R::X(0),
+                    asm::sc::R_SHF,
+                    21,
+                ),
+                // 3075: loop
+                asm::alu(R::A(3), R::A(3), alu_op::SUB, R::Imm(1)),
+                asm::br(br::BHS, 3075, 0),
+                asm::br(br::UNC, 1, 2),
+                asm::alu(R::A(0), R::None, alu_op::NONE, R::Imm(0)),
+                asm::immed(R::A(0), 0x11, 0, false, 2),
+            ],
+            3072,
+            1,
+            4096,
+        )
+        .unwrap();
+        let prog = Arc::new(p);
+        let vnic = Arc::new(VnicDp::new(
+            VnicParams {
+                kind: VnicKind::Data { port: 0 },
+                bar: 0,
+                start_txq: 0,
+                start_rxq: 2,
+                max_rings: 1,
+                cap: 0,
+                bpf_abi: Some(3),
+            },
+            true,
+        ));
+        let seen: Arc<Mutex<Vec<(u8, u32)>>> = Arc::default();
+        let s2 = seen.clone();
+        let fp = FlowProcessor::start(
+            FpConfig {
+                threads: 4,
+                mes: 8,
+                ..FpConfig::default()
+            },
+            Arc::new(NoEnv),
+            Arc::new(move |job: Job, out: &Outcome, _ctm: &[u8]| {
+                assert_eq!(out.action, me::Action::Pass);
+                let seq = u32::from_be_bytes(job.frame[4..8].try_into().unwrap());
+                s2.lock().push((job.frame[1], seq));
+            }),
+        );
+        const FLOWS: u8 = 16;
+        const PER_FLOW: u32 = 200;
+        for seq in 0..PER_FLOW {
+            for flow in 0..FLOWS {
+                let mut frame = vec![0u8; 60];
+                frame[0] = (seq as u8).wrapping_mul(7) ^ flow;
+                frame[1] = flow;
+                frame[4..8].copy_from_slice(&seq.to_be_bytes());
+                let job = Job {
+                    port: 0,
+                    vnic: vnic.clone(),
+                    prog: prog.clone(),
+                    frame,
+                };
+                assert!(
+                    fp.submit(u32::from(flow).wrapping_mul(0x9e37_79b9), job)
+                        .is_ok()
+                );
+            }
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while seen.lock().len() < usize::from(FLOWS) * PER_FLOW as usize {
+            assert!(std::time::Instant::now() < deadline, "packets lost");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let seen = seen.lock();
+        for flow in 0..FLOWS {
+            let order: Vec<u32> = seen
+                .iter()
+                .filter(|(f, _)| *f == flow)
+                .map(|(_, s)| *s)
+                .collect();
+            assert_eq!(
+                order,
+                (0..PER_FLOW).collect::<Vec<_>>(),
+                "flow {flow} reordered"
+            );
+        }
+        let busy = fp
+            .stats
+            .workers
+            .iter()
+            .filter(|w| w.load(Ordering::Relaxed) > 0)
+            .count();
+        assert!(busy > 1, "flows spread over workers");
+    }
+}
