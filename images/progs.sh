@@ -11,6 +11,19 @@ for src in "$TOP"/ci/progs/*.c; do
   clang -O2 -g -target bpf -I"$arch_inc" -c "$src" -o "$obj" || die "clang failed on $src"
   n=$((n + 1))
 done
+# The differential-fidelity corpus (ci/progs/diff): ALU32 and JMP32 need
+# -mcpu=v3 (v4 would bring instructions the nfp JIT lacks). The sources go
+# along: the guest harness (ci/lib/guest/xdp_diff.py) reads the frame
+# directives in their header comments.
+mkdir -p "$NEW/diff"
+for src in "$TOP"/ci/progs/diff/*.c; do
+  [[ -e $src ]] || continue
+  obj="$NEW/diff/$(basename "${src%.c}").o"
+  clang -O2 -g -target bpf -mcpu=v3 -Wall -I"$arch_inc" -c "$src" -o "$obj" ||
+    die "clang failed on $src"
+  cp "$src" "$NEW/diff/"
+  n=$((n + 1))
+done
 progress "  $n programs compiled into $OUT"
 rm -rf "$OUT"
 mv "$NEW" "$OUT"

@@ -188,6 +188,10 @@ impl Me {
         let entry = start..start + len;
         // Packet number: unique per ME context.
         let num = (self.id * CONTEXTS as u16 + c as u16) & 0x3ff;
+        // Headroom bytes a program exposes with bpf_xdp_adjust_head read
+        // as zero (as BPF_PROG_TEST_RUN gives them), never as an earlier
+        // packet's data.
+        self.ctm[..start].fill(0);
         self.ctm[entry.clone()].copy_from_slice(&frame[..len]);
         let pv = PV_BASE + c as u32 * PV_BYTES;
         let pvw = (pv / 4) as usize;
