@@ -351,6 +351,67 @@ mod tests {
         assert_eq!(&out[14..], &frame[..56]);
     }
 
+    /// A `tracing` writer into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn trace_prog_logs_each_instruction_disassembled_and_the_verdict() {
+        let cap = Capture::default();
+        let w = cap.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_env_filter("nfp_emu::fp::trace=trace")
+            .with_writer(move || w.clone())
+            .with_ansi(false)
+            .finish();
+        let drop = golden(include_bytes!("testdata/p1_drop.ustore.bin"));
+        tracing::subscriber::with_default(sub, || {
+            let mut me = Me::new(1);
+            me.run(
+                &drop,
+                &[0; 60],
+                &NoEnv,
+                DEFAULT_BUDGET,
+                true,
+                &MeStats::default(),
+            );
+            // Without the flag nothing is traced.
+            me.run(
+                &drop,
+                &[0; 61],
+                &NoEnv,
+                DEFAULT_BUDGET,
+                false,
+                &MeStats::default(),
+            );
+        });
+        let text = String::from_utf8(cap.0.lock().clone()).unwrap();
+        assert!(
+            text.contains("packet 4: 60 bytes, program of 26 instructions at .3072"),
+            "{text}"
+        );
+        assert!(
+            text.contains(".3072  000f20f003f05bff  immed[gprB_22, 0x3fff]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ld_field[gprA_0, 1100, gprB_2, <<16]"),
+            "{text}"
+        );
+        assert!(text.contains("result 0x00220000 -> Drop"), "{text}");
+        assert!(!text.contains("61 bytes"));
+    }
+
     #[test]
     fn a_fault_aborts_the_packet_as_xdp_aborted() {
         let p = Program::load(&[asm::br(br::UNC, 77, 0)], 3072, 1, 4096).unwrap();
