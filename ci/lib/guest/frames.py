@@ -5,7 +5,7 @@ Frames are IPv4/UDP from 198.51.100.2 to 192.0.2.1 (documentation
 addresses: no stack of the test answers them), 16 source ports (16 flows),
 sizes cycling 60..1514, a payload that numbers them.
 
-  frames.py send DEV COUNT [--rate PPS] [--dst MAC]
+  frames.py send DEV COUNT [--rate PPS] [--dst MAC] [--started FILE]
       send COUNT frames; prints the number sent.
   frames.py swapcheck DEV COUNT [--dst MAC]
       send COUNT frames one by one and wait for each to come back with its
@@ -35,12 +35,21 @@ def mac_of(dev):
         return bytes.fromhex(f.read().strip().replace(":", ""))
 
 
+HEADERS = {}
+
+
 def frame(i, src, dst, rng):
-    size = SIZES[i % len(SIZES)]
-    p = (Ether(src=src, dst=dst) / IP(src="198.51.100.2", dst="192.0.2.1")
-         / UDP(sport=40000 + i % 16, dport=9) / Raw(MARK + b"%08d " % i))
-    p = p / Raw(bytes(rng.getrandbits(8) for _ in range(size - len(p))))
-    return bytes(p)
+    """Frame i: scapy builds the headers once per size and flow (UDP
+    checksum 0: none, so the payload can change); the payload numbers the
+    frame and fills it with seeded random bytes."""
+    size, sport = SIZES[i % len(SIZES)], 40000 + i % 16
+    key = (size, sport, src, dst)
+    if key not in HEADERS:
+        p = (Ether(src=src, dst=dst) / IP(src="198.51.100.2", dst="192.0.2.1")
+             / UDP(sport=sport, dport=9, chksum=0) / Raw(bytes(size - 42)))
+        HEADERS[key] = bytes(p)[:42]
+    body = MARK + b"%08d " % i
+    return HEADERS[key] + body + rng.randbytes(size - 42 - len(body))
 
 
 def open_socket(dev):
@@ -53,6 +62,8 @@ def send(args):
     s = conf.L2socket(iface=args.dev)
     src, dst = str2mac(mac_of(args.dev)), args.dst
     rng = random.Random(1)
+    if args.started:
+        open(args.started, "w").close()
     t0 = time.monotonic()
     sent = 0
     for i in range(args.count):
@@ -113,6 +124,7 @@ def main():
         q.add_argument("--dst", default="02:00:00:00:00:01")
         if name == "send":
             q.add_argument("--rate", type=float, default=0)
+            q.add_argument("--started", help="create this file when sending starts")
     args = p.parse_args()
     {"send": send, "swapcheck": swapcheck}[args.cmd](args)
 

@@ -51,9 +51,13 @@ settle
 echo "sent $sent app3 $(( $(sA bpf_app3_pkts) - app3 )) stack $(( $(rxA) - rx ))" | tee out/aborted.txt
 
 echo "== replacing DROP and PASS 20 times while traffic flows"
+load a "$A" xdp_pass
 pass=$(sA bpf_pass_pkts) app1=$(sA bpf_app1_pkts) mac=$(sA mac.rx_frames_received_ok)
-inB python3 lib/guest/frames.py send "$B" 6000 --rate 1000 --dst "$MAC_A" >out/load-sent.txt &
+app2=$(sA bpf_app2_pkts) app3=$(sA bpf_app3_pkts) rx=$(rxA)
+rm -f out/sending
+inB python3 lib/guest/frames.py send "$B" 6000 --rate 1000 --dst "$MAC_A" --started out/sending >out/load-sent.txt &
 sender=$!
+for _ in $(seq 600); do [ -e out/sending ] && break; sleep 0.05; done
 fails=0
 for i in $(seq 10); do
   load a "$A" drop || fails=$((fails + 1))
@@ -61,10 +65,12 @@ for i in $(seq 10); do
   load a "$A" xdp_pass || fails=$((fails + 1))
   sleep 0.1
 done
+running=0; kill -0 $sender 2>/dev/null && running=1
 wait $sender
 settle
 p=$(( $(sA bpf_pass_pkts) - pass )) d=$(( $(sA bpf_app1_pkts) - app1 ))
-echo "sent $(cat out/load-sent.txt) mac $(( $(sA mac.rx_frames_received_ok) - mac )) pass $p drop $d failed_loads $fails" | tee out/replace.txt
+echo "sent $(cat out/load-sent.txt) mac $(( $(sA mac.rx_frames_received_ok) - mac )) pass $p drop $d failed_loads $fails traffic_outlasted_swaps $running tx $(( $(sA bpf_app2_pkts) - app2 )) aborted $(( $(sA bpf_app3_pkts) - app3 )) stack $(( $(rxA) - rx ))" | tee out/replace.txt
+inA ethtool -S "$A" >out/replace-ethtool.txt
 
 echo "== a program on each vNIC"
 load a "$A" drop; load b "$B" xdp_pass

@@ -342,6 +342,9 @@ impl Datapath {
                 debug!(target: "nfp_emu::fp", "{}: packet aborted: {f}", v.name());
             }
         }
+        if out.fault.is_none() && out.stat == Some(3) {
+            debug!(target: "nfp_emu::fp", "{}: program {} returned XDP_ABORTED (result {:#010x}, {} instructions)", v.name(), job.prog.seq, out.result, out.steps);
+        }
         let data = ctm.get(out.data.clone()).unwrap_or_default();
         match out.action {
             Action::Pass => self.to_host(job.port, v, data, out.queue, false),
