@@ -733,7 +733,13 @@ impl Env for Emem {
     }
     fn emem_add(&self, addr: u64, value: u64, wide: bool) -> bool {
         let mut m = self.0.borrow_mut();
-        let o = (addr - EMEM) as usize;
+        let Some(o) = addr
+            .checked_sub(EMEM)
+            .map(|o| o as usize)
+            .filter(|o| o + 8 <= m.len())
+        else {
+            return false;
+        };
         let w = |m: &[u8], i: usize| u32::from_be_bytes([m[i], m[i + 1], m[i + 2], m[i + 3]]);
         if wide {
             let v =
@@ -1004,5 +1010,161 @@ fn the_assembler_matches_the_golden_words() {
     assert_eq!(
         p3[20],
         asm::mem(cmd::ADD_IMM, 0, R::A(0), R::B(1), 0, 1, 3, true)
+    );
+}
+
+#[test]
+fn random_programs_never_panic_and_always_stop() {
+    // Random programs, half of their words well-formed instructions of the
+    // JIT's forms with random operands, half random words of any class
+    // (valid ECC); branch targets point into the program or at DONE. Every
+    // run must end in DONE, a fault or the budget: never a panic or a hang.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let env = Emem(RefCell::new([0; 64]));
+    let mut outcomes = [0u32; 3];
+    for _ in 0..3000 {
+        let len = 1 + (next() % 40) as usize;
+        let mut words = Vec::with_capacity(len);
+        for _ in 0..len {
+            let r = next();
+            let reg = |k: u64| match k % 5 {
+                0 => R::A((k >> 3) as u8 % 32),
+                1 => R::B((k >> 3) as u8 % 32),
+                2 => R::Imm((k >> 3) as u32 % 128),
+                3 => R::Lm((k >> 3) as u8 % 4, (k >> 5) as u8 % 8),
+                _ => R::X((k >> 3) as u8 % 32),
+            };
+            let (a, b) = (reg(r >> 8), reg(r >> 24));
+            let dst = match (r >> 40) % 3 {
+                0 => R::A((r >> 44) as u8 % 32),
+                1 => R::B((r >> 44) as u8 % 32),
+                _ => R::Both((r >> 44) as u8 % 32),
+            };
+            let t = if r % 7 == 0 {
+                DONE
+            } else {
+                START + ((r >> 50) % len as u64) as u16
+            };
+            let ops = [
+                op::NONE,
+                op::ADD,
+                op::NOT,
+                op::ADD_2B,
+                op::AND,
+                op::SUB_C,
+                op::ADD_C,
+                op::OR,
+                op::SUB,
+                op::XOR,
+            ];
+            let w = match r % 12 {
+                0 | 1 => asm::alu(dst, a, ops[(r >> 4) as usize % ops.len()], b),
+                2 => asm::alu_shf(
+                    dst,
+                    a,
+                    [shf_op::NONE, shf_op::AND, shf_op::OR, shf_op::ASHR][(r >> 4) as usize % 4],
+                    b,
+                    (r >> 6) % 4,
+                    (r >> 9) % 32,
+                ),
+                3 => asm::immed(
+                    dst,
+                    (r >> 16) as u16,
+                    (r >> 4) % 3,
+                    r & 0x100 != 0,
+                    (r >> 6) % 3,
+                ),
+                4 => asm::ld_field(
+                    dst,
+                    (r >> 4) % 16,
+                    b,
+                    (r >> 8) % 3,
+                    (r >> 10) % 32,
+                    r & 0x8000 != 0,
+                ),
+                5 => asm::br(
+                    [
+                        br::BEQ,
+                        br::BNE,
+                        br::BMI,
+                        br::BHS,
+                        br::BLO,
+                        br::BGE,
+                        br::BLT,
+                        br::UNC,
+                    ][(r >> 4) as usize % 8],
+                    t,
+                    (r >> 8) % 3,
+                ),
+                6 => asm::br_bit(
+                    r & 0x10 != 0,
+                    R::A((r >> 5) as u8 % 32),
+                    (r >> 10) as u32 % 32,
+                    t,
+                    (r >> 8) % 3,
+                ),
+                7 => asm::csr_wr(
+                    [
+                        NFP_CSR_ACT_LM_ADDR0,
+                        NFP_CSR_ACT_LM_ADDR2,
+                        NFP_CSR_ACT_LM_ADDR3,
+                    ][(r >> 4) as usize % 3],
+                    a,
+                ),
+                8 => asm::mul_start(R::A((r >> 4) as u8 % 32), R::B((r >> 9) as u8 % 32)),
+                9 => asm::mul_last(dst, 3, r & 0x10 != 0),
+                10 => asm::mem(
+                    [
+                        cmd::READ32_SWAP,
+                        cmd::READ8,
+                        cmd::WRITE8_SWAP,
+                        cmd::WRITE32_SWAP,
+                        cmd::ADD,
+                        cmd::ADD_IMM,
+                    ][(r >> 4) as usize % 6],
+                    (r >> 8) % 32,
+                    R::A((r >> 13) as u8 % 32),
+                    R::Imm((r >> 18) as u32 % 64),
+                    (r >> 25) % 8,
+                    [1, 4][(r >> 28) as usize % 2],
+                    (r >> 29) % 4,
+                    r & 0x8000_0000 != 0,
+                ),
+                _ => {
+                    let mut w = next() & NFP_INSN_MASK;
+                    if w & 0x00f0_0000_0000 == 0x00d0_0000_0000 {
+                        w = (w & !(0x1fff << 22) & !(1 << 40)) | u64::from(t & 0x1fff) << 22;
+                    }
+                    with_ecc(w)
+                }
+            };
+            words.push(w);
+        }
+        let mut t = T::new();
+        for (i, r) in t.ctx.gpr.iter_mut().flatten().enumerate() {
+            *r = if i % 3 == 0 {
+                pkt_addr((next() % 512) as u32)
+            } else {
+                next() as u32
+            };
+        }
+        t.ctx.lm_addr = [next() as u32 & 0xffc, 0x800, 0x900, 0xa00];
+        let e = t.run_prog(&words, &env);
+        assert!(e.steps <= 10_000);
+        outcomes[match e.result {
+            Ok(_) => 0,
+            Err(Fault::Budget { .. }) => 1,
+            Err(_) => 2,
+        }] += 1;
+    }
+    assert!(
+        outcomes.iter().all(|&n| n > 10),
+        "runs that finished / hit the budget / faulted: {outcomes:?}"
     );
 }
