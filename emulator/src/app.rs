@@ -13,6 +13,7 @@ use tracing::{debug, info, warn};
 use crate::cpp::mu::mu_address;
 use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
 use crate::datapath::Datapath;
+use crate::maps::caps::BpfCaps;
 use crate::nfd::{Nfd, NfdLayout};
 use crate::nsp::eth::EthTable;
 use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, NSP_MU_RANGE, write_nffw_info};
@@ -20,8 +21,6 @@ use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, NSP_MU_RANGE, write_nff
 /// App ids (nfp_app.h:27-31).
 pub const NFP_APP_CORE_NIC: u32 = 1;
 pub const NFP_APP_BPF_NIC: u32 = 2;
-/// `NFP_BPF_CAP_TYPE_ABI_VERSION` (bpf/fw.h:19-52).
-const NFP_BPF_CAP_TYPE_ABI_VERSION: u32 = 7;
 /// rtsym target meaning "MU, locality direct" (nfpcore/nfp_rtsym.c:24-26).
 const NFP_RTSYM_TARGET_EMU_CACHE: u8 = 0x17;
 const NFP_RTSYM_TYPE_OBJECT: u8 = 1;
@@ -130,30 +129,21 @@ fn read_scalar(mu: &Mu, symbols: &[Symbol], name: &str) -> Option<u64> {
     }
 }
 
-/// BPF ABI announced by `_abi_bpf_capabilities` (2 when absent,
+/// The BPF capabilities in `_abi_bpf_capabilities` (defaults when absent,
 /// bpf/main.c:418-421).
-fn bpf_abi(mu: &Mu, symbols: &[Symbol]) -> u8 {
+fn bpf_caps(mu: &Mu, symbols: &[Symbol]) -> BpfCaps {
     let Some(s) = symbols
         .iter()
         .find(|s| s.sym.name == "_abi_bpf_capabilities")
     else {
-        return 2;
+        return BpfCaps::default();
     };
     let (Some(addr), Ok(len)) = (s.mu_addr, usize::try_from(s.sym.size.min(4096))) else {
-        return 2;
+        return BpfCaps::default();
     };
     let mut b = vec![0u8; len];
     mu.read(addr, &mut b);
-    let mut off = 0;
-    while off + 8 <= b.len() {
-        let ty = u32::from_le_bytes(b[off..off + 4].try_into().expect("4"));
-        let l = u32::from_le_bytes(b[off + 4..off + 8].try_into().expect("4")) as usize;
-        if ty == NFP_BPF_CAP_TYPE_ABI_VERSION && l >= 4 && off + 12 <= b.len() {
-            return b[off + 8];
-        }
-        off = off.saturating_add(8).saturating_add(l);
-    }
-    2
+    BpfCaps::parse(&b)
 }
 
 impl AppFirmware {
@@ -215,18 +205,20 @@ impl AppFirmware {
         let nfd = match bar("_pf0_net_bar0") {
             Some((data_bar, size)) => {
                 let fits = (size / crate::nfd::vnic::NFP_NET_CFG_BAR_SZ) as usize;
+                let caps = (app_id == NFP_APP_BPF_NIC).then(|| bpf_caps(mu, &p.symbols));
                 let layout = NfdLayout {
                     data_bar,
                     num_ports: num_ports.min(fits),
                     ctrl_bar: bar("_pf0_net_ctrl_bar")
                         .filter(|&(_, s)| s >= crate::nfd::vnic::NFP_NET_CFG_BAR_SZ)
                         .map(|(a, _)| a),
-                    bpf_abi: (app_id == NFP_APP_BPF_NIC).then(|| bpf_abi(mu, &p.symbols)),
+                    bpf_abi: caps.as_ref().map(|c| c.abi),
                 };
                 let nfd = Nfd::start(mu, &layout, &|port| dp.link_up(port));
                 dp.attach(
                     nfd.vnics.iter().map(|v| v.dp.clone()).collect(),
                     bar("_mac_stats").map(|(a, _)| a),
+                    caps,
                 );
                 Some(nfd)
             }

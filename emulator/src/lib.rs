@@ -16,6 +16,7 @@ pub mod datapath;
 pub mod dma;
 pub mod fp;
 pub mod logging;
+pub mod maps;
 pub mod nfd;
 pub mod nsp;
 pub mod pcie;

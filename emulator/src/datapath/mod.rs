@@ -6,6 +6,7 @@
 //! (ICR, counters, link status) are served from here so the datapath never
 //! takes the control-plane lock.
 
+pub mod helpers;
 pub mod pkt;
 
 use std::path::PathBuf;
@@ -15,9 +16,10 @@ use std::sync::{Arc, OnceLock, Weak};
 use parking_lot::RwLock;
 use tracing::{debug, info, warn};
 
-use crate::fp::exec::NoEnv;
 use crate::fp::me::{Action, Outcome};
 use crate::fp::{FlowProcessor, FpConfig, Job};
+use crate::maps::MapStore;
+use crate::maps::caps::BpfCaps;
 use crate::nfd::Host;
 use crate::nfd::rings::{RxDrop, VnicDp, stat};
 use crate::nfd::vnic::{NFP_NET_CFG_BAR_SZ, VnicKind};
@@ -144,12 +146,14 @@ impl MacStats {
     }
 }
 
-/// vNICs of the running firmware and where its MAC counters live.
+/// vNICs of the running firmware, where its MAC counters live and what
+/// its BPF capabilities are.
 #[derive(Default)]
 struct Attached {
     vnics: Vec<Arc<VnicDp>>,
     /// MU address of `_mac_stats`.
     mac_stats: Option<u64>,
+    caps: Option<BpfCaps>,
 }
 
 /// The datapath of one card.
@@ -168,6 +172,8 @@ pub struct Datapath {
     /// Write every BPF image loaded into this directory.
     bpf_dump: Option<PathBuf>,
     last_dump: AtomicU64,
+    /// The BPF maps of the running firmware.
+    pub maps: Arc<MapStore>,
 }
 
 impl std::fmt::Debug for Datapath {
@@ -203,6 +209,7 @@ impl Datapath {
             fp: OnceLock::new(),
             bpf_dump,
             last_dump: AtomicU64::new(0),
+            maps: Arc::new(MapStore::new()),
         }))
     }
 
@@ -217,7 +224,10 @@ impl Datapath {
         self.fp.get_or_init(|| {
             FlowProcessor::start(
                 self.fp_cfg.clone(),
-                Arc::new(NoEnv),
+                Arc::new(helpers::FirmwareEnv {
+                    maps: self.maps.clone(),
+                    dp: weak.clone(),
+                }),
                 Arc::new(move |job, out, ctm| {
                     if let Some(dp) = weak.upgrade() {
                         dp.fp_done(job, out, ctm);
@@ -258,14 +268,42 @@ impl Datapath {
         self.wires.get(port).is_some_and(Wire::link_up)
     }
 
-    /// The running firmware's vNICs and `_mac_stats` (or nothing when
-    /// firmware stops).
-    pub fn attach(&self, vnics: Vec<Arc<VnicDp>>, mac_stats: Option<u64>) {
-        *self.attached.write() = Arc::new(Attached { vnics, mac_stats });
+    /// The running firmware's vNICs, `_mac_stats` and BPF capabilities
+    /// (or nothing when firmware stops); its maps start empty.
+    pub fn attach(&self, vnics: Vec<Arc<VnicDp>>, mac_stats: Option<u64>, caps: Option<BpfCaps>) {
+        self.maps.reset(caps.as_ref().and_then(|c| c.maps));
+        *self.attached.write() = Arc::new(Attached {
+            vnics,
+            mac_stats,
+            caps,
+        });
     }
 
     pub fn detach(&self) {
-        self.attach(Vec::new(), None);
+        self.attach(Vec::new(), None, None);
+    }
+
+    /// The helper id the firmware has at ustore address `addr`.
+    pub fn helper_at(&self, addr: u16) -> Option<u32> {
+        let a = self.attached();
+        let caps = a.caps.as_ref()?;
+        caps.funcs
+            .iter()
+            .find(|(_, at)| *at == u32::from(addr))
+            .map(|(id, _)| *id)
+    }
+
+    /// Send a message to the host on the control vNIC.
+    pub fn to_ctrl(&self, msg: &[u8]) {
+        let a = self.attached();
+        match a.vnics.iter().find(|v| v.params.kind == VnicKind::Ctrl) {
+            Some(v) => {
+                if let Err(why) = v.deliver(&self.host, msg) {
+                    debug!(target: "nfp_emu::maps", ?why, "control message to the host not delivered");
+                }
+            }
+            None => debug!(target: "nfp_emu::maps", "no control vNIC: message dropped"),
+        }
     }
 
     fn attached(&self) -> Arc<Attached> {
@@ -400,11 +438,25 @@ impl Datapath {
     /// The host rang TX ring `ring` of `vnic`.
     pub fn host_tx(&self, vnic: &VnicDp, ring: usize) {
         match vnic.params.kind {
-            VnicKind::Data { port } => vnic.tx_kick(&self.host, ring, &mut |f| self.wire_tx(port, f)),
-            VnicKind::Ctrl => vnic.tx_kick(&self.host, ring, &mut |f| {
-                debug!(target: "nfp_emu::datapath", len = f.len(), "control message from the driver not handled; dropped");
-                vnic.stats.add(crate::nfd::rings::stat::TX_DISCARDS, 1);
-            }),
+            VnicKind::Data { port } => {
+                vnic.tx_kick(&self.host, ring, &mut |f| self.wire_tx(port, f))
+            }
+            VnicKind::Ctrl => {
+                let slots = self.attached().caps.as_ref().map(BpfCaps::cmsg_slots);
+                vnic.tx_kick(&self.host, ring, &mut |f| match slots {
+                    Some(slots) => {
+                        if let Some(reply) = self.maps.handle_ccm(f, slots) {
+                            if let Err(why) = vnic.deliver(&self.host, &reply) {
+                                warn!(target: "nfp_emu::maps", ?why, "reply to a control message not delivered");
+                            }
+                        }
+                    }
+                    None => {
+                        debug!(target: "nfp_emu::datapath", len = f.len(), "control message for a firmware without BPF; dropped");
+                        vnic.stats.add(stat::TX_DISCARDS, 1);
+                    }
+                })
+            }
         }
     }
 

@@ -56,7 +56,7 @@ fn mac_stats_overlay_reads_the_port_slot() {
     )
     .unwrap();
     assert!(!dp.link_up(0));
-    dp.attach(Vec::new(), Some(0x18_0086_0c00));
+    dp.attach(Vec::new(), Some(0x18_0086_0c00), None);
     dp.mac_stats[1].add(mac::TX_OUT_OCTETS, 1234);
     let mut b = [0u8; 8];
     dp.overlay_read(
@@ -95,7 +95,7 @@ fn offloaded(dp: &Datapath, port: usize, words: &[u64]) -> Arc<VnicDp> {
     );
     let p = crate::fp::exec::Program::load(words, 3072, 1, 4096).unwrap();
     v.set_bpf(Some(Arc::new(p)));
-    dp.attach(vec![v.clone()], None);
+    dp.attach(vec![v.clone()], None, None);
     v
 }
 

@@ -593,7 +593,14 @@ impl VnicDp {
             }
             return;
         }
-        if buf.len() > max_frame(cfg.mtu) || buf.len() < pkt::ETH_HLEN {
+        // Control messages start with their 4-byte CCM header, not an
+        // Ethernet header (ccm.h:16-47).
+        let min = if self.params.kind == VnicKind::Ctrl {
+            4
+        } else {
+            pkt::ETH_HLEN
+        };
+        if buf.len() > max_frame(cfg.mtu) || buf.len() < min {
             self.stats.add(stat::TX_ERRORS, 1);
             return;
         }

@@ -1,0 +1,75 @@
+# Offloaded BPF maps (bpf.md §6, §8): programs on port 0 (netdev A, netns a)
+# use maps that live on the card; the host reads and writes them with
+# bpftool over the control vNIC; port 1 (B, netns b) sends the traffic.
+. lib/guest/net.sh
+mkdir -p out
+modprobe nfp
+cable_namespaces noipv6 || exit 1
+ip -n a link set "$A" promisc on
+inA() { ip netns exec a "$@"; }
+inB() { ip netns exec b "$@"; }
+MAC_A=$(inA cat "/sys/class/net/$A/address")
+load() { inA ip -force link set dev "$A" xdpoffload obj "progs/$1.o" sec xdp; }
+send() { inB python3 lib/guest/frames.py send "$B" "$1" --dst "$MAC_A"; }
+# value of key K (hex bytes "00 00 00 00") of map NAME as a number (LE)
+value() {
+  bpftool -j map lookup name "$1" key $2 | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["value"]
+print(int.from_bytes(bytes(int(x, 16) for x in v), "little"))'
+}
+
+echo "== counters in an array map, atomically added by the program"
+load map_count; echo "load $?" >out/count-load.txt
+bpftool map show | tee out/count-maps.txt
+sent=$(send 300)
+sleep 1
+bpftool map dump name counters | tee out/count-dump.txt
+echo "sent $sent pkts $(value counters '0 0 0 0') bytes $(value counters '1 0 0 0') big $(value counters '2 0 0 0')" | tee out/count.txt
+# the host writes a slot, the card's next adds start from it
+bpftool map update name counters key 0 0 0 0 value 0 0 0 0 0 0 0 0x10
+sent2=$(send 20)
+sleep 1
+echo "pkts_after_update $(value counters '0 0 0 0') expected $(( (0x10 << 56) + sent2 ))" | tee -a out/count.txt
+
+echo "== a blocklist in a hash map filled with bpftool"
+load map_blocklist; echo "load $?" >out/block-load.txt
+pass=$(stat a "$A" bpf_pass_pkts) drop=$(stat a "$A" bpf_app1_pkts)
+send 50 >/dev/null; sleep 1
+echo "before pass $(( $(stat a "$A" bpf_pass_pkts) - pass )) drop $(( $(stat a "$A" bpf_app1_pkts) - drop ))" | tee out/block.txt
+# 198.51.100.2 = c6 33 64 02, the source of frames.py's traffic
+bpftool map update name blocked key 0xc6 0x33 0x64 0x02 value 0 0 0 0 0 0 0 0
+bpftool map update name blocked key 10 0 0 9 value 5 0 0 0 0 0 0 0
+pass=$(stat a "$A" bpf_pass_pkts) drop=$(stat a "$A" bpf_app1_pkts)
+send 40 >/dev/null; sleep 1
+echo "listed pass $(( $(stat a "$A" bpf_pass_pkts) - pass )) drop $(( $(stat a "$A" bpf_app1_pkts) - drop )) hits $(value blocked '0xc6 0x33 0x64 0x02') other $(value blocked '10 0 0 9')" | tee -a out/block.txt
+bpftool map dump name blocked | tee out/block-dump.txt
+bpftool map getnext name blocked key 10 0 0 9 >out/block-getnext.txt 2>&1; echo "getnext rc $?" >>out/block-getnext.txt
+bpftool map delete name blocked key 0xc6 0x33 0x64 0x02
+pass=$(stat a "$A" bpf_pass_pkts) drop=$(stat a "$A" bpf_app1_pkts)
+send 30 >/dev/null; sleep 1
+echo "deleted pass $(( $(stat a "$A" bpf_pass_pkts) - pass )) drop $(( $(stat a "$A" bpf_app1_pkts) - drop ))" | tee -a out/block.txt
+bpftool map lookup name blocked key 0xc6 0x33 0x64 0x02 >out/block-lookup-deleted.txt 2>&1; echo "rc $?" >>out/block-lookup-deleted.txt
+# last_len: frames.py uses UDP source ports 40000..40015; the program
+# records the last length per port (update from the datapath)
+bpftool map dump name last_len >out/lastlen-dump.txt
+echo "entries $(grep -c '^key' out/lastlen-dump.txt)" | tee out/lastlen.txt
+
+echo "== perf_event_output read with bpftool map event_pipe"
+load map_perf; echo "load $?" >out/perf-load.txt
+id=$(bpftool -j map show | python3 -c 'import json,sys; print([m["id"] for m in json.load(sys.stdin) if m.get("name") == "events"][0])')
+timeout 20 bpftool map event_pipe id "$id" >out/perf-events.txt 2>&1 &
+reader=$!
+sleep 2
+sent=$(send 10)
+sleep 3
+kill $reader 2>/dev/null; wait $reader 2>/dev/null
+echo "sent $sent events $(grep -c 'NFPE\|45 50 46 4e' out/perf-events.txt)" | tee out/perf.txt
+head -20 out/perf-events.txt
+
+echo "== unload frees the maps"
+inA ip -force link set dev "$A" xdpoffload off
+sleep 1
+bpftool map show >out/maps-after.txt 2>&1
+dmesg >out/dmesg.txt
+grep -iE "nfp.*(bpf|map|ccm|cmsg)|NFP net bpf" out/dmesg.txt | tail -5

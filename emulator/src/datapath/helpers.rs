@@ -1,0 +1,211 @@
+//! The firmware's native helper subroutines an offloaded program calls
+//! (bpf.md §5.7): map lookup/update/delete and perf_event_output, at the
+//! ustore addresses the capabilities announce, and EMEM access to map
+//! values. What the program's context, LM and packet hold is read as the
+//! calling convention says; results go to R0 in both banks; GPRs 12..22
+//! and the LM pointers are left alone, as the firmware's helpers do.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
+use tracing::{debug, trace};
+
+use super::Datapath;
+use crate::fp::exec::{Ctx, Env, LM_WORDS, Packet};
+use crate::maps::MapStore;
+use crate::maps::ccm::bpf_event;
+
+/// Helper ids (include/uapi/linux/bpf.h `___BPF_FUNC_MAPPER`).
+pub const BPF_FUNC_MAP_LOOKUP_ELEM: u32 = 1;
+pub const BPF_FUNC_MAP_UPDATE_ELEM: u32 = 2;
+pub const BPF_FUNC_MAP_DELETE_ELEM: u32 = 3;
+pub const BPF_FUNC_PERF_EVENT_OUTPUT: u32 = 25;
+
+/// Pointer types of `perf_event_output`'s data argument, passed in A1
+/// (bpf/fw.h:11-17).
+pub const NFP_BPF_SCALAR_VALUE: u32 = 1;
+pub const NFP_BPF_MAP_VALUE: u32 = 4;
+pub const NFP_BPF_STACK: u32 = 6;
+pub const NFP_BPF_PACKET_DATA: u32 = 8;
+
+/// `BPF_F_CTXLEN_MASK` >> 32: packet bytes to append to an event.
+const CTXLEN_MASK: u64 = 0xf_ffff;
+/// Most data bytes an event carries (the whole BPF stack).
+const MAX_EVENT_DATA: usize = 512;
+
+/// The environment the flow processor's programs run in.
+pub struct FirmwareEnv {
+    pub maps: Arc<MapStore>,
+    pub dp: Weak<Datapath>,
+}
+
+thread_local! {
+    static EVENT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `n` bytes of LM from byte address `addr`, stack byte order (byte k of
+/// a word in bits 8k+7..8k: jit.c:1019-1158).
+fn lm_bytes(lm: &[u32; LM_WORDS], addr: u32, out: &mut [u8]) {
+    for (i, b) in out.iter_mut().enumerate() {
+        let a = addr as usize + i;
+        *b = (lm[(a >> 2) & (LM_WORDS - 1)] >> (8 * (a & 3))) as u8;
+    }
+}
+
+fn reg64(ctx: &Ctx, n: usize) -> u64 {
+    u64::from(ctx.a(n + 1)) << 32 | u64::from(ctx.a(n))
+}
+
+fn set_r0(ctx: &mut Ctx, v: u64) {
+    ctx.set_both(0, v as u32);
+    ctx.set_both(1, (v >> 32) as u32);
+}
+
+/// A 40-bit EMEM address in the split form programs hold it in: low word
+/// = bits 31..0, high word = bits 39..32 in bits 31..24 (bpf.md §5.4).
+fn split_addr(addr: u64) -> u64 {
+    (addr >> 32 & 0xff) << 56 | (addr & 0xffff_ffff)
+}
+
+fn join_addr(v: u64) -> u64 {
+    (v >> 56) << 32 | (v & 0xffff_ffff)
+}
+
+impl FirmwareEnv {
+    fn map_op(&self, id: u32, ctx: &mut Ctx, lm: &[u32; LM_WORDS]) {
+        // A0 = table id; key at ActLMAddr0, value at ActLMAddr2, flags R4
+        // (jit.c:1725-1764).
+        let tid = ctx.a(0);
+        let Some(t) = self.maps.table(tid) else {
+            debug!(target: "nfp_emu::maps", tid, "helper {id} on an unknown map");
+            set_r0(
+                ctx,
+                if id == BPF_FUNC_MAP_LOOKUP_ELEM {
+                    0
+                } else {
+                    (-77i64) as u64
+                },
+            );
+            return;
+        };
+        let mut key = [0u8; 64];
+        let key = &mut key[..(t.key_size as usize).min(64)];
+        lm_bytes(lm, ctx.lm_addr[0], key);
+        let r = match id {
+            BPF_FUNC_MAP_LOOKUP_ELEM => t.lookup(key).map_or(0, split_addr),
+            BPF_FUNC_MAP_UPDATE_ELEM => {
+                let mut v = [0u8; 64];
+                let v = &mut v[..(t.value_size as usize).min(64)];
+                lm_bytes(lm, ctx.lm_addr[2], v);
+                t.update(key, v, reg64(ctx, 8))
+                    .map_or_else(|e| (-e.errno()) as u64, |()| 0)
+            }
+            _ => t.delete(key).map_or_else(|e| (-e.errno()) as u64, |()| 0),
+        };
+        trace!(target: "nfp_emu::fp::trace", "  helper {id} on map {tid}: R0 = {r:#x}");
+        set_r0(ctx, r);
+    }
+
+    /// `bpf_perf_event_output`: R2 perf map id, R3 flags (bits 51..32:
+    /// packet bytes to append), R4 data (of the type in A1), R5 size
+    /// (jit.c:1778-1801, bpf.md §8). The event goes to the host on the
+    /// control vNIC.
+    fn perf_event(&self, ctx: &mut Ctx, lm: &[u32; LM_WORDS], pkt: &Packet) {
+        let map_id = reg64(ctx, 4);
+        let flags = reg64(ctx, 6);
+        let ptr = reg64(ctx, 8);
+        let size = (ctx.a(10) as usize).min(MAX_EVENT_DATA);
+        let mut data = [0u8; MAX_EVENT_DATA];
+        let data = &mut data[..size];
+        let ok = match ctx.a(1) {
+            NFP_BPF_SCALAR_VALUE => {
+                data.fill(0);
+                true
+            }
+            NFP_BPF_STACK => {
+                lm_bytes(lm, ptr as u32, data);
+                true
+            }
+            NFP_BPF_MAP_VALUE => self.maps.emem_read(join_addr(ptr), data),
+            NFP_BPF_PACKET_DATA => pkt
+                .buf
+                .get((ptr & 0xffff) as usize..)
+                .and_then(|b| b.get(..size))
+                .map(|b| data.copy_from_slice(b))
+                .is_some(),
+            _ => false,
+        };
+        if !ok {
+            debug!(target: "nfp_emu::fp", "perf_event_output: data pointer {ptr:#x} (type {}) unreadable", ctx.a(1));
+        }
+        // The packet: PV word 0 holds its length, word 2 its offset.
+        let pv = (ctx.lm_addr[1] >> 2) as usize;
+        let len = (lm[pv & (LM_WORDS - 1)] & 0x3fff) as usize;
+        let off = (lm[(pv + 2) & (LM_WORDS - 1)] & 0xffff) as usize;
+        let want = (((flags >> 32) & CTXLEN_MASK) as usize).min(len);
+        let packet = pkt.buf.get(off..off + want).unwrap_or_default();
+        if let Some(dp) = self.dp.upgrade() {
+            EVENT.with(|e| {
+                let mut e = e.borrow_mut();
+                bpf_event(&mut e, flags as u32, map_id, packet, data);
+                dp.to_ctrl(&e);
+            });
+        }
+        set_r0(ctx, 0);
+    }
+}
+
+impl Env for FirmwareEnv {
+    fn emem_read(&self, addr: u64, buf: &mut [u8]) -> bool {
+        self.maps.emem_read(addr, buf)
+    }
+
+    fn emem_write(&self, addr: u64, data: &[u8]) -> bool {
+        self.maps.emem_write(addr, data)
+    }
+
+    fn emem_add(&self, addr: u64, value: u64, wide: bool) -> bool {
+        self.maps.emem_add(addr, value, wide)
+    }
+
+    fn helper(&self, addr: u16, ctx: &mut Ctx, lm: &mut [u32; LM_WORDS], pkt: &Packet) -> bool {
+        let Some(dp) = self.dp.upgrade() else {
+            return false;
+        };
+        let Some(id) = dp.helper_at(addr) else {
+            return false;
+        };
+        match id {
+            BPF_FUNC_MAP_LOOKUP_ELEM | BPF_FUNC_MAP_UPDATE_ELEM | BPF_FUNC_MAP_DELETE_ELEM => {
+                self.map_op(id, ctx, lm)
+            }
+            BPF_FUNC_PERF_EVENT_OUTPUT => self.perf_event(ctx, lm, pkt),
+            _ => return false,
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_emem_addresses_round_trip() {
+        let a = 0x18_8000_0040;
+        let s = split_addr(a);
+        assert_eq!(s as u32, 0x8000_0040);
+        assert_eq!((s >> 32) as u32, 0x1800_0000);
+        assert_eq!(join_addr(s), a);
+    }
+
+    #[test]
+    fn lm_bytes_are_little_endian_within_words() {
+        let mut lm = [0u32; LM_WORDS];
+        lm[0x40] = 0x4433_2211;
+        lm[0x41] = 0x8877_6655;
+        let mut b = [0u8; 6];
+        lm_bytes(&lm, 0x101, &mut b);
+        assert_eq!(b, [0x22, 0x33, 0x44, 0x55, 0x66, 0x77]);
+    }
+}

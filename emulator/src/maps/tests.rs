@@ -1,0 +1,393 @@
+//! Map semantics and the control messages as the driver builds and checks
+//! them (bpf/cmsg.c).
+
+use super::ccm::*;
+use super::*;
+
+const SLOTS: (u32, u32) = (64, 64);
+
+fn store() -> MapStore {
+    let s = MapStore::new();
+    s.reset(Some(MapLimits {
+        types: 1 << BPF_MAP_TYPE_HASH | 1 << BPF_MAP_TYPE_ARRAY,
+        max_maps: 4,
+        max_elems: 1000,
+        max_key_sz: 64,
+        max_val_sz: 64,
+        max_elem_sz: 128,
+    }));
+    s
+}
+
+fn hdr(ty: u8, tag: u16) -> Vec<u8> {
+    let mut m = vec![ty, NFP_CCM_ABI_VERSION];
+    m.extend_from_slice(&tag.to_be_bytes());
+    m
+}
+
+fn alloc_msg(key: u32, value: u32, entries: u32, ty: u32) -> Vec<u8> {
+    let mut m = hdr(NFP_CCM_TYPE_BPF_MAP_ALLOC, 7);
+    for v in [key, value, entries, ty, 0] {
+        m.extend_from_slice(&v.to_be_bytes());
+    }
+    m
+}
+
+/// A map operation as `nfp_bpf_ctrl_entry_op` builds it: one entry, only
+/// the key/value bytes of the map written (the rest of the slots garbage).
+fn op_msg(ty: u8, tid: u32, count: u32, flags: u32, key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut m = hdr(ty, 0x1234);
+    for v in [tid, count, flags] {
+        m.extend_from_slice(&v.to_be_bytes());
+    }
+    let mut k = [0xeeu8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let mut v = [0xddu8; 64];
+    v[..value.len()].copy_from_slice(value);
+    m.extend_from_slice(&k);
+    m.extend_from_slice(&v);
+    m
+}
+
+fn rc(r: &[u8]) -> u32 {
+    u32::from_be_bytes(r[4..8].try_into().unwrap())
+}
+
+fn count(r: &[u8]) -> u32 {
+    u32::from_be_bytes(r[8..12].try_into().unwrap())
+}
+
+/// The driver's length rule (cmsg.c:341-365).
+fn check_len(r: &[u8], asked: u32) {
+    let err = rc(r) != 0 && !(count(r) > 0 && asked > 1);
+    if !err {
+        let blocks = count(r) + u32::from(rc(r) != 0);
+        assert_eq!(r.len(), 16 + 128 * blocks as usize, "reply length");
+    }
+}
+
+#[test]
+fn alloc_and_free_follow_the_driver_contract() {
+    let s = store();
+    let r = s
+        .handle_ccm(&alloc_msg(4, 8, 16, BPF_MAP_TYPE_ARRAY), SLOTS)
+        .unwrap();
+    assert_eq!(r.len(), 12, "ALLOC reply is exactly 12 bytes");
+    assert_eq!(&r[..4], &[0x81, 1, 0, 7], "reply type, version, echoed tag");
+    assert_eq!(rc(&r), 0);
+    let tid = u32::from_be_bytes(r[8..12].try_into().unwrap());
+    assert!(s.table(tid).is_some());
+    // Refused: unknown type, key over the limit, array key not 4 bytes,
+    // flags, too many elements.
+    for m in [
+        alloc_msg(4, 8, 16, 9),
+        alloc_msg(65, 8, 16, BPF_MAP_TYPE_HASH),
+        alloc_msg(8, 8, 16, BPF_MAP_TYPE_ARRAY),
+        alloc_msg(4, 8, 2000, BPF_MAP_TYPE_HASH),
+    ] {
+        let r = s.handle_ccm(&m, SLOTS).unwrap();
+        assert_ne!(rc(&r), 0);
+    }
+    let mut flagged = alloc_msg(4, 8, 16, BPF_MAP_TYPE_HASH);
+    flagged[23] = 1;
+    assert_eq!(
+        rc(&s.handle_ccm(&flagged, SLOTS).unwrap()),
+        MapError::Inval.rc()
+    );
+    // max_maps = 4.
+    for _ in 0..3 {
+        assert_eq!(
+            rc(&s
+                .handle_ccm(&alloc_msg(4, 4, 1, BPF_MAP_TYPE_HASH), SLOTS)
+                .unwrap()),
+            0
+        );
+    }
+    assert_eq!(
+        rc(&s
+            .handle_ccm(&alloc_msg(4, 4, 1, BPF_MAP_TYPE_HASH), SLOTS)
+            .unwrap()),
+        MapError::NoMem.rc()
+    );
+    let mut free = hdr(NFP_CCM_TYPE_BPF_MAP_FREE, 9);
+    free.extend_from_slice(&tid.to_be_bytes());
+    let r = s.handle_ccm(&free, SLOTS).unwrap();
+    assert_eq!((r.len(), r[0], rc(&r), count(&r)), (12, 0x82, 0, 16));
+    assert!(s.table(tid).is_none());
+    assert_eq!(
+        rc(&s.handle_ccm(&free, SLOTS).unwrap()),
+        MapError::BadMap.rc()
+    );
+}
+
+#[test]
+fn array_maps_lookup_update_and_iterate() {
+    let s = store();
+    let tid = s.alloc(4, 8, 4, BPF_MAP_TYPE_ARRAY, 0).unwrap();
+    let r = s
+        .handle_ccm(
+            &op_msg(
+                NFP_CCM_TYPE_BPF_MAP_LOOKUP,
+                tid,
+                1,
+                0,
+                &2u32.to_le_bytes(),
+                &[],
+            ),
+            SLOTS,
+        )
+        .unwrap();
+    check_len(&r, 1);
+    assert_eq!((r[0], rc(&r), count(&r)), (0x83, 0, 1));
+    assert_eq!(&r[16..20], &2u32.to_le_bytes());
+    assert_eq!(&r[80..88], &[0; 8], "arrays start zeroed");
+    let r = s
+        .handle_ccm(
+            &op_msg(
+                NFP_CCM_TYPE_BPF_MAP_UPDATE,
+                tid,
+                1,
+                0,
+                &2u32.to_le_bytes(),
+                &[1, 2, 3, 4, 5, 6, 7, 8],
+            ),
+            SLOTS,
+        )
+        .unwrap();
+    check_len(&r, 1);
+    assert_eq!(rc(&r), 0);
+    let r = s
+        .handle_ccm(
+            &op_msg(
+                NFP_CCM_TYPE_BPF_MAP_LOOKUP,
+                tid,
+                1,
+                0,
+                &2u32.to_le_bytes(),
+                &[],
+            ),
+            SLOTS,
+        )
+        .unwrap();
+    assert_eq!(&r[80..88], &[1, 2, 3, 4, 5, 6, 7, 8]);
+    // Out of range, NOEXIST and delete are refused.
+    let r = s
+        .handle_ccm(
+            &op_msg(
+                NFP_CCM_TYPE_BPF_MAP_LOOKUP,
+                tid,
+                1,
+                0,
+                &4u32.to_le_bytes(),
+                &[],
+            ),
+            SLOTS,
+        )
+        .unwrap();
+    assert_eq!(rc(&r), MapError::NoEnt.rc());
+    let r = s
+        .handle_ccm(
+            &op_msg(
+                NFP_CCM_TYPE_BPF_MAP_UPDATE,
+                tid,
+                1,
+                1,
+                &0u32.to_le_bytes(),
+                &[0; 8],
+            ),
+            SLOTS,
+        )
+        .unwrap();
+    assert_eq!(rc(&r), MapError::Exist.rc());
+    assert_eq!(
+        s.table(tid).unwrap().delete(&0u32.to_le_bytes()),
+        Err(MapError::Inval)
+    );
+    // GETFIRST / GETNEXT walk 0..4, then NOENT.
+    let r = s
+        .handle_ccm(
+            &op_msg(NFP_CCM_TYPE_BPF_MAP_GETFIRST, tid, 1, 0, &[], &[]),
+            SLOTS,
+        )
+        .unwrap();
+    assert_eq!(
+        (rc(&r), count(&r), &r[16..20]),
+        (0, 1, &0u32.to_le_bytes()[..])
+    );
+    let r = s
+        .handle_ccm(
+            &op_msg(
+                NFP_CCM_TYPE_BPF_MAP_GETNEXT,
+                tid,
+                1,
+                0,
+                &3u32.to_le_bytes(),
+                &[],
+            ),
+            SLOTS,
+        )
+        .unwrap();
+    check_len(&r, 1);
+    assert_eq!((rc(&r), count(&r)), (MapError::NoEnt.rc(), 0));
+    // Several entries per reply (MULTI_ENT), values included.
+    let r = s
+        .handle_ccm(
+            &op_msg(
+                NFP_CCM_TYPE_BPF_MAP_GETNEXT,
+                tid,
+                4,
+                0,
+                &1u32.to_le_bytes(),
+                &[],
+            ),
+            SLOTS,
+        )
+        .unwrap();
+    check_len(&r, 4);
+    assert_eq!((rc(&r), count(&r)), (MapError::NoEnt.rc(), 2));
+    assert_eq!(&r[16..20], &2u32.to_le_bytes());
+    assert_eq!(&r[80..88], &[1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(&r[144..148], &3u32.to_le_bytes());
+}
+
+#[test]
+fn hash_maps_insert_delete_and_iterate_in_key_order() {
+    let s = store();
+    let tid = s.alloc(8, 4, 3, BPF_MAP_TYPE_HASH, 0).unwrap();
+    let t = s.table(tid).unwrap();
+    assert_eq!(t.lookup(b"absent!!"), None);
+    assert_eq!(
+        t.update(b"bbbbbbbb", &[2; 4], BPF_EXIST),
+        Err(MapError::NoEnt)
+    );
+    t.update(b"bbbbbbbb", &[2; 4], BPF_NOEXIST).unwrap();
+    t.update(b"aaaaaaaa", &[1; 4], BPF_ANY).unwrap();
+    t.update(b"cccccccc", &[3; 4], BPF_ANY).unwrap();
+    assert_eq!(
+        t.update(b"dddddddd", &[4; 4], BPF_ANY),
+        Err(MapError::TooBig),
+        "full"
+    );
+    assert_eq!(
+        t.update(b"aaaaaaaa", &[9; 4], BPF_NOEXIST),
+        Err(MapError::Exist)
+    );
+    t.update(b"aaaaaaaa", &[5; 4], BPF_EXIST).unwrap();
+    let keys: Vec<Vec<u8>> = t.next_keys(None, 10).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            b"aaaaaaaa".to_vec(),
+            b"bbbbbbbb".to_vec(),
+            b"cccccccc".to_vec()
+        ]
+    );
+    // GETNEXT of an absent key starts over (kernel semantics).
+    assert_eq!(t.next_keys(Some(b"zzzzzzzz"), 1)[0].0, b"aaaaaaaa");
+    assert_eq!(t.next_keys(Some(b"aaaaaaaa"), 1)[0].0, b"bbbbbbbb");
+    // Delete frees the slot for a new key, which starts from zero.
+    let addr_b = t.lookup(b"bbbbbbbb").unwrap();
+    let r = s
+        .handle_ccm(
+            &op_msg(NFP_CCM_TYPE_BPF_MAP_DELETE, tid, 1, 0, b"bbbbbbbb", &[]),
+            SLOTS,
+        )
+        .unwrap();
+    check_len(&r, 1);
+    assert_eq!(rc(&r), 0);
+    let r = s
+        .handle_ccm(
+            &op_msg(NFP_CCM_TYPE_BPF_MAP_DELETE, tid, 1, 0, b"bbbbbbbb", &[]),
+            SLOTS,
+        )
+        .unwrap();
+    assert_eq!(rc(&r), MapError::NoEnt.rc());
+    t.update(b"dddddddd", &[7, 7], BPF_ANY).unwrap_err();
+    t.update(b"dddddddd", &[7; 4], BPF_ANY).unwrap();
+    assert_eq!(t.lookup(b"dddddddd"), Some(addr_b), "slot reused");
+    let mut v = [0u8; 4];
+    assert!(s.emem_read(addr_b, &mut v));
+    assert_eq!(v, [7; 4]);
+    assert_eq!(t.len(), 3);
+}
+
+#[test]
+fn emem_access_and_big_endian_atomic_adds() {
+    let s = store();
+    let tid = s.alloc(4, 16, 2, BPF_MAP_TYPE_ARRAY, 0).unwrap();
+    let t = s.table(tid).unwrap();
+    let a = t.lookup(&1u32.to_le_bytes()).unwrap();
+    assert_eq!(a, t.base + 16);
+    // 32-bit add to the big-endian word at +4.
+    assert!(s.emem_add(a + 4, 0x1_0001, false));
+    let mut v = [0u8; 16];
+    assert!(s.emem_read(a, &mut v));
+    assert_eq!(&v[4..8], &[0, 1, 0, 1]);
+    // 64-bit add: low word first, each big-endian, with carry.
+    assert!(s.emem_write(a + 8, &[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+    assert!(s.emem_add(a + 8, 1, true));
+    assert!(s.emem_read(a, &mut v));
+    assert_eq!(&v[8..16], &[0, 0, 0, 0, 0, 0, 0, 1]);
+    // The same across a u64 boundary (offset 4 mod 8).
+    assert!(s.emem_write(a + 4, &[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x10]));
+    assert!(s.emem_add(a + 4, 0x1_0000_0001, true));
+    assert!(s.emem_read(a + 4, &mut v[..8]));
+    assert_eq!(&v[..8], &[0, 0, 0, 0, 0, 0, 0, 0x12]);
+    // Outside any table: refused.
+    assert!(!s.emem_read(t.base + t.size(), &mut v[..4]));
+    assert!(!s.emem_add(0x18_0000_0000, 1, false));
+    // Concurrent adds from several threads are not lost.
+    let s = Arc::new(s);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for _ in 0..10_000 {
+                    s.emem_add(a, 1, true);
+                }
+            })
+        })
+        .collect();
+    for th in threads {
+        th.join().unwrap();
+    }
+    let mut w = [0u8; 8];
+    s.emem_read(a, &mut w);
+    assert_eq!(u32::from_be_bytes(w[..4].try_into().unwrap()), 40_000);
+}
+
+#[test]
+fn malformed_messages_get_parse_errors_or_are_dropped() {
+    let s = store();
+    assert_eq!(s.handle_ccm(&[1, 1], SLOTS), None);
+    let r = s
+        .handle_ccm(&hdr(NFP_CCM_TYPE_BPF_MAP_ALLOC, 1), SLOTS)
+        .unwrap();
+    assert_eq!(rc(&r), CMSG_RC_ERR_MAP_PARSE);
+    let r = s
+        .handle_ccm(&hdr(NFP_CCM_TYPE_BPF_MAP_LOOKUP, 1), SLOTS)
+        .unwrap();
+    assert_eq!(rc(&r), CMSG_RC_ERR_MAP_PARSE);
+    assert_eq!(s.handle_ccm(&hdr(0x55, 1), SLOTS), None);
+    // No maps in this firmware: every alloc fails.
+    let none = MapStore::new();
+    assert_ne!(
+        rc(&none
+            .handle_ccm(&alloc_msg(4, 4, 1, BPF_MAP_TYPE_HASH), SLOTS)
+            .unwrap()),
+        0
+    );
+}
+
+#[test]
+fn bpf_event_layout() {
+    let mut m = Vec::new();
+    ccm::bpf_event(&mut m, 0xffff_ffff, 42, &[1, 2, 3, 4, 5], &[9, 9]);
+    assert_eq!(&m[..4], &[8, 1, 0, 0]);
+    assert_eq!(&m[4..8], &[0xff; 4]);
+    assert_eq!(&m[8..16], &42u64.to_be_bytes());
+    assert_eq!(&m[16..20], &2u32.to_be_bytes());
+    assert_eq!(&m[20..24], &5u32.to_be_bytes());
+    assert_eq!(&m[24..32], &[1, 2, 3, 4, 5, 0, 0, 0]);
+    assert_eq!(&m[32..], &[9, 9]);
+}
