@@ -68,5 +68,13 @@ step "XDP_TX: a program that swaps the MAC addresses and sends each frame back o
 ip netns exec a ip -force link set dev "$A" xdpoffload obj progs/xdp_tx_swap.o sec xdp || exit 1
 ip netns exec b python3 lib/guest/frames.py swapcheck "$B" 50 --dst "$MAC_A"
 echo "-- counters (bpf_app2 = transmitted by the program)"; bpfstats
+
+step "an offloaded map: the card counts packets and bytes, the host reads them with bpftool"
+ip netns exec a ip -force link set dev "$A" xdpoffload obj progs/map_count.o sec xdp 2>/dev/null || exit 1
+bpftool map show name counters
+ip netns exec b python3 lib/guest/frames.py send "$B" 100 --dst "$MAC_A" >/dev/null
+sleep 1
+echo "-- bpftool map dump name counters (slot 0: packets, 1: bytes, 2: 100000 per packet)"
+bpftool map dump name counters
 ip netns exec a ip -force link set dev "$A" xdpoffload off
 echo "offload removed: $(ip netns exec a ip link show dev "$A" | grep -c xdpoffload) programs left on $A"
