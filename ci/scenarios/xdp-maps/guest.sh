@@ -67,6 +67,19 @@ kill $reader 2>/dev/null; wait $reader 2>/dev/null
 echo "sent $sent events $(grep -c 'NFPE\|45 50 46 4e' out/perf-events.txt)" | tee out/perf.txt
 head -20 out/perf-events.txt
 
+echo "== queue selection: the program picks RX queue 1 for every frame"
+inA ethtool -L "$A" combined 2 2>/dev/null
+rq() { inA ethtool -S "$A" | awk -v k="rvec_$1_rx_pkts:" '$1 == k { print $2 }'; }
+load xdp_queue; echo "load $?" >out/queue-load.txt
+q0=$(rq 0) q1=$(rq 1)
+send 64 >/dev/null; sleep 1
+echo "q0 $(( $(rq 0) - q0 )) q1 $(( $(rq 1) - q1 ))" | tee out/queue.txt
+inA ip -force link set dev "$A" xdpoffload off
+q0=$(rq 0) q1=$(rq 1)
+send 64 >/dev/null; sleep 1
+echo "rss_q0 $(( $(rq 0) - q0 )) rss_q1 $(( $(rq 1) - q1 ))" | tee -a out/queue.txt
+load map_perf
+
 echo "== unload frees the maps"
 inA ip -force link set dev "$A" xdpoffload off
 sleep 1
