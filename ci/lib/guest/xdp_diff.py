@@ -419,6 +419,12 @@ class Card:
         self.ns_a, self.dev_a = ns_a, dev_a
         self.sa = in_netns(ns_a, lambda: packet_socket(dev_a))
         self.sb = in_netns(ns_b, lambda: packet_socket(dev_b))
+        # Frames leave port 1 through scapy's layer-2 socket (the frames
+        # themselves are built byte by byte above: scapy would repair the
+        # malformed ones).
+        from scapy.all import conf
+
+        self.tx = in_netns(ns_b, lambda: conf.L2socket(iface=dev_b))
         self.ethtool = in_netns(ns_a, lambda: Ethtool(dev_a))
         self.stray = 0  # frames that arrived when none was expected
 
@@ -426,7 +432,7 @@ class Card:
         """Send frame from B; return (verdict, frame or None, note)."""
         self.stray += len(recv_all(self.sa)) + len(recv_all(self.sb))
         c0 = self.ethtool.bpf_counters()
-        self.sb.send(frame)
+        self.tx.send(frame)
         deadline = time.monotonic() + timeout
         got_a, got_b, verdict = [], [], None
         while True:
