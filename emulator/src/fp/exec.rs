@@ -44,6 +44,17 @@ const CMD_OVE_DATA_IMM16: u32 = 2;
 
 const ADDR40_MASK: u64 = (1 << 40) - 1;
 
+impl Fault {
+    /// The fault with the instruction word it names filled in.
+    fn with_word(self, w: u64) -> Self {
+        match self {
+            Fault::Invalid { pc, .. } => Fault::Invalid { pc, word: w },
+            Fault::Operand { pc, .. } => Fault::Operand { pc, word: w },
+            f => f,
+        }
+    }
+}
+
 /// Why a packet's program was cut short (the packet then counts as
 /// XDP_ABORTED).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,9 +171,16 @@ impl Program {
         self.insns.is_empty()
     }
 
-    fn fetch(&self, pc: u16) -> Option<(&Insn, u64)> {
-        let i = usize::from(pc.checked_sub(self.start)?);
-        Some((self.insns.get(i)?, *self.words.get(i)?))
+    fn fetch(&self, pc: u16) -> Option<&Insn> {
+        self.insns.get(usize::from(pc.checked_sub(self.start)?))
+    }
+
+    /// The ustore word at `pc` (for logs and faults).
+    fn word(&self, pc: u16) -> u64 {
+        pc.checked_sub(self.start)
+            .and_then(|i| self.words.get(usize::from(i)))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -500,7 +518,7 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                 }
                 return Ok(self.ctx.a(0));
             }
-            let Some((insn, word)) = prog.fetch(pc) else {
+            let Some(insn) = prog.fetch(pc) else {
                 if branch.is_none() {
                     // A firmware helper: it returns to the address latched
                     // in B0 at the call.
@@ -514,13 +532,17 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
             }
             self.steps += 1;
             if trace {
+                let word = prog.word(pc);
                 trace!(
                     target: "nfp_emu::fp::trace",
                     "  .{pc}  {word:016x}  {}",
                     super::disasm::Disasm(word)
                 );
             }
-            let flow = self.step(insn, pc, word)?;
+            // Faults name the word; it is looked up only then.
+            let flow = self
+                .step(insn, pc)
+                .map_err(|f| f.with_word(prog.word(pc) & NFP_INSN_MASK))?;
             let mut next = pc.wrapping_add(1);
             // A branch issued earlier: this was one of its defer slots.
             if let Some((left, target)) = branch.as_mut() {
@@ -535,7 +557,10 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
             if let Flow::Branch { defer, target } = flow {
                 if branch.is_some() {
                     // A branch in a defer slot: never emitted by the JIT.
-                    return Err(Fault::Invalid { pc, word });
+                    return Err(Fault::Invalid {
+                        pc,
+                        word: prog.word(pc) & NFP_INSN_MASK,
+                    });
                 }
                 if defer == 0 {
                     if let Some(t) = target {
@@ -609,9 +634,10 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
     }
 
     #[inline(always)]
-    fn step(&mut self, insn: &Insn, pc: u16, word: u64) -> Result<Flow, Fault> {
+    fn step(&mut self, insn: &Insn, pc: u16) -> Result<Flow, Fault> {
         let csr_read = self.ctx.csr_read.take();
-        let word = word & NFP_INSN_MASK;
+        // Filled in by the caller when a fault leaves.
+        let word = 0;
         match *insn {
             Insn::Alu {
                 op,
