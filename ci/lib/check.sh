@@ -17,6 +17,13 @@ expect() {
 expect_grep() {
   if grep -qE -- "$2" "$3" 2>/dev/null; then pass "$1"; else fail "$1 (no /$2/ in ${3#"$SHARE"/})"; fi
 }
+# expect_no_grep DESCRIPTION PATTERN FILE: the file exists and has no line
+# matching the extended regexp.
+expect_no_grep() {
+  if [[ ! -f $3 ]]; then fail "$1 (${3#"$SHARE"/} missing)"
+  elif grep -qE -- "$2" "$3"; then fail "$1 (/$2/ in ${3#"$SHARE"/}: $(grep -E -m1 -- "$2" "$3"))"
+  else pass "$1"; fi
+}
 # no_leftovers: no QEMU or nfp-emu process of this run is still alive.
 no_leftovers() {
   local id left

@@ -28,6 +28,11 @@ wait_carrier() {
 cable_namespaces() {
   ip netns del a 2>/dev/null
   ip netns del b 2>/dev/null
+  # Deleting a namespace hands its netdevs back to this one asynchronously.
+  for _ in $(seq 100); do
+    port_netdev 0 >/dev/null && port_netdev 1 >/dev/null && break
+    sleep 0.1
+  done
   ip netns add a
   ip netns add b
   A=$(port_netdev 0) || { echo "no netdev for port 0"; return 1; }

@@ -11,7 +11,7 @@ ip netns exec a ping -c 3 -W 2 10.0.0.2 >out/ping-ab.txt
 echo $? >out/ping-ab.rc
 ip netns exec b ping -c 3 -W 2 10.0.0.1 >out/ping-ba.txt
 echo $? >out/ping-ba.rc
-tail -1 out/ping-ab.txt out/ping-ba.txt
+tail -n 1 out/ping-ab.txt out/ping-ba.txt
 
 echo "== 20 MB over TCP"
 head -c 20000000 /dev/urandom >/tmp/data
