@@ -233,6 +233,65 @@ mod tests {
         card.bar_write(9, 0, &b);
     }
 
+    /// The guest is untrusted: a storm of random config-space and BAR
+    /// accesses (biased to the expansion-BAR CSRs, the config-space alias
+    /// and the queue controller, so windows get retargeted at random CPP
+    /// targets and doorbells ring) never panics, with firmware running.
+    #[test]
+    fn random_guest_accesses_never_panic() {
+        let fw = nfp_firmware::image::bpf_image(&nfp_firmware::image::BoardSpec::agilio_cx_2x25());
+        let card = Card::new(&CardConfig {
+            flash_firmware: Some(fw.to_bytes()),
+            ..CardConfig::default()
+        })
+        .unwrap();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut buf = [0u8; 8];
+        for _ in 0..100_000 {
+            let r = next();
+            let len = [1usize, 2, 4, 8][(r & 3) as usize];
+            let v = next().to_le_bytes();
+            let (bar, off) = match (r >> 2) % 6 {
+                // expansion BAR CSRs in BAR0 (probe.md §1.4) and around
+                0 => (0, 0x30000 + (r >> 8) % 0x200),
+                // the config-space alias of the same CSRs
+                1 => {
+                    let off = 0x400 + (r >> 8) % 0x180;
+                    if r & 0x10 != 0 {
+                        card.config_write(off, &v[..len]);
+                    } else {
+                        card.config_read(off, &mut buf[..len]);
+                    }
+                    continue;
+                }
+                2 => (4, (r >> 8) % (16 << 20)),
+                3 => (2, (r >> 8) % (64 << 20)),
+                4 => (0, (r >> 8) % (128 << 20)),
+                _ => {
+                    let off = (r >> 8) % 4096;
+                    if r & 0x10 != 0 {
+                        card.config_write(off, &v[..len]);
+                    } else {
+                        card.config_read(off, &mut buf[..len]);
+                    }
+                    continue;
+                }
+            };
+            let off = off & !(len as u64 - 1);
+            if r & 0x20 != 0 {
+                card.bar_write(bar, off, &v[..len]);
+            } else {
+                card.bar_read(bar, off, &mut buf[..len]);
+            }
+        }
+    }
+
     #[test]
     fn reset_restores_config_space() {
         let card = Card::new(&CardConfig::default()).unwrap();
