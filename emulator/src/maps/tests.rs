@@ -391,3 +391,35 @@ fn bpf_event_layout() {
     assert_eq!(&m[24..32], &[1, 2, 3, 4, 5, 0, 0, 0]);
     assert_eq!(&m[32..], &[9, 9]);
 }
+
+#[test]
+fn random_control_messages_never_panic() {
+    let s = store();
+    let mut x = 0x1234_5678_9abc_def1u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    // Some real tables to hit.
+    let a = s.alloc(4, 8, 8, BPF_MAP_TYPE_ARRAY, 0).unwrap();
+    let h = s.alloc(8, 16, 8, BPF_MAP_TYPE_HASH, 0).unwrap();
+    for _ in 0..20_000 {
+        let len = (next() % 200) as usize;
+        let mut m: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if len >= 8 {
+            m[0] = 1 + (next() % 8) as u8;
+            let tid = [a, h, 99][(next() % 3) as usize];
+            m[4..8].copy_from_slice(&tid.to_be_bytes());
+        }
+        if len >= 12 {
+            m[8..12].copy_from_slice(&((next() % 6) as u32).to_be_bytes());
+        }
+        if let Some(r) = s.handle_ccm(&m, SLOTS) {
+            assert!(r.len() >= 12);
+            assert_eq!(r[0], m[0] | NFP_CCM_TYPE_REPLY_BIT);
+        }
+    }
+    assert!(s.tables().len() <= 4);
+}
