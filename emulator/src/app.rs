@@ -195,7 +195,15 @@ impl AppFirmware {
         );
         let app_id = read_scalar(mu, &p.symbols, "_pf0_net_app_id")
             .unwrap_or(u64::from(NFP_APP_CORE_NIC)) as u32;
-        let num_ports = read_scalar(mu, &p.symbols, "nfd_cfg_pf0_num_ports").unwrap_or(1) as usize;
+        // One data vNIC per port the card has, whatever a (possibly
+        // guest-supplied) image claims.
+        let declared = read_scalar(mu, &p.symbols, "nfd_cfg_pf0_num_ports").unwrap_or(1);
+        let num_ports = usize::try_from(declared)
+            .unwrap_or(usize::MAX)
+            .min(dp.wires.len());
+        if num_ports as u64 != declared {
+            warn!(target: "nfp_emu::app", "firmware {} declares {declared} ports; the card has {}", p.name, dp.wires.len());
+        }
         let bar = |name: &str| {
             p.symbols
                 .iter()

@@ -12,8 +12,8 @@ use tracing::{debug, trace};
 
 use super::Datapath;
 use crate::fp::exec::{Ctx, Env, LM_WORDS, Packet};
-use crate::maps::MapStore;
 use crate::maps::ccm::bpf_event;
+use crate::maps::{MAP_MAX_KV_SIZE, MapError, MapStore};
 
 /// Helper ids (include/uapi/linux/bpf.h `___BPF_FUNC_MAPPER`).
 pub const BPF_FUNC_MAP_LOOKUP_ELEM: u32 = 1;
@@ -83,19 +83,19 @@ impl FirmwareEnv {
                 if id == BPF_FUNC_MAP_LOOKUP_ELEM {
                     0
                 } else {
-                    (-77i64) as u64
+                    (-MapError::BadMap.errno()) as u64
                 },
             );
             return;
         };
-        let mut key = [0u8; 64];
-        let key = &mut key[..(t.key_size as usize).min(64)];
+        let mut key = [0u8; MAP_MAX_KV_SIZE as usize];
+        let key = &mut key[..(t.key_size as usize).min(MAP_MAX_KV_SIZE as usize)];
         lm_bytes(lm, ctx.lm_addr[0], key);
         let r = match id {
             BPF_FUNC_MAP_LOOKUP_ELEM => t.lookup(key).map_or(0, split_addr),
             BPF_FUNC_MAP_UPDATE_ELEM => {
-                let mut v = [0u8; 64];
-                let v = &mut v[..(t.value_size as usize).min(64)];
+                let mut v = [0u8; MAP_MAX_KV_SIZE as usize];
+                let v = &mut v[..(t.value_size as usize).min(MAP_MAX_KV_SIZE as usize)];
                 lm_bytes(lm, ctx.lm_addr[2], v);
                 t.update(key, v, reg64(ctx, 8))
                     .map_or_else(|e| (-e.errno()) as u64, |()| 0)

@@ -212,6 +212,15 @@ impl Default for Ctx {
     }
 }
 
+/// A resolved destination.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Gpr(usize, usize),
+    XferOut(usize),
+    Lm(usize),
+    None,
+}
+
 fn bank_idx(b: Bank) -> usize {
     match b {
         Bank::A => 0,
@@ -291,34 +300,49 @@ impl Ctx {
         })
     }
 
-    /// The current value of a destination, for partial writes: a
-    /// transfer register reads back the transfer-out file.
+    /// Where a destination operand writes, with an LM pointer's
+    /// post-modify applied (once per instruction).
     #[inline(always)]
-    fn read_dst(&mut self, lm: &[u32; LM_WORDS], o: Opnd) -> Option<u32> {
-        match o {
-            Opnd::Xfer(n) => self.xfer_out.get(usize::from(n)).copied(),
-            Opnd::None => Some(0),
-            o => self.read(lm, o),
+    fn place(&mut self, o: Opnd) -> Option<Place> {
+        Some(match o {
+            Opnd::Gpr(b, n) => Place::Gpr(bank_idx(b), usize::from(n & 31)),
+            Opnd::Xfer(n) if usize::from(n) < XFER_REGS => Place::XferOut(usize::from(n)),
+            Opnd::Lm { ptr, mode } => Place::Lm(self.lm_word(ptr, mode)),
+            Opnd::None => Place::None,
+            Opnd::Xfer(_) | Opnd::Imm(_) | Opnd::Other(_) => return None,
+        })
+    }
+
+    /// The current value at a destination, for partial writes: a transfer
+    /// register reads back the transfer-out file.
+    #[inline(always)]
+    fn get(&self, lm: &[u32; LM_WORDS], p: Place) -> u32 {
+        match p {
+            Place::Gpr(b, n) => self.gpr[b][n],
+            Place::XferOut(n) => self.xfer_out[n],
+            Place::Lm(w) => lm[w],
+            Place::None => 0,
+        }
+    }
+
+    #[inline(always)]
+    fn put(&mut self, lm: &mut [u32; LM_WORDS], p: Place, v: u32, wr_both: bool) {
+        match p {
+            Place::Gpr(_, n) if wr_both => {
+                self.gpr[0][n] = v;
+                self.gpr[1][n] = v;
+            }
+            Place::Gpr(b, n) => self.gpr[b][n] = v,
+            Place::XferOut(n) => self.xfer_out[n] = v,
+            Place::Lm(w) => lm[w] = v,
+            Place::None => {}
         }
     }
 
     #[inline(always)]
     fn write(&mut self, lm: &mut [u32; LM_WORDS], o: Opnd, v: u32, wr_both: bool) -> Option<()> {
-        match o {
-            Opnd::Gpr(b, n) => {
-                let n = usize::from(n & 31);
-                if wr_both {
-                    self.gpr[0][n] = v;
-                    self.gpr[1][n] = v;
-                } else {
-                    self.gpr[bank_idx(b)][n] = v;
-                }
-            }
-            Opnd::Xfer(n) => *self.xfer_out.get_mut(usize::from(n))? = v,
-            Opnd::Lm { ptr, mode } => lm[self.lm_word(ptr, mode)] = v,
-            Opnd::None => {}
-            Opnd::Imm(_) | Opnd::Other(_) => return None,
-        }
+        let p = self.place(o)?;
+        self.put(lm, p, v, wr_both);
         Some(())
     }
 
@@ -518,6 +542,12 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                 }
                 return Ok(self.ctx.a(0));
             }
+            // Helper calls count too: a program looping through a helper
+            // meets the budget like any other loop.
+            if self.steps >= budget {
+                return Err(Fault::Budget { pc });
+            }
+            self.steps += 1;
             let Some(insn) = prog.fetch(pc) else {
                 if branch.is_none() {
                     // A firmware helper: it returns to the address latched
@@ -527,10 +557,6 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                 }
                 return Err(Fault::OutOfProgram { pc });
             };
-            if self.steps >= budget {
-                return Err(Fault::Budget { pc });
-            }
-            self.steps += 1;
             if trace {
                 let word = prog.word(pc);
                 trace!(
@@ -755,6 +781,7 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
             } => {
                 let sh = 8 * u32::from(shift);
                 let v16 = u64::from(value);
+                let place = self.ctx.place(dst).ok_or(Fault::Operand { pc, word })?;
                 let r = if let Some(csr) = csr_read {
                     csr
                 } else if width == 0 {
@@ -762,15 +789,12 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                     if inv { !r } else { r }
                 } else {
                     let w: u64 = if width == 1 { 0xff } else { 0xffff };
-                    let old = self
-                        .ctx
-                        .read_dst(self.lm, dst)
-                        .ok_or(Fault::Operand { pc, word })?;
+                    let old = self.ctx.get(self.lm, place);
                     let m = (w << sh) as u32;
                     old & !m | ((v16 & w) << sh) as u32
                 };
                 self.ctx.prev_alu = r;
-                self.wr(dst, r, wr_both, pc, word)?;
+                self.ctx.put(self.lm, place, r, wr_both);
             }
             Insn::LdField {
                 dst,
@@ -783,12 +807,11 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                 ..
             } => {
                 let s = self.rd(src, pc, word)?;
+                let place = self.ctx.place(dst).ok_or(Fault::Operand { pc, word })?;
                 let old = if zero_fill {
                     0
                 } else {
-                    self.ctx
-                        .read_dst(self.lm, dst)
-                        .ok_or(Fault::Operand { pc, word })?
+                    self.ctx.get(self.lm, place)
                 };
                 let s = self.ctx.shift(sc, shift, 0, s);
                 let m = (0..4)
@@ -796,7 +819,7 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                     .fold(0u32, |m, k| m | 0xff << (8 * k));
                 let r = old & !m | s & m;
                 self.ctx.prev_alu = r;
-                self.wr(dst, r, wr_both, pc, word)?;
+                self.ctx.put(self.lm, place, r, wr_both);
             }
             Insn::LocalCsr { write, csr, a, b } => {
                 if write {

@@ -441,7 +441,8 @@ pub fn decode(word: u64) -> Insn {
         return Insn::Cmd(Cmd {
             tgt_cmd: bf(w, 38, 32) as u8,
             token: bf(w, 19, 18) as u8,
-            xfer: bf(w, 24, 20) as u8,
+            // bit 40: transfer register bit 5 (nfp-dis.c).
+            xfer: (bf(w, 24, 20) | u32::from(bit(w, 40)) << 5) as u8,
             cnt: bf(w, 27, 25) as u8,
             ctx: bf(w, 9, 8) as u8,
             sig: bf(w, 31, 28) as u8,

@@ -31,6 +31,10 @@ pub const BPF_ANY: u64 = 0;
 pub const BPF_NOEXIST: u64 = 1;
 pub const BPF_EXIST: u64 = 2;
 
+/// Largest key or value this firmware model handles, whatever the
+/// capabilities of a (guest-supplied) image announce.
+pub const MAP_MAX_KV_SIZE: u32 = 256;
+
 /// Where map values live: EMEM (MU island 24), above what the firmware
 /// image uses.
 pub const MAP_EMEM_BASE: u64 = 0x18_8000_0000;
@@ -277,7 +281,10 @@ impl Table {
                             None => return Err(MapError::TooBig),
                         };
                         // A new element starts from zero before its value.
-                        self.write(self.slot_off(s), &vec![0; self.stride as usize]);
+                        let w = (self.slot_off(s) / 8) as usize;
+                        for word in &self.values[w..w + (self.stride / 8) as usize] {
+                            word.store(0, Ordering::Relaxed);
+                        }
                         ix.keys.insert(key.into(), s);
                         s
                     }
@@ -400,8 +407,8 @@ impl MapStore {
             || flags != 0
             || key_size == 0
             || value_size == 0
-            || key_size > l.max_key_sz
-            || value_size > l.max_val_sz
+            || key_size > l.max_key_sz.min(MAP_MAX_KV_SIZE)
+            || value_size > l.max_val_sz.min(MAP_MAX_KV_SIZE)
             || round8(key_size) + round8(value_size) > l.max_elem_sz
             || max_entries == 0
         {
@@ -415,13 +422,15 @@ impl MapStore {
         if used + u64::from(max_entries) > u64::from(l.max_elems) {
             return Err(MapError::NoMem);
         }
-        let tid = self.next_tid.fetch_add(1, Ordering::Relaxed);
         let mut next = self.next_base.lock();
         let base = *next;
-        let t = Table::new(tid, map_type, key_size, value_size, max_entries, base);
-        if base + t.size() > MAP_EMEM_END {
+        // Check the EMEM room before allocating anything.
+        let size = u64::from(value_size).div_ceil(8) * 8 * u64::from(max_entries);
+        if base + size > MAP_EMEM_END {
             return Err(MapError::NoMem);
         }
+        let tid = self.next_tid.fetch_add(1, Ordering::Relaxed);
+        let t = Table::new(tid, map_type, key_size, value_size, max_entries, base);
         *next = (base + t.size()).div_ceil(64) * 64;
         info!(
             target: "nfp_emu::maps",

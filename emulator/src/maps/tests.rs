@@ -357,6 +357,29 @@ fn emem_access_and_big_endian_atomic_adds() {
 }
 
 #[test]
+fn a_table_too_big_for_emem_is_refused_before_any_allocation() {
+    // Limits from a guest-supplied image can be anything.
+    let s = MapStore::new();
+    s.reset(Some(MapLimits {
+        types: 1 << BPF_MAP_TYPE_ARRAY,
+        max_maps: 64,
+        max_elems: u32::MAX,
+        max_key_sz: u32::MAX,
+        max_val_sz: u32::MAX,
+        max_elem_sz: u32::MAX,
+    }));
+    assert_eq!(
+        s.alloc(4, 256, u32::MAX, BPF_MAP_TYPE_ARRAY, 0),
+        Err(MapError::NoMem)
+    );
+    assert_eq!(
+        s.alloc(4, 257, 1, BPF_MAP_TYPE_ARRAY, 0),
+        Err(MapError::Inval),
+        "over the model's 256 bytes"
+    );
+}
+
+#[test]
 fn malformed_messages_get_parse_errors_or_are_dropped() {
     let s = store();
     assert_eq!(s.handle_ccm(&[1, 1], SLOTS), None);

@@ -329,7 +329,7 @@ impl Vnic {
     /// words), check and decode it, and install it in the code store
     /// (bpf.md §2.3-2.4). The driver frees the image as soon as the
     /// reconfig is acknowledged, so it is copied now.
-    fn load_bpf(&mut self, mu: &Mu, host: &Host) -> Result<(), String> {
+    fn load_bpf(&self, mu: &Mu, host: &Host) -> Result<Program, String> {
         if self.params.bpf_abi.is_none() {
             return Err("UPDATE_BPF on a vNIC without BPF offload".into());
         }
@@ -360,15 +360,7 @@ impl Vnic {
             usize::from(NFD_BPF_MAX_LEN),
         )
         .map_err(|e| format!("BPF image at {addr:#x} refused: {e}"))?;
-        let replaced = self.dp.bpf().is_some();
-        info!(
-            target: "nfp_emu::nfd",
-            "{}: BPF program of {size} instructions {} at .{NFD_BPF_START}",
-            self.name(),
-            if replaced { "replaced the previous one" } else { "loaded" }
-        );
-        self.dp.set_bpf(Some(Arc::new(prog)));
-        Ok(())
+        Ok(prog)
     }
 
     /// Carry out the reconfig the driver requested in UPDATE, then clear
@@ -385,8 +377,13 @@ impl Vnic {
                 "CTRL {ctrl:#010x} enables {unsupported:#x}, which CAP does not offer"
             ));
         }
+        // A new program is installed only if the whole reconfig succeeds.
+        let mut prog = None;
         if update & NFP_NET_CFG_UPDATE_BPF != 0 && err.is_none() {
-            err = self.load_bpf(mu, host).err();
+            match self.load_bpf(mu, host) {
+                Ok(p) => prog = Some(p),
+                Err(why) => err = Some(why),
+            }
         }
         if err.is_none() {
             match self.read_config(mu, ctrl) {
@@ -413,6 +410,16 @@ impl Vnic {
                 }
                 Err(why) => err = Some(why),
             }
+        }
+        if let (None, Some(prog)) = (&err, prog) {
+            info!(
+                target: "nfp_emu::nfd",
+                "{}: BPF program of {} instructions {} at .{NFD_BPF_START}",
+                self.name(),
+                prog.len(),
+                if self.dp.bpf().is_some() { "replaced the previous one" } else { "loaded" }
+            );
+            self.dp.set_bpf(Some(Arc::new(prog)));
         }
         if err.is_none() && update & NFP_NET_CFG_UPDATE_MBOX != 0 {
             let mbox = self.reg(NFP_NET_CFG_MBOX_BASE);
@@ -539,6 +546,14 @@ mod tests {
             );
         }
         assert_eq!(v.reconfig_errors, 4);
+        // A good image in a reconfig that fails for another reason (MTU out
+        // of range) is not installed.
+        let before = v.dp.bpf().unwrap().len();
+        mu.write_u32(b + NFP_NET_CFG_MTU, 10);
+        mu.write_u32(b + NFP_NET_CFG_CTRL, NFP_NET_CFG_CTRL_ENABLE);
+        let st = load_image(&mut mu, &host, &mut v, 0x10_8000, &prog2);
+        assert_ne!(st & NFP_NET_CFG_UPDATE_ERR, 0);
+        assert_eq!(v.dp.bpf().unwrap().len(), before);
     }
 
     /// The ring-enable reconfig of `nfp_net_set_config_and_enable()`.

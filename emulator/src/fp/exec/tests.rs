@@ -229,6 +229,13 @@ fn local_memory_indexing_post_modify_and_extension() {
     assert_eq!(t.ctx.lm_addr[2], 0x308);
     assert_eq!((t.lm[0x40], t.lm[0x3f]), (0xaa, 0xbb));
     assert_eq!(t.ctx.lm_addr[0], 0xf8);
+    // A partial write through a post-incremented pointer merges with the
+    // word it writes and moves the pointer once.
+    t.ctx.lm_addr[0] = 0x100;
+    t.lm[0x40] = 0x1111_2222;
+    t.run(&[asm::immed(R::LmInc(0), 0xabcd, 2, false, 2)]);
+    assert_eq!((t.lm[0x40], t.lm[0x41]), (0xabcd_2222, 0x41));
+    assert_eq!(t.ctx.lm_addr[0], 0x104);
     // A post-modified pointer wraps inside the 4 KiB LM.
     t.ctx.lm_addr[1] = 0xffc;
     t.run(&[asm::alu(R::A(0), R::None, op::NONE, R::LmInc(1))]);
@@ -964,6 +971,23 @@ fn golden_map_program_calls_the_helper_and_adds() {
     );
     assert_eq!(e.result, Ok(0x0011_0000));
     assert_eq!(&env.0.0.borrow()[..8], &[0, 0, 0, 0, 0, 0, 0, 1]);
+    // A helper that returns to itself (B0 = its own address) meets the
+    // budget instead of spinning forever.
+    struct AnyHelper;
+    impl Env for AnyHelper {
+        fn helper(&self, _: u16, _: &mut Ctx, _: &mut [u32; LM_WORDS], _: &Packet) -> bool {
+            true
+        }
+    }
+    let mut t = T::new();
+    let e = t.run_prog(
+        &[
+            asm::immed(R::B(0), 0x200, 0, false, 0),
+            asm::br(br::UNC, 0x200, 0),
+        ],
+        &AnyHelper,
+    );
+    assert_eq!(e.result, Err(Fault::Budget { pc: 0x200 }));
     // Without the helper the call leaves the program: abort.
     let mut t = T::new();
     enter(&mut t, &[0; 60]);

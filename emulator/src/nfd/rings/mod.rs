@@ -141,8 +141,11 @@ struct TxState {
     idx: u32,
     /// The packet being gathered.
     buf: Vec<u8>,
-    /// Whether `buf` holds the start of a packet still missing its EOP.
-    partial: bool,
+    /// The head descriptor of a packet still missing its EOP (a packet may
+    /// span doorbells).
+    head: Option<TxDesc>,
+    /// Whether a descriptor of that packet failed.
+    bad: bool,
     /// Scratch for LSO segments.
     seg: Vec<u8>,
 }
@@ -249,7 +252,8 @@ pub struct VnicDp {
     tx: Box<[Mutex<TxState>]>,
     rx: Box<[Mutex<RxState>]>,
     icr: Box<[AtomicU8]>,
-    pending: Box<[AtomicBool]>,
+    /// Causes of events that arrived while their vector was masked.
+    pending: Box<[AtomicU8]>,
     link_up: AtomicBool,
     /// `NFP_NET_CFG_STS_NSP_LINK_RATE`, written by the driver.
     nsp_link_rate: AtomicU16,
@@ -281,9 +285,7 @@ impl VnicDp {
             tx: (0..rings).map(|_| Mutex::new(TxState::default())).collect(),
             rx: (0..rings).map(|_| Mutex::new(RxState::default())).collect(),
             icr: (0..NFP_NET_ICR_ENTRIES).map(|_| AtomicU8::new(0)).collect(),
-            pending: (0..NFP_NET_ICR_ENTRIES)
-                .map(|_| AtomicBool::new(false))
-                .collect(),
+            pending: (0..NFP_NET_ICR_ENTRIES).map(|_| AtomicU8::new(0)).collect(),
             link_up: AtomicBool::new(link_up),
             nsp_link_rate: AtomicU16::new(0),
             stats: VnicStats::default(),
@@ -354,7 +356,8 @@ impl VnicDp {
                 let mut t = t.lock();
                 t.idx = 0;
                 t.buf.clear();
-                t.partial = false;
+                t.head = None;
+                t.bad = false;
                 qc.reset_queue(self.tx_queue(r));
             }
             for (r, x) in self.rx.iter().enumerate() {
@@ -379,10 +382,13 @@ impl VnicDp {
             host.msix.read().trigger(u16::from(entry));
             return;
         }
-        pending.store(true, Ordering::Release);
+        pending.fetch_or(cause, Ordering::AcqRel);
         // The driver may have unmasked between the two steps.
-        if icr.load(Ordering::Acquire) == 0 && pending.swap(false, Ordering::AcqRel) {
-            self.raise(host, entry, cause);
+        if icr.load(Ordering::Acquire) == 0 {
+            let c = pending.swap(0, Ordering::AcqRel);
+            if c != 0 {
+                self.raise(host, entry, c);
+            }
         }
     }
 
@@ -393,8 +399,11 @@ impl VnicDp {
             return;
         };
         icr.store(value, Ordering::Release);
-        if value == 0 && pending.swap(false, Ordering::AcqRel) {
-            self.raise(host, entry as u8, NFP_NET_CFG_ICR_RXTX);
+        if value == 0 {
+            let c = pending.swap(0, Ordering::AcqRel);
+            if c != 0 {
+                self.raise(host, entry as u8, c);
+            }
         }
     }
 
@@ -505,8 +514,6 @@ impl VnicDp {
             todo = rc.size();
         }
         let mut consumed = 0u32;
-        let mut first: Option<TxDesc> = None;
-        let mut bad = false;
         while consumed < todo {
             let slot = u64::from(st.idx & (rc.size() - 1));
             let mut raw = [0u8; 16];
@@ -518,40 +525,35 @@ impl VnicDp {
             consumed += 1;
             let d = TxDesc::parse(&raw);
             if !ok || d.dma_len == 0 {
-                bad = true;
+                st.bad = true;
             }
-            let head = !st.partial;
+            let head = st.head.is_none();
             if head {
-                first = Some(d);
+                st.head = Some(d);
                 st.buf.clear();
-                st.partial = true;
-            } else if first.is_none() {
-                first = Some(d);
             }
             let skip = if head { usize::from(d.md_bytes) } else { 0 };
             let len = usize::from(d.dma_len);
-            if !bad && st.buf.len() + len <= NFD_TX_MAX_PKT && skip <= len {
+            if !st.bad && st.buf.len() + len <= NFD_TX_MAX_PKT && skip <= len {
                 let at = st.buf.len();
                 st.buf.resize(at + len, 0);
                 if host.mem.read(d.addr, &mut st.buf[at..]).is_err() {
-                    bad = true;
+                    st.bad = true;
                 }
                 if skip > 0 {
                     st.buf.drain(at..at + skip);
                 }
             } else {
-                bad = true;
+                st.bad = true;
             }
             if d.eop {
-                st.partial = false;
-                let head_desc = first.take().unwrap_or(d);
-                if bad {
+                let head_desc = st.head.take().unwrap_or(d);
+                if std::mem::take(&mut st.bad) {
                     self.stats.add(stat::TX_ERRORS, 1);
                 } else {
                     let TxState { buf, seg, .. } = &mut *st;
                     self.transmit(&cfg, head_desc, buf, seg, ring, out);
                 }
-                bad = false;
             }
         }
         drop(st);

@@ -273,6 +273,41 @@ fn tx_bad_descriptors_are_counted_and_skipped() {
 }
 
 #[test]
+fn a_packet_may_span_doorbells() {
+    let mut r = Rig::new(0, 8);
+    let g = tcp4(&[9u8; 200], 3, 0x18);
+    let a0 = r.buffer(&g[..60], BUFS);
+    let a1 = r.buffer(&g[60..], BUFS + 0x1000);
+    let head = TxDesc {
+        addr: a0,
+        dma_len: 60,
+        data_len: g.len() as u16,
+        ..TxDesc::default()
+    };
+    let tail = TxDesc {
+        addr: a1,
+        dma_len: (g.len() - 60) as u16,
+        eop: true,
+        ..TxDesc::default()
+    };
+    // Head in one doorbell, the rest in the next: one whole frame.
+    assert!(r.send(&[head]).is_empty());
+    assert_eq!(r.send(&[tail]), vec![g.clone()]);
+    // A head that failed (outside guest memory) spoils its packet even
+    // when the rest comes with the next doorbell.
+    assert!(
+        r.send(&[TxDesc {
+            addr: 0xdead_0000,
+            ..head
+        }])
+        .is_empty()
+    );
+    assert!(r.send(&[tail]).is_empty(), "no frame without its head");
+    assert_eq!(r.v.stats.get(stat::TX_ERRORS), 1);
+    assert_eq!(r.send(&[head, tail]), vec![g]);
+}
+
+#[test]
 fn rx_delivery_sets_dd_length_and_raises_the_vector() {
     let mut r = Rig::new(NFP_NET_CFG_CTRL_RXCSUM, 8);
     r.post_fl(4, 8);
@@ -435,5 +470,12 @@ fn overlay_registers() {
     assert_eq!(r.icr(0), NFP_NET_CFG_ICR_LSC);
     r.v.overlay_read(0x34, &mut s);
     assert_eq!(u32::from_le_bytes(s) & 1, 0);
+    // A link change while the vector is masked is raised at unmask with
+    // its own cause.
+    r.v.set_link(&r.host, true);
+    assert_eq!(irqs(&lsc), 0, "masked");
+    r.v.overlay_write(&r.host, NFP_NET_CFG_ICR_BASE, &[0]);
+    assert_eq!(irqs(&lsc), 1);
+    assert_eq!(r.icr(0), NFP_NET_CFG_ICR_LSC);
     assert!(VnicDp::is_overlay(0xc05) && !VnicDp::is_overlay(0x30) && VnicDp::is_overlay(0x1408));
 }
