@@ -2,14 +2,7 @@
 # project's own (compare_disasm in ci/lib/check.sh). Built from Debian's
 # binutils-source (binutils 2.40: no Debian binutils package targets NFP),
 # only the libraries the disassembler needs.
-PKGS=(binutils-source zlib1g-dev libzstd-dev bison flex texinfo)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ensure_packages binutils-source zlib1g-dev libzstd-dev bison flex texinfo make gcc
 W="$CACHE/nfpdis.build"
 rm -rf "$W"
 mkdir -p "$W/build"

@@ -6,6 +6,10 @@
 #   VM_STATUS    nfp-vm's exit status
 #   VM_OUTPUT    file with nfp-vm's stdout+stderr
 fails=0
+CACHE=${CACHE:-${NFP_EMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nfp-emu}}
+# field KEY FILE: the word after KEY in FILE ("key value key value" lines),
+# empty if absent.
+field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$2" 2>/dev/null; }
 pass() { printf '  ok    %s\n' "$*"; }
 fail() { printf '  FAIL  %s\n' "$*"; fails=$((fails + 1)); }
 # expect DESCRIPTION COMMAND...: pass if the command succeeds.
@@ -17,17 +21,26 @@ expect() {
 expect_grep() {
   if grep -qE -- "$2" "$3" 2>/dev/null; then pass "$1"; else fail "$1 (no /$2/ in ${3#"$SHARE"/})"; fi
 }
+# expect_clean DESCRIPTION PATTERN EXCLUDE FILE...: every file exists (and
+# there is at least one) and none has a line matching the extended regexp
+# PATTERN, apart from lines matching EXCLUDE (empty: none excepted).
+expect_clean() {
+  local what=$1 pat=$2 except=$3 f bad; shift 3
+  if [[ $# -eq 0 ]]; then fail "$what (no file to check)"; return; fi
+  for f in "$@"; do
+    if [[ ! -f $f ]]; then fail "$what (${f#"$SHARE"/} missing)"; return; fi
+  done
+  bad=$(grep -hE -- "$pat" "$@" | { if [[ -n $except ]]; then grep -vE -- "$except"; else cat; fi; } | head -3)
+  if [[ -n $bad ]]; then fail "$what: $bad"; else pass "$what"; fi
+}
 # expect_no_grep DESCRIPTION PATTERN FILE: the file exists and has no line
 # matching the extended regexp.
-expect_no_grep() {
-  if [[ ! -f $3 ]]; then fail "$1 (${3#"$SHARE"/} missing)"
-  elif grep -qE -- "$2" "$3"; then fail "$1 (/$2/ in ${3#"$SHARE"/}: $(grep -E -m1 -- "$2" "$3"))"
-  else pass "$1"; fi
-}
+expect_no_grep() { expect_clean "$1" "$2" "" "$3"; }
 # no_leftovers: no QEMU or nfp-emu process of this run is still alive.
 no_leftovers() {
   local id left
   if [[ -z ${RUN_DIR:-} ]]; then fail "nfp-vm created no run directory"; return; fi
+  if ! command -v pgrep >/dev/null; then fail "pgrep missing (package procps): cannot look for leftovers"; return; fi
   id=$(basename "$RUN_DIR")
   left=$(pgrep -f -- "nfp-vm:$id|$RUN_DIR/nfp[0-9]+\.sock" | grep -v "^$$\$" || true)
   if [[ -z $left ]]; then pass "no QEMU or nfp-emu process left behind"; else
@@ -39,7 +52,7 @@ no_leftovers() {
 # does (images/build nfpdis).
 compare_disasm() {
   local dir=$1 n=0 bad=0 bin
-  local nfpdis=${NFP_EMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nfp-emu}/nfpdis/nfpdis
+  local nfpdis=$CACHE/nfpdis/nfpdis
   if [[ ! -x $nfpdis ]]; then fail "nfpdis oracle missing: $nfpdis (images/build nfpdis)"; return; fi
   for bin in "$dir"/*.bin; do
     [[ -e $bin ]] || continue

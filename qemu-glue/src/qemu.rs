@@ -53,6 +53,7 @@ pub fn args(spec: &QemuSpec) -> Vec<String> {
         "none",
         "-no-reboot",
     ]);
+    push(&["-name", &spec.name]);
     push(&["-accel", "tcg", "-cpu", "max"]);
     push(&["-smp", &spec.cpus.to_string(), "-m", &mem]);
     // Shared memfd RAM: DMA maps reach nfp-emu with an fd it can mmap.
@@ -161,6 +162,11 @@ mod tests {
         );
         assert_eq!(after(&a, "-machine"), ["q35,memory-backend=mem"]);
         assert_eq!(after(&a, "-accel"), ["tcg"]);
+        assert_eq!(
+            after(&a, "-name"),
+            [spec().name.as_str()],
+            "findable by name"
+        );
     }
 
     #[test]

@@ -313,11 +313,10 @@ pub fn run(spec: &VmSpec) -> anyhow::Result<Outcome> {
         Mode::Shell => (Console::Stdio, None, Vec::new()),
     };
 
-    let mut kernel_args = vec![match &spec.mode {
+    let kernel_args = vec![match &spec.mode {
         Mode::Run { script } => format!("nfpvm.mode=run nfpvm.script={script}"),
         Mode::Shell => "nfpvm.mode=shell".to_string(),
     }];
-    kernel_args.push(format!("nfpvm.cards={}", spec.cards));
     let run_id = run
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

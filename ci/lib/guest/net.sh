@@ -50,8 +50,8 @@ cable_namespaces() {
   wait_carrier a "$A" && wait_carrier b "$B"
 }
 
-# stat NS DEV NAME: one ethtool -S counter.
-stat() {
+# ethstat NS DEV NAME: one ethtool -S counter.
+ethstat() {
   ip netns exec "$1" ethtool -S "$2" | awk -v n="$3" '$1 == n":" { print $2 }'
 }
 

@@ -30,27 +30,27 @@ ip -n b link set "$B" mtu 1500
 
 echo "== counters for 1000 frames"
 cable_namespaces noipv6 || exit 1
-before_tx=$(stat a "$A" dev_tx_pkts); before_mtx=$(stat a "$A" mac.tx_frames_transmitted_ok)
-before_rx=$(stat b "$B" dev_rx_pkts); before_mrx=$(stat b "$B" mac.rx_frames_received_ok)
+before_tx=$(ethstat a "$A" dev_tx_pkts); before_mtx=$(ethstat a "$A" mac.tx_frames_transmitted_ok)
+before_rx=$(ethstat b "$B" dev_rx_pkts); before_mrx=$(ethstat b "$B" mac.rx_frames_received_ok)
 send_raw a "$A" 1000 0x88b5
 sleep 1
 {
-  echo "tx $(($(stat a "$A" dev_tx_pkts) - before_tx))"
-  echo "mac_tx $(($(stat a "$A" mac.tx_frames_transmitted_ok) - before_mtx))"
-  echo "rx $(($(stat b "$B" dev_rx_pkts) - before_rx))"
-  echo "mac_rx $(($(stat b "$B" mac.rx_frames_received_ok) - before_mrx))"
+  echo "tx $(($(ethstat a "$A" dev_tx_pkts) - before_tx))"
+  echo "mac_tx $(($(ethstat a "$A" mac.tx_frames_transmitted_ok) - before_mtx))"
+  echo "rx $(($(ethstat b "$B" dev_rx_pkts) - before_rx))"
+  echo "mac_rx $(($(ethstat b "$B" mac.rx_frames_received_ok) - before_mrx))"
 } | tee out/counters.txt
 
 echo "== MAC filter and promiscuous mode"
-rx0=$(stat b "$B" dev_rx_pkts)
+rx0=$(ethstat b "$B" dev_rx_pkts)
 send_raw a "$A" 100 0x88b5 02:00:00:00:00:99
 sleep 1
-rx1=$(stat b "$B" dev_rx_pkts)
+rx1=$(ethstat b "$B" dev_rx_pkts)
 ip -n b link set "$B" promisc on
 sleep 1
 send_raw a "$A" 100 0x88b5 02:00:00:00:00:99
 sleep 1
-rx2=$(stat b "$B" dev_rx_pkts)
+rx2=$(ethstat b "$B" dev_rx_pkts)
 ip -n b link set "$B" promisc off
 echo "filtered $((rx1 - rx0)) promisc $((rx2 - rx1))" | tee out/promisc.txt
 

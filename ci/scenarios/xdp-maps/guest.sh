@@ -34,21 +34,21 @@ echo "pkts_after_update $(value counters '0 0 0 0') expected $(( (0x10 << 56) + 
 
 echo "== a blocklist in a hash map filled with bpftool"
 load map_blocklist; echo "load $?" >out/block-load.txt
-pass=$(stat a "$A" bpf_pass_pkts) drop=$(stat a "$A" bpf_app1_pkts)
+pass=$(ethstat a "$A" bpf_pass_pkts) drop=$(ethstat a "$A" bpf_app1_pkts)
 send 50 >/dev/null; sleep 1
-echo "before pass $(( $(stat a "$A" bpf_pass_pkts) - pass )) drop $(( $(stat a "$A" bpf_app1_pkts) - drop ))" | tee out/block.txt
+echo "before pass $(( $(ethstat a "$A" bpf_pass_pkts) - pass )) drop $(( $(ethstat a "$A" bpf_app1_pkts) - drop ))" | tee out/block.txt
 # 198.51.100.2 = c6 33 64 02, the source of frames.py's traffic
 bpftool map update name blocked key 0xc6 0x33 0x64 0x02 value 0 0 0 0 0 0 0 0
 bpftool map update name blocked key 10 0 0 9 value 5 0 0 0 0 0 0 0
-pass=$(stat a "$A" bpf_pass_pkts) drop=$(stat a "$A" bpf_app1_pkts)
+pass=$(ethstat a "$A" bpf_pass_pkts) drop=$(ethstat a "$A" bpf_app1_pkts)
 send 40 >/dev/null; sleep 1
-echo "listed pass $(( $(stat a "$A" bpf_pass_pkts) - pass )) drop $(( $(stat a "$A" bpf_app1_pkts) - drop )) hits $(value blocked '0xc6 0x33 0x64 0x02') other $(value blocked '10 0 0 9')" | tee -a out/block.txt
+echo "listed pass $(( $(ethstat a "$A" bpf_pass_pkts) - pass )) drop $(( $(ethstat a "$A" bpf_app1_pkts) - drop )) hits $(value blocked '0xc6 0x33 0x64 0x02') other $(value blocked '10 0 0 9')" | tee -a out/block.txt
 bpftool map dump name blocked | tee out/block-dump.txt
 bpftool map getnext name blocked key 10 0 0 9 >out/block-getnext.txt 2>&1; echo "getnext rc $?" >>out/block-getnext.txt
 bpftool map delete name blocked key 0xc6 0x33 0x64 0x02
-pass=$(stat a "$A" bpf_pass_pkts) drop=$(stat a "$A" bpf_app1_pkts)
+pass=$(ethstat a "$A" bpf_pass_pkts) drop=$(ethstat a "$A" bpf_app1_pkts)
 send 30 >/dev/null; sleep 1
-echo "deleted pass $(( $(stat a "$A" bpf_pass_pkts) - pass )) drop $(( $(stat a "$A" bpf_app1_pkts) - drop ))" | tee -a out/block.txt
+echo "deleted pass $(( $(ethstat a "$A" bpf_pass_pkts) - pass )) drop $(( $(ethstat a "$A" bpf_app1_pkts) - drop ))" | tee -a out/block.txt
 bpftool map lookup name blocked key 0xc6 0x33 0x64 0x02 >out/block-lookup-deleted.txt 2>&1; echo "rc $?" >>out/block-lookup-deleted.txt
 # last_len: frames.py uses UDP source ports 40000..40015; the program
 # records the last length per port (update from the datapath)

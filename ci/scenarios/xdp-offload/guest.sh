@@ -9,8 +9,8 @@ ip -n a link set "$A" promisc on
 ip -n b link set "$B" promisc on
 inA() { ip netns exec a "$@"; }
 inB() { ip netns exec b "$@"; }
-sA() { stat a "$A" "$1"; }
-sB() { stat b "$B" "$1"; }
+sA() { ethstat a "$A" "$1"; }
+sB() { ethstat b "$B" "$1"; }
 rxA() { inA cat "/sys/class/net/$A/statistics/rx_packets"; }
 rxB() { inB cat "/sys/class/net/$B/statistics/rx_packets"; }
 MAC_A=$(inA cat "/sys/class/net/$A/address")
