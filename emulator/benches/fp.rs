@@ -10,15 +10,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
-use nfp_emu::fp::exec::{NoEnv, Program};
+use nfp_emu::fp::exec::{NoEnv, Program, le_words};
 use nfp_emu::fp::me::{DEFAULT_BUDGET, Me, MeStats};
 
 fn image(bytes: &[u8]) -> Program {
-    let w: Vec<u64> = bytes
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    Program::load(&w, 3072, 1, 4096).expect("valid image")
+    Program::load(&le_words(bytes), 3072, 1, 4096).expect("valid image")
 }
 
 /// Programs to measure: (name, image, frame).

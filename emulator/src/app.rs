@@ -7,6 +7,7 @@
 //! may come from the driver (FW_LOAD), from "flash" (`nfp-emu --firmware`,
 //! FW_STORED, NSP_WRITE_FLASH) or be replaced at run time.
 
+use nfp_firmware::rtsym::{RTSYM_TARGET_EMU_CACHE, RTSYM_TYPE_OBJECT};
 use nfp_firmware::{MemType, Nffw, RtSym, SectionData};
 use tracing::{debug, info, warn};
 
@@ -18,12 +19,9 @@ use crate::nfd::{Nfd, NfdLayout};
 use crate::nsp::eth::EthTable;
 use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, NSP_MU_RANGE, write_nffw_info};
 
-/// App ids (nfp_app.h:27-31).
+/// App ids (nfp_app.h:27-31); the BPF app's is the firmware crate's.
 pub const NFP_APP_CORE_NIC: u32 = 1;
-pub const NFP_APP_BPF_NIC: u32 = 2;
-/// rtsym target meaning "MU, locality direct" (nfpcore/nfp_rtsym.c:24-26).
-const NFP_RTSYM_TARGET_EMU_CACHE: u8 = 0x17;
-const NFP_RTSYM_TYPE_OBJECT: u8 = 1;
+pub const NFP_APP_BPF_NIC: u32 = nfp_firmware::image::BPF_APP_ID;
 
 /// A runtime symbol with its MU address resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,10 +41,9 @@ pub struct RunningApp {
     pub nfd: Option<Nfd>,
 }
 
-impl RunningApp {
-    pub fn symbol(&self, name: &str) -> Option<&Symbol> {
-        self.symbols.iter().find(|s| s.sym.name == name)
-    }
+/// The symbol `name` of an image.
+fn find_symbol<'a>(symbols: &'a [Symbol], name: &str) -> Option<&'a Symbol> {
+    symbols.iter().find(|s| s.sym.name == name)
 }
 
 #[derive(Debug)]
@@ -98,8 +95,8 @@ fn prepare(bytes: &[u8]) -> Result<Prepared, FwLoadError> {
     let symbols = rtsyms
         .into_iter()
         .map(|sym| {
-            let mu = sym.typ == NFP_RTSYM_TYPE_OBJECT
-                && (sym.target == NFP_CPP_TARGET_MU || sym.target == NFP_RTSYM_TARGET_EMU_CACHE);
+            let mu = sym.typ == RTSYM_TYPE_OBJECT
+                && (sym.target == NFP_CPP_TARGET_MU || sym.target == RTSYM_TARGET_EMU_CACHE);
             Symbol {
                 mu_addr: mu.then(|| mu_address(sym.island, sym.addr)),
                 sym,
@@ -117,7 +114,7 @@ fn prepare(bytes: &[u8]) -> Result<Prepared, FwLoadError> {
 /// Read a 4- or 8-byte little-endian scalar symbol as `nfp_rtsym_read_le`
 /// does (nfpcore/nfp_rtsym.c:443-480).
 fn read_scalar(mu: &Mu, symbols: &[Symbol], name: &str) -> Option<u64> {
-    let s = symbols.iter().find(|s| s.sym.name == name)?;
+    let s = find_symbol(symbols, name)?;
     let addr = s.mu_addr?;
     match s.sym.size {
         4 => Some(u64::from(mu.read_u32(addr))),
@@ -132,10 +129,7 @@ fn read_scalar(mu: &Mu, symbols: &[Symbol], name: &str) -> Option<u64> {
 /// The BPF capabilities in `_abi_bpf_capabilities` (defaults when absent,
 /// bpf/main.c:418-421).
 fn bpf_caps(mu: &Mu, symbols: &[Symbol]) -> BpfCaps {
-    let Some(s) = symbols
-        .iter()
-        .find(|s| s.sym.name == "_abi_bpf_capabilities")
-    else {
+    let Some(s) = find_symbol(symbols, "_abi_bpf_capabilities") else {
         return BpfCaps::default();
     };
     let (Some(addr), Ok(len)) = (s.mu_addr, usize::try_from(s.sym.size.min(4096))) else {
@@ -205,10 +199,7 @@ impl AppFirmware {
             warn!(target: "nfp_emu::app", "firmware {} declares {declared} ports; the card has {}", p.name, dp.wires.len());
         }
         let bar = |name: &str| {
-            p.symbols
-                .iter()
-                .find(|s| s.sym.name == name)
-                .and_then(|s| s.mu_addr.map(|a| (a, s.sym.size)))
+            find_symbol(&p.symbols, name).and_then(|s| s.mu_addr.map(|a| (a, s.sym.size)))
         };
         let nfd = match bar("_pf0_net_bar0") {
             Some((data_bar, size)) => {

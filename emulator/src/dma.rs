@@ -91,7 +91,10 @@ pub struct DmaStats {
 /// The device's view of guest memory.
 pub struct GuestMemory {
     table: Mutex<Vec<Mapped>>,
+    /// The mappings the device may read, and those it may write (the
+    /// permissions QEMU gave with each `dma_map`).
     mem: GuestMemoryAtomic<GuestMemoryMmap>,
+    wmem: GuestMemoryAtomic<GuestMemoryMmap>,
     pub stats: DmaStats,
 }
 
@@ -108,6 +111,7 @@ impl Default for GuestMemory {
         Self {
             table: Mutex::new(Vec::new()),
             mem: GuestMemoryAtomic::new(GuestMemoryMmap::new()),
+            wmem: GuestMemoryAtomic::new(GuestMemoryMmap::new()),
             stats: DmaStats::default(),
         }
     }
@@ -226,23 +230,28 @@ impl GuestMemory {
     }
 
     fn publish(&self, table: &[Mapped]) {
-        let regions: Vec<Arc<GuestRegionMmap>> =
-            table.iter().filter_map(|m| m.region.clone()).collect();
-        let mem = if regions.is_empty() {
-            GuestMemoryMmap::new()
-        } else {
-            match GuestMemoryMmap::from_arc_regions(regions) {
-                Ok(m) => m,
-                Err(e) => {
-                    // The table never overlaps, so this cannot happen; keep
-                    // the previous view if it does.
-                    warn!(target: "nfp_emu::dma", "cannot publish DMA regions: {e}");
-                    return;
-                }
+        let view = |allowed: fn(&DmaMapping) -> bool| {
+            let regions: Vec<Arc<GuestRegionMmap>> = table
+                .iter()
+                .filter(|m| allowed(&m.map))
+                .filter_map(|m| m.region.clone())
+                .collect();
+            if regions.is_empty() {
+                return Some(GuestMemoryMmap::new());
             }
+            // The table never overlaps, so this cannot fail; keep the
+            // previous view if it does.
+            GuestMemoryMmap::from_arc_regions(regions)
+                .map_err(|e| warn!(target: "nfp_emu::dma", "cannot publish DMA regions: {e}"))
+                .ok()
         };
-        if let Ok(guard) = self.mem.lock() {
-            guard.replace(mem);
+        for (atomic, allowed) in [
+            (&self.mem, (|m| m.readable) as fn(&DmaMapping) -> bool),
+            (&self.wmem, |m| m.writable),
+        ] {
+            if let (Some(mem), Ok(guard)) = (view(allowed), atomic.lock()) {
+                guard.replace(mem);
+            }
         }
     }
 
@@ -265,7 +274,7 @@ impl GuestMemory {
 
     /// Write guest memory at bus address `addr`.
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
-        let mem = self.mem.memory();
+        let mem = self.wmem.memory();
         mem.write_slice(data, GuestAddress(addr))
             .map_err(|_| self.fail("write", addr, data.len()))
     }
@@ -274,7 +283,7 @@ impl GuestMemory {
     /// written before (the packet) is visible when the guest sees it (a
     /// descriptor with its DD bit).
     pub fn store_u64_release(&self, addr: u64, v: u64) -> Result<(), DmaError> {
-        let mem = self.mem.memory();
+        let mem = self.wmem.memory();
         mem.store(v.to_le(), GuestAddress(addr), Ordering::Release)
             .map_err(|_| self.fail("write", addr, 8))
     }
@@ -331,6 +340,21 @@ pub(crate) mod tests {
         let mut b = [0u8; 8];
         g.read(0x10_0008, &mut b).unwrap();
         assert_eq!(u64::from_le_bytes(b), 0x8000_0000_0000_0042);
+    }
+
+    #[test]
+    fn read_only_mappings_refuse_device_writes() {
+        let g = GuestMemory::default();
+        g.map(DmaMapping {
+            writable: false,
+            ..ram(0x20_0000, 0x1000)
+        })
+        .unwrap();
+        let mut b = [0u8; 4];
+        g.read(0x20_0000, &mut b).unwrap();
+        assert!(g.write(0x20_0000, &[1; 4]).is_err());
+        assert!(g.store_u64_release(0x20_0008, 1).is_err());
+        assert_eq!(g.stats.errors.load(Ordering::Relaxed), 2);
     }
 
     #[test]

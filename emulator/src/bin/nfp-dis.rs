@@ -33,10 +33,7 @@ fn main() -> anyhow::Result<()> {
             bytes.len()
         );
     }
-    let words: Vec<u64> = bytes
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-        .collect();
+    let words = nfp_emu::fp::exec::le_words(&bytes);
     print!("{}", nfp_emu::fp::disasm::listing(&words, args.base));
     if args.ecc {
         for (i, w) in words.iter().enumerate() {

@@ -97,13 +97,6 @@ impl std::fmt::Display for CppId {
     }
 }
 
-/// Direction of a CPP access.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dir {
-    Read,
-    Write,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,14 +12,15 @@ use tracing::{debug, trace};
 
 use super::Datapath;
 use crate::fp::exec::{Ctx, Env, LM_WORDS, Packet};
+use crate::fp::me::pv_data;
 use crate::maps::ccm::bpf_event;
 use crate::maps::{MAP_MAX_KV_SIZE, MapError, MapStore};
 
 /// Helper ids (include/uapi/linux/bpf.h `___BPF_FUNC_MAPPER`).
-pub const BPF_FUNC_MAP_LOOKUP_ELEM: u32 = 1;
-pub const BPF_FUNC_MAP_UPDATE_ELEM: u32 = 2;
-pub const BPF_FUNC_MAP_DELETE_ELEM: u32 = 3;
-pub const BPF_FUNC_PERF_EVENT_OUTPUT: u32 = 25;
+pub use nfp_firmware::image::{
+    BPF_FUNC_MAP_DELETE_ELEM, BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_MAP_UPDATE_ELEM,
+    BPF_FUNC_PERF_EVENT_OUTPUT,
+};
 
 /// Pointer types of `perf_event_output`'s data argument, passed in A1
 /// (bpf/fw.h:11-17).
@@ -128,9 +129,8 @@ impl FirmwareEnv {
             }
             NFP_BPF_MAP_VALUE => self.maps.emem_read(join_addr(ptr), data),
             NFP_BPF_PACKET_DATA => pkt
-                .buf
-                .get((ptr & 0xffff) as usize..)
-                .and_then(|b| b.get(..size))
+                .offset(ptr as u32)
+                .and_then(|o| pkt.buf.get(o..o + size))
                 .map(|b| data.copy_from_slice(b))
                 .is_some(),
             _ => false,
@@ -138,12 +138,10 @@ impl FirmwareEnv {
         if !ok {
             debug!(target: "nfp_emu::fp", "perf_event_output: data pointer {ptr:#x} (type {}) unreadable", ctx.a(1));
         }
-        // The packet: PV word 0 holds its length, word 2 its offset.
-        let pv = (ctx.lm_addr[1] >> 2) as usize;
-        let len = (lm[pv & (LM_WORDS - 1)] & 0x3fff) as usize;
-        let off = (lm[(pv + 2) & (LM_WORDS - 1)] & 0xffff) as usize;
-        let want = (((flags >> 32) & CTXLEN_MASK) as usize).min(len);
-        let packet = pkt.buf.get(off..off + want).unwrap_or_default();
+        // The packet, as its vector (at ActLMAddr1) says.
+        let d = pv_data(lm, ctx.lm_addr[1]);
+        let want = (((flags >> 32) & CTXLEN_MASK) as usize).min(d.len());
+        let packet = pkt.buf.get(d.start..d.start + want).unwrap_or_default();
         if let Some(dp) = self.dp.upgrade() {
             EVENT.with(|e| {
                 let mut e = e.borrow_mut();

@@ -21,7 +21,7 @@ use crate::fp::{FlowProcessor, FpConfig, Job};
 use crate::maps::MapStore;
 use crate::maps::caps::BpfCaps;
 use crate::nfd::Host;
-use crate::nfd::rings::{RxDrop, VnicDp, stat};
+use crate::nfd::rings::{RxDrop, VnicConfig, VnicDp, stat};
 use crate::nfd::vnic::{NFP_NET_CFG_BAR_SZ, VnicKind};
 use crate::ports::{self, FramePool, Input, PortSpec, Wire};
 
@@ -151,6 +151,8 @@ impl MacStats {
 #[derive(Default)]
 struct Attached {
     vnics: Vec<Arc<VnicDp>>,
+    /// The data vNIC of each port.
+    by_port: Vec<Option<Arc<VnicDp>>>,
     /// MU address of `_mac_stats`.
     mac_stats: Option<u64>,
     caps: Option<BpfCaps>,
@@ -245,16 +247,13 @@ impl Datapath {
             let spawned = std::thread::Builder::new()
                 .name(format!("port{port}-rx"))
                 .spawn(move || {
-                    let Some(pool_owner) = weak.upgrade() else {
+                    // The thread keeps the datapath while its port has input.
+                    let Some(dp) = weak.upgrade() else {
                         return;
                     };
-                    let pool = &pool_owner.pool;
-                    ports::receive_loop(input, pool, |frame| match weak.upgrade() {
-                        Some(dp) => {
-                            dp.wire_rx(port, frame);
-                            true
-                        }
-                        None => false,
+                    ports::receive_loop(input, &dp.pool, |frame| {
+                        dp.wire_rx(port, frame);
+                        true
                     });
                 });
             if let Err(e) = spawned {
@@ -272,8 +271,17 @@ impl Datapath {
     /// (or nothing when firmware stops); its maps start empty.
     pub fn attach(&self, vnics: Vec<Arc<VnicDp>>, mac_stats: Option<u64>, caps: Option<BpfCaps>) {
         self.maps.reset(caps.as_ref().and_then(|c| c.maps));
+        let by_port = (0..self.wires.len())
+            .map(|port| {
+                vnics
+                    .iter()
+                    .find(|v| v.params.kind == VnicKind::Data { port })
+                    .cloned()
+            })
+            .collect();
         *self.attached.write() = Arc::new(Attached {
             vnics,
+            by_port,
             mac_stats,
             caps,
         });
@@ -285,12 +293,7 @@ impl Datapath {
 
     /// The helper id the firmware has at ustore address `addr`.
     pub fn helper_at(&self, addr: u16) -> Option<u32> {
-        let a = self.attached();
-        let caps = a.caps.as_ref()?;
-        caps.funcs
-            .iter()
-            .find(|(_, at)| *at == u32::from(addr))
-            .map(|(id, _)| *id)
+        self.attached().caps.as_ref()?.helper_at(addr)
     }
 
     /// Send a message to the host on the control vNIC.
@@ -311,11 +314,7 @@ impl Datapath {
     }
 
     fn data_vnic(&self, port: usize) -> Option<Arc<VnicDp>> {
-        self.attached()
-            .vnics
-            .iter()
-            .find(|v| v.params.kind == VnicKind::Data { port })
-            .cloned()
+        self.attached.read().by_port.get(port).cloned().flatten()
     }
 
     /// A frame arrived on port `port` from the wire.
@@ -334,7 +333,8 @@ impl Datapath {
             m.add(mac::RX_DROP_EVENTS, 1);
             return;
         };
-        if let (Some(prog), Some(fp)) = (v.offload(&v.config()), self.fp.get()) {
+        let cfg = v.config();
+        if let (Some(prog), Some(fp)) = (v.offload(&cfg), self.fp.get()) {
             // The vNIC counts every frame it receives, whatever the program
             // then does with it (seeds/000, "Stat Watch": dev_rx_pkts).
             v.stats.count_frame(frame, true);
@@ -352,11 +352,19 @@ impl Datapath {
             }
             return;
         }
-        self.to_host(port, &v, frame, None, true);
+        self.to_host(port, &v, &cfg, frame, None, true);
     }
 
-    fn to_host(&self, port: usize, v: &VnicDp, frame: &[u8], queue: Option<u8>, count: bool) {
-        if let Err(why) = v.deliver_to(&self.host, frame, queue, count) {
+    fn to_host(
+        &self,
+        port: usize,
+        v: &VnicDp,
+        cfg: &VnicConfig,
+        frame: &[u8],
+        queue: Option<u8>,
+        count: bool,
+    ) {
+        if let Err(why) = v.deliver_to(&self.host, cfg, frame, queue, count) {
             debug!(target: "nfp_emu::datapath", port, ?why, "frame not delivered to the host");
             if why == RxDrop::NoBuffer {
                 self.mac_stats[port].add(mac::RX_DROP_EVENTS, 1);
@@ -385,7 +393,7 @@ impl Datapath {
         }
         let data = ctm.get(out.data.clone()).unwrap_or_default();
         match out.action {
-            Action::Pass => self.to_host(job.port, v, data, out.queue, false),
+            Action::Pass => self.to_host(job.port, v, &v.config(), data, out.queue, false),
             Action::Tx => self.wire_tx(job.port, data),
             Action::Drop => {}
         }

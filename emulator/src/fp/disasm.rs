@@ -1286,10 +1286,7 @@ mod tests {
     use super::*;
 
     fn words_of(image: &[u8]) -> Vec<u64> {
-        image
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-            .collect()
+        crate::fp::exec::le_words(image)
     }
 
     /// Compares line by line and reports every differing line.

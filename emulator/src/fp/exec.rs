@@ -42,7 +42,7 @@ const CMD_OVE_DATA_SHIFT: u32 = 3;
 /// OveData = 2: PREV_ALU[31:16] is the command's 16-bit immediate data.
 const CMD_OVE_DATA_IMM16: u32 = 2;
 
-const ADDR40_MASK: u64 = (1 << 40) - 1;
+use crate::cpp::mu::MU_ADDR_MASK as ADDR40_MASK;
 
 impl Fault {
     /// The fault with the instruction word it names filled in.
@@ -115,6 +115,15 @@ impl std::fmt::Display for LoadError {
             }
         }
     }
+}
+
+/// The ustore words of an image as the driver DMAs it (little-endian u64
+/// each; a trailing partial word is ignored).
+pub fn le_words(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect()
 }
 
 /// A program decoded once at load: word `k` sits at ustore address
@@ -434,7 +443,7 @@ pub struct Packet<'a> {
 
 impl Packet<'_> {
     /// Byte offset in the buffer of a 32-bit-mode (CTM packet) address.
-    fn offset(&self, addr: u32) -> Option<usize> {
+    pub fn offset(&self, addr: u32) -> Option<usize> {
         // bit 31: CTM packet address; [25:16] packet number; [15:0] offset
         // (bpf.md §5.3).
         (addr >> 31 != 0 && (addr >> 16) & 0x3ff == u32::from(self.num))
@@ -1015,10 +1024,10 @@ impl<E: Env + ?Sized> Machine<'_, '_, E> {
                 if x + n > XFER_REGS {
                     return Err(bad);
                 }
-                for k in 0..n {
-                    let mut w = [0u8; 4];
-                    self.mem_read(p, 4 * k as u64, &mut w)?;
-                    self.ctx.xfer_in[x + k] = u32::from_le_bytes(w);
+                let mut bytes = [0u8; 4 * 32];
+                self.mem_read(p, 0, &mut bytes[..4 * n])?;
+                for (k, w) in bytes[..4 * n].chunks_exact(4).enumerate() {
+                    self.ctx.xfer_in[x + k] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
                 }
             }
             MemOp::Read8 => {

@@ -36,6 +36,16 @@ pub const EBPF_RET_STATS_SHIFT: u32 = 20;
 /// Instructions one packet may run before it is aborted.
 pub const DEFAULT_BUDGET: u64 = 1 << 20;
 
+/// Where a packet's data is in the CTM buffer, as the packet vector at LM
+/// byte address `pv` says: word 0 bits 13..0 the length, word 2 bits 15..0
+/// the offset (bpf.md §5.3).
+pub fn pv_data(lm: &[u32; LM_WORDS], pv: u32) -> Range<usize> {
+    let w = (pv >> 2) as usize;
+    let len = (lm[w & (LM_WORDS - 1)] & PV_LEN_MASK) as usize;
+    let off = (lm[(w + 2) & (LM_WORDS - 1)] & 0xffff) as usize;
+    off..off + len
+}
+
 /// What the firmware does with the packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -225,9 +235,7 @@ impl Me {
             Ok(r) => r,
             Err(f) => return Outcome::aborted(f, exit.steps, entry),
         };
-        let new_len = (lm[pvw] & PV_LEN_MASK) as usize;
-        let new_off = (lm[pvw + 2] & 0xffff) as usize;
-        let data = new_off..new_off + new_len;
+        let data = pv_data(lm, pv);
         if data.end > self.ctm.len() {
             let f = Fault::Memory {
                 pc: prog.done,
@@ -267,11 +275,7 @@ mod tests {
     use crate::fp::exec::NoEnv;
 
     fn golden(bytes: &[u8]) -> Program {
-        let w: Vec<u64> = bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        Program::load(&w, 3072, 1, 4096).unwrap()
+        Program::load(&crate::fp::exec::le_words(bytes), 3072, 1, 4096).unwrap()
     }
 
     #[test]

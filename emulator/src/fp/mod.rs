@@ -7,6 +7,7 @@
 //! flow are processed, and leave the card, in arrival order. Each worker
 //! runs its packets to completion and hands the outcome to the datapath.
 
+#[cfg(test)]
 pub mod asm;
 pub mod disasm;
 pub mod exec;

@@ -3,10 +3,11 @@
 //! driver in bpf/main.c:205-421). The emulator reads the same blob the
 //! driver reads, so the loaded image decides what the card offers.
 
-/// TLV types (bpf/fw.h:19-52).
-pub const NFP_BPF_CAP_TYPE_FUNC: u32 = 1;
-pub const NFP_BPF_CAP_TYPE_MAPS: u32 = 3;
-pub const NFP_BPF_CAP_TYPE_ABI_VERSION: u32 = 7;
+/// TLV types (bpf/fw.h:19-52), as the firmware crate writes them.
+use nfp_firmware::image::{
+    BPF_CAP_TYPE_ABI_VERSION as NFP_BPF_CAP_TYPE_ABI_VERSION,
+    BPF_CAP_TYPE_FUNC as NFP_BPF_CAP_TYPE_FUNC, BPF_CAP_TYPE_MAPS as NFP_BPF_CAP_TYPE_MAPS,
+};
 
 /// ABI 2 control messages use fixed 64-byte key and value slots
 /// (`CMSG_MAP_KEY_LW`/`CMSG_MAP_VALUE_LW`, bpf/fw.h:58-60).
@@ -114,12 +115,12 @@ impl BpfCaps {
         }
     }
 
-    /// Ustore address of helper `id`, if the firmware has it.
-    pub fn func(&self, id: u32) -> Option<u16> {
+    /// The helper id at ustore address `addr`, if the firmware has one.
+    pub fn helper_at(&self, addr: u16) -> Option<u32> {
         self.funcs
             .iter()
-            .find(|(f, a)| *f == id && *a != 0)
-            .map(|(_, a)| *a as u16)
+            .find(|(_, a)| *a == u32::from(addr))
+            .map(|(id, _)| *id)
     }
 }
 
@@ -132,9 +133,9 @@ mod tests {
         let blob = nfp_firmware::image::bpf_capabilities();
         let c = BpfCaps::parse(&blob);
         assert_eq!(c.abi, 3);
-        assert_eq!(c.func(1), Some(0x200));
-        assert_eq!(c.func(25), Some(0x203));
-        assert_eq!(c.func(7), None);
+        assert_eq!(c.helper_at(0x200), Some(1));
+        assert_eq!(c.helper_at(0x203), Some(25));
+        assert_eq!(c.helper_at(0x204), None);
         let m = c.maps.unwrap();
         assert_eq!(
             (m.types, m.max_maps, m.max_key_sz, m.max_val_sz),

@@ -106,13 +106,6 @@ pub struct Table {
     index: Option<RwLock<HashIndex>>,
 }
 
-/// Byte `i` of a value region made of little-endian-ordered u64 words.
-fn byte_of(words: &[AtomicU64], i: u64) -> u8 {
-    words[(i / 8) as usize]
-        .load(Ordering::Relaxed)
-        .to_le_bytes()[(i % 8) as usize]
-}
-
 impl Table {
     fn new(
         tid: u32,
@@ -146,10 +139,18 @@ impl Table {
         addr >= self.base && addr.saturating_add(len) <= self.base + self.size()
     }
 
-    /// Read value bytes at region offset `off`.
+    /// Read value bytes at region offset `off` (word by word).
     fn read(&self, off: u64, out: &mut [u8]) {
-        for (i, b) in out.iter_mut().enumerate() {
-            *b = byte_of(&self.values, off + i as u64);
+        let mut i = 0usize;
+        while i < out.len() {
+            let a = off + i as u64;
+            let w = self.values[(a / 8) as usize]
+                .load(Ordering::Relaxed)
+                .to_le_bytes();
+            let first = (a % 8) as usize;
+            let n = (8 - first).min(out.len() - i);
+            out[i..i + n].copy_from_slice(&w[first..first + n]);
+            i += n;
         }
     }
 
@@ -182,8 +183,7 @@ impl Table {
         if wide && lane != 0 {
             // Two words in two u64s: the JIT only adds to aligned u64
             // values, so this is never hot; add each half with carry.
-            let lo_w = &self.values[(off / 8) as usize];
-            let hi_w = &self.values[(off / 8 + 1) as usize];
+            let (lo_w, hi_w) = (w, &self.values[(off / 8 + 1) as usize]);
             let mut carry = 0u64;
             let _ = lo_w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
                 let mut b = old.to_le_bytes();

@@ -165,7 +165,6 @@ pub struct VnicParams {
 pub struct Vnic {
     pub params: VnicParams,
     pub dp: Arc<VnicDp>,
-    pub reconfigs: u64,
     pub reconfig_errors: u64,
 }
 
@@ -174,7 +173,6 @@ impl Vnic {
         Self {
             dp: Arc::new(VnicDp::new(params.clone(), link_up)),
             params,
-            reconfigs: 0,
             reconfig_errors: 0,
         }
     }
@@ -184,10 +182,7 @@ impl Vnic {
     }
 
     pub fn name(&self) -> String {
-        match self.params.kind {
-            VnicKind::Ctrl => "ctrl vNIC".into(),
-            VnicKind::Data { port } => format!("vNIC {port}"),
-        }
+        self.dp.name()
     }
 
     fn reg(&self, off: u64) -> u64 {
@@ -349,12 +344,8 @@ impl Vnic {
                 image.len()
             )
         })?;
-        let words: Vec<u64> = image
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-            .collect();
         let prog = Program::load(
-            &words,
+            &crate::fp::exec::le_words(&image),
             NFD_BPF_START,
             NFD_BPF_DONE,
             usize::from(NFD_BPF_MAX_LEN),
@@ -368,7 +359,6 @@ impl Vnic {
     pub fn reconfig(&mut self, mu: &mut Mu, host: &Host) {
         let update = mu.read_u32(self.reg(NFP_NET_CFG_UPDATE));
         let ctrl = mu.read_u32(self.reg(NFP_NET_CFG_CTRL));
-        self.reconfigs += 1;
         let mut err: Option<String> = None;
 
         let unsupported = ctrl & !(self.params.cap | NFP_NET_CFG_CTRL_ENABLE);

@@ -118,7 +118,6 @@ impl FramePool {
 #[derive(Debug, Default)]
 pub struct WireStats {
     pub tx_dropped: AtomicU64,
-    pub tx_errors: AtomicU64,
 }
 
 /// Where a port's transmitted frames go.

@@ -880,10 +880,7 @@ fn faults_abort_with_the_address_and_word() {
 }
 
 fn golden(bytes: &[u8]) -> Vec<u64> {
-    bytes
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-        .collect()
+    le_words(bytes)
 }
 
 /// Set up the firmware's entry state (bpf.md §5.3): PV at LM1, stack at

@@ -17,7 +17,7 @@ use super::desc::*;
 use super::qc::QueueController;
 use super::vnic::{
     NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_CTRL_L2MC, NFP_NET_CFG_CTRL_PROMISC,
-    NFP_NET_CFG_STS, NFP_NET_CFG_STS_LINK, NFP_NET_CFG_STS_LINK_RATE_25G,
+    NFP_NET_CFG_ICR_BASE, NFP_NET_CFG_STS, NFP_NET_CFG_STS_LINK, NFP_NET_CFG_STS_LINK_RATE_25G,
     NFP_NET_CFG_STS_LINK_RATE_SHIFT, VnicKind, VnicParams,
 };
 use crate::datapath::pkt::{self, Dst};
@@ -26,7 +26,6 @@ use crate::fp::exec::Program;
 /// `NFP_NET_CFG_ICR_RXTX` / `_LSC` (nfp_net_ctrl.h:343-356).
 pub const NFP_NET_CFG_ICR_RXTX: u8 = 0x1;
 pub const NFP_NET_CFG_ICR_LSC: u8 = 0x2;
-pub const NFP_NET_CFG_ICR_BASE: u64 = 0x0c00;
 /// MSI-X entries an ICR array covers.
 pub const NFP_NET_ICR_ENTRIES: usize = 256;
 /// `NFP_NET_CFG_STATS_BASE` (nfp_net_ctrl.h:361): 26 u64 counters.
@@ -38,8 +37,6 @@ pub const NFP_NET_CFG_TXR_STATS_BASE: u64 = 0x1000;
 pub const NFP_NET_CFG_RXR_STATS_BASE: u64 = 0x1400;
 /// `NFP_NET_TXR_MAX` / `NFP_NET_RXR_MAX` (nfp_net_ctrl.h): 64 rings.
 pub const NFP_NET_RING_MAX: usize = 64;
-/// `NFP_NET_MAX_PREPEND` (nfp_net.h:70).
-pub const NFP_NET_MAX_PREPEND: usize = 64;
 /// Largest packet the TX path accepts (an LSO super-frame).
 pub const NFD_TX_MAX_PKT: usize = 0x1_0000 + 256;
 /// Chained RX metadata: `NFP_NET_META_HASH` (nfp_net_ctrl.h:44).
@@ -617,21 +614,23 @@ impl VnicDp {
     /// freelist buffer, write metadata and packet, then the RX descriptor
     /// with DD, and raise the ring's vector.
     pub fn deliver(&self, host: &Host, frame: &[u8]) -> Result<(), RxDrop> {
-        self.deliver_to(host, frame, None, true)
+        self.deliver_to(host, &self.config(), frame, None, true)
     }
 
     /// [`Self::deliver`], on RX ring `queue` if the offloaded program
     /// selected one that is enabled (else RSS decides); `count_rx`: count
     /// the frame under the general RX counters (the BPF path counted it
     /// when it arrived).
+    /// `cfg` is the configuration snapshot the caller already holds.
     pub fn deliver_to(
         &self,
         host: &Host,
+        cfg: &VnicConfig,
         frame: &[u8],
         queue: Option<u8>,
         count_rx: bool,
     ) -> Result<(), RxDrop> {
-        let r = self.deliver_inner(host, frame, queue, count_rx);
+        let r = self.deliver_inner(host, cfg, frame, queue, count_rx);
         if let Err(why) = r {
             match why {
                 RxDrop::Filtered => {}
@@ -645,12 +644,12 @@ impl VnicDp {
     fn deliver_inner(
         &self,
         host: &Host,
+        cfg: &VnicConfig,
         frame: &[u8],
         queue: Option<u8>,
         count_rx: bool,
     ) -> Result<(), RxDrop> {
         use super::vnic::{NFP_NET_CFG_CTRL_RSS, NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM};
-        let cfg = self.config();
         if !cfg.enabled {
             return Err(RxDrop::Disabled);
         }
