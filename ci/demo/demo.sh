@@ -54,7 +54,6 @@ sed -n '/#include/,$p' progs/drop.c
 ip netns exec a ip -force link set dev "$A" xdpoffload obj progs/drop.o sec xdp || exit 1
 ip netns exec a ip link show dev "$A"
 bpftool prog show | grep -B1 -A2 offloaded_to
-MAC_A=$(ip netns exec a cat "/sys/class/net/$A/address")
 bpfstats() { ip netns exec a ethtool -S "$A" | awk '$1 ~ /^(dev_rx_pkts|bpf_.*_pkts):$/ { printf "  %-16s %s\n", $1, $2 }'; }
 echo "-- counters before"; bpfstats
 rx0=$(ip netns exec a cat "/sys/class/net/$A/statistics/rx_packets")

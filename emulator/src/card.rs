@@ -19,8 +19,9 @@ use crate::pcie::{
 };
 use crate::ports::PortSpec;
 
-/// Assembly of the emulated board: Agilio CX 2x25GbE (probe.md §4.2).
-pub const AGILIO_CX_PARTNO: &str = "AMDA0099-0001";
+/// Assembly of the emulated board: Agilio CX 2x25GbE (probe.md §4.2), the
+/// board the firmware crate builds images for.
+pub use nfp_firmware::image::AGILIO_CX_PARTNO;
 
 /// What distinguishes one emulated card from another.
 #[derive(Clone, Debug, PartialEq, Eq)]

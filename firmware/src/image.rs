@@ -143,11 +143,14 @@ pub struct BoardSpec {
     pub speed_gbps: u32,
 }
 
+/// Assembly part number of the Agilio CX 2x25GbE.
+pub const AGILIO_CX_PARTNO: &str = "AMDA0099-0001";
+
 impl BoardSpec {
     /// The Agilio CX 2x25GbE (AMDA0099-0001) with both ports.
     pub fn agilio_cx_2x25() -> Self {
         BoardSpec {
-            partno: "AMDA0099-0001".into(),
+            partno: AGILIO_CX_PARTNO.into(),
             ports: 2,
             speed_gbps: 25,
         }

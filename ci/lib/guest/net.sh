@@ -24,7 +24,7 @@ wait_carrier() {
 # cable_namespaces [noipv6]: port 0's netdev into netns a as 10.0.0.1/24 and
 # port 1's into netns b as 10.0.0.2/24, both up. With noipv6 the stack sends
 # nothing by itself (no ND/MLD), so only the test's own frames cross.
-# Sets A and B to the netdev names.
+# Sets A and B to the netdev names, MAC_A and MAC_B to their MACs.
 cable_namespaces() {
   ip netns del a 2>/dev/null
   ip netns del b 2>/dev/null
@@ -47,8 +47,14 @@ cable_namespaces() {
   ip -n b addr add 10.0.0.2/24 dev "$B"
   ip -n a link set "$A" up
   ip -n b link set "$B" up
+  MAC_A=$(inA cat "/sys/class/net/$A/address")
+  MAC_B=$(inB cat "/sys/class/net/$B/address")
   wait_carrier a "$A" && wait_carrier b "$B"
 }
+
+# inA CMD... / inB CMD...: run in netns a / b.
+inA() { ip netns exec a "$@"; }
+inB() { ip netns exec b "$@"; }
 
 # ethstat NS DEV NAME: one ethtool -S counter.
 ethstat() {

@@ -6,9 +6,6 @@ mkdir -p out
 modprobe nfp
 cable_namespaces noipv6 || exit 1
 ip -n a link set "$A" promisc on
-inA() { ip netns exec a "$@"; }
-inB() { ip netns exec b "$@"; }
-MAC_A=$(inA cat "/sys/class/net/$A/address")
 load() { inA ip -force link set dev "$A" xdpoffload obj "progs/$1.o" sec xdp; }
 send() { inB python3 lib/guest/frames.py send "$B" "$1" --dst "$MAC_A"; }
 # value of key K (hex bytes "00 00 00 00") of map NAME as a number (LE)

@@ -7,14 +7,10 @@ modprobe nfp
 cable_namespaces noipv6 || exit 1
 ip -n a link set "$A" promisc on
 ip -n b link set "$B" promisc on
-inA() { ip netns exec a "$@"; }
-inB() { ip netns exec b "$@"; }
 sA() { ethstat a "$A" "$1"; }
 sB() { ethstat b "$B" "$1"; }
 rxA() { inA cat "/sys/class/net/$A/statistics/rx_packets"; }
 rxB() { inB cat "/sys/class/net/$B/statistics/rx_packets"; }
-MAC_A=$(inA cat "/sys/class/net/$A/address")
-MAC_B=$(inB cat "/sys/class/net/$B/address")
 load() { # load NS DEV PROG
   ip netns exec "$1" ip -force link set dev "$2" xdpoffload obj "progs/$3.o" sec xdp
 }
