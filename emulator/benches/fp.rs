@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             ctm[128..128 + frame.len()].copy_from_slice(black_box(&frame));
             black_box(&ctm);
-        })
+        });
     });
     for (name, prog, frame) in programs() {
         let steps = me
@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
                     false,
                     &stats,
                 ))
-            })
+            });
         });
     }
     g.finish();

@@ -9,7 +9,7 @@
 
 use nfp_firmware::rtsym::{RTSYM_TARGET_EMU_CACHE, RTSYM_TYPE_OBJECT};
 use nfp_firmware::{MemType, Nffw, RtSym, SectionData};
-use tracing::{debug, info, warn};
+use tracing::info;
 
 use crate::cpp::mu::mu_address;
 use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
@@ -120,7 +120,7 @@ fn read_scalar(mu: &Mu, symbols: &[Symbol], name: &str) -> Option<u64> {
         4 => Some(u64::from(mu.read_u32(addr))),
         8 => Some(mu.read_u64(addr)),
         _ => {
-            warn!(target: "nfp_emu::app", "symbol {name} has size {}, not 4 or 8", s.sym.size);
+            crate::guest_warn!("symbol {name} has size {}, not 4 or 8", s.sym.size);
             None
         }
     }
@@ -165,7 +165,11 @@ impl AppFirmware {
         let mut loaded = 0u64;
         for s in p.nffw.sections.iter().filter(|s| s.is_loadable()) {
             if s.mem_type() != MemType::Mu {
-                debug!(target: "nfp_emu::app", "section {} ({:?}) not modelled; skipped", s.name, s.mem_type());
+                crate::guest_debug!(
+                    "section {} ({:?}) not modelled; skipped",
+                    s.name,
+                    s.mem_type()
+                );
                 continue;
             }
             let addr = mu_address(s.island(), s.addr);
@@ -196,7 +200,11 @@ impl AppFirmware {
             .unwrap_or(usize::MAX)
             .min(dp.wires.len());
         if num_ports as u64 != declared {
-            warn!(target: "nfp_emu::app", "firmware {} declares {declared} ports; the card has {}", p.name, dp.wires.len());
+            crate::guest_warn!(
+                "firmware {} declares {declared} ports; the card has {}",
+                p.name,
+                dp.wires.len()
+            );
         }
         let bar = |name: &str| {
             find_symbol(&p.symbols, name).and_then(|s| s.mu_addr.map(|a| (a, s.sym.size)))
@@ -222,7 +230,7 @@ impl AppFirmware {
                 Some(nfd)
             }
             None => {
-                warn!(target: "nfp_emu::app", "firmware {} has no _pf0_net_bar0: no vNICs", p.name);
+                crate::guest_warn!("firmware {} has no _pf0_net_bar0: no vNICs", p.name);
                 None
             }
         };
@@ -254,7 +262,7 @@ impl AppFirmware {
         if let Some(f) = &self.flash {
             match prepare(&f.bytes) {
                 Ok(p) => self.install(mu, dp, p),
-                Err(e) => warn!(target: "nfp_emu::app", "flash image not loadable: {e}"),
+                Err(e) => crate::guest_warn!("flash image not loadable: {e}"),
             }
         }
     }

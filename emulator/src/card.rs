@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tracing::warn;
 
 use crate::app::AppFirmware;
 use crate::chip::Chip;
@@ -123,7 +122,7 @@ impl Card {
             &specs,
             slots,
             cfg.pcap_dir.as_deref(),
-            cfg.fp.clone(),
+            cfg.fp,
             cfg.bpf_dump.clone(),
         )
         .map_err(CardError::Ports)?;
@@ -199,8 +198,7 @@ impl Card {
                 .is_some_and(|end| end <= d.size)
         });
         if !fits {
-            warn!(
-                target: "nfp_emu::pcie",
+            crate::guest_warn!(
                 "access of {len} bytes at BAR{bar} offset {offset:#x} is outside the BAR; ignored"
             );
             return None;

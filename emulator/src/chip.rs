@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::app::{AppFirmware, FirmwareCtx};
 use crate::cpp::{
@@ -78,7 +78,10 @@ impl Chip {
             }
             Window::Outside => {
                 buf.fill(0xff);
-                warn!(target: "nfp_emu::pcie", "{}-byte read at BAR{bar} offset {offset:#x} crosses an expansion BAR slice", buf.len());
+                crate::guest_warn!(
+                    "{}-byte read at BAR{bar} offset {offset:#x} crosses an expansion BAR slice",
+                    buf.len()
+                );
             }
         }
     }
@@ -88,13 +91,11 @@ impl Chip {
         match self.pcie.expbars.decode(bar, offset, data.len()) {
             Window::Local { addr } => self.local_write(addr, data),
             Window::Cpp { id, addr } => self.cpp_write(id, addr, data),
-            Window::Explicit { group, area, .. } => warn!(
-                target: "nfp_emu::pcie",
+            Window::Explicit { group, area, .. } => crate::guest_warn!(
                 "write to explicit group {group} area {area} kick-off window at BAR{bar} offset {offset:#x}; ignored"
             ),
             Window::Unmapped { index, cfg } => PcieLocal::warn_unmapped(index, cfg),
-            Window::Outside => warn!(
-                target: "nfp_emu::pcie",
+            Window::Outside => crate::guest_warn!(
                 "{}-byte write at BAR{bar} offset {offset:#x} crosses an expansion BAR slice; ignored",
                 data.len()
             ),
@@ -109,7 +110,10 @@ impl Chip {
             self.dp.host.qc.read(addr - NFP_QCP_BASE, buf);
         } else {
             buf.fill(0);
-            warn!(target: "nfp_emu::cpp", "read of {} bytes at PCIe-local {addr:#x}: nothing there", buf.len());
+            crate::guest_warn!(
+                "read of {} bytes at PCIe-local {addr:#x}: nothing there",
+                buf.len()
+            );
         }
     }
 
@@ -123,7 +127,10 @@ impl Chip {
                 self.doorbell(queue);
             }
         } else {
-            warn!(target: "nfp_emu::cpp", "write of {} bytes at PCIe-local {addr:#x}: nothing there; ignored", data.len());
+            crate::guest_warn!(
+                "write of {} bytes at PCIe-local {addr:#x}: nothing there; ignored",
+                data.len()
+            );
         }
     }
 
@@ -147,7 +154,7 @@ impl Chip {
     pub fn cpp_read(&mut self, id: CppId, addr: u64, buf: &mut [u8]) {
         match (id.target, id.action) {
             (NFP_CPP_TARGET_LOCAL, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ) => {
-                self.local_read(addr, buf)
+                self.local_read(addr, buf);
             }
             (
                 NFP_CPP_TARGET_MU,
@@ -168,12 +175,17 @@ impl Chip {
             (NFP_CPP_TARGET_ARM, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ) => {
                 buf.fill(0);
                 if addr != NFP_ARM_GCSR_SOFTMODEL2 && addr != NFP_ARM_GCSR_SOFTMODEL3 {
-                    warn!(target: "nfp_emu::cpp", "{id} read at {addr:#x}: unimplemented ARM register; returning 0");
+                    crate::guest_warn!(
+                        "{id} read at {addr:#x}: unimplemented ARM register; returning 0"
+                    );
                 }
             }
             _ => {
                 buf.fill(0);
-                warn!(target: "nfp_emu::cpp", "{id} read of {} bytes at {addr:#012x}: unimplemented; returning 0", buf.len());
+                crate::guest_warn!(
+                    "{id} read of {} bytes at {addr:#012x}: unimplemented; returning 0",
+                    buf.len()
+                );
             }
         }
     }
@@ -181,7 +193,7 @@ impl Chip {
     pub fn cpp_write(&mut self, id: CppId, addr: u64, data: &[u8]) {
         match (id.target, id.action) {
             (NFP_CPP_TARGET_LOCAL, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_WRITE) => {
-                self.local_write(addr, data)
+                self.local_write(addr, data);
             }
             (
                 NFP_CPP_TARGET_MU,
@@ -203,8 +215,7 @@ impl Chip {
                 self.xpb
                     .write32(addr, u32::from_le_bytes(data.try_into().expect("4 bytes")));
             }
-            _ => warn!(
-                target: "nfp_emu::cpp",
+            _ => crate::guest_warn!(
                 "{id} write of {} bytes at {addr:#012x}: unimplemented; ignored",
                 data.len()
             ),
@@ -230,7 +241,9 @@ impl Chip {
         let bytes = ((u64::from(c.length()) + 1) * width).min(NFP_EXPLICIT_MAX_BYTES) as usize;
         let data_ref = c.data_ref() as usize;
         if data_ref + bytes > self.pcie.sram().len() {
-            warn!(target: "nfp_emu::pcie", "explicit transaction data ref {data_ref:#x}+{bytes} outside PCIe SRAM; dropped");
+            crate::guest_warn!(
+                "explicit transaction data ref {data_ref:#x}+{bytes} outside PCIe SRAM; dropped"
+            );
             return;
         }
         debug!(target: "nfp_emu::pcie", group, area, "explicit {id} of {bytes} bytes at {addr:#x}");
@@ -262,8 +275,8 @@ pub(crate) mod tests {
     }
 
     impl Host {
-        pub fn new(cfg: CardConfig) -> Self {
-            let card = Card::new(&cfg).unwrap();
+        pub fn new(cfg: &CardConfig) -> Self {
+            let card = Card::new(cfg).unwrap();
             // The first expansion-BAR write of every probe goes to config space.
             card.config_write(0x400, &0x6000_0000u32.to_le_bytes());
             Self { card }
@@ -375,7 +388,7 @@ pub(crate) mod tests {
 
     #[test]
     fn config_space_alias_programs_bar0_slice0() {
-        let h = Host::new(CardConfig::default());
+        let h = Host::new(&CardConfig::default());
         let mut b = [0u8; 4];
         h.card.bar_read(0, 0x30000, &mut b);
         assert_eq!(u32::from_le_bytes(b), 0x6000_0000);
@@ -385,7 +398,7 @@ pub(crate) mod tests {
 
     #[test]
     fn xpb_model_and_imb_through_a_bulk_window() {
-        let h = Host::new(CardConfig::default());
+        let h = Host::new(&CardConfig::default());
         let mut b = [0u8; 4];
         h.read(
             NFP_CPP_TARGET_ISLAND_XPB,
@@ -407,7 +420,7 @@ pub(crate) mod tests {
 
     #[test]
     fn resource_table_mutexes_with_contention() {
-        let h = Host::new(CardConfig::default());
+        let h = Host::new(&CardConfig::default());
         let tbl = NFP_RESOURCE_TBL_BASE;
         // The table's own mutex: key 0, unlocked at power-on.
         assert_eq!(h.mu_read32(MU_ACTION_ATOMIC_READ, 0, tbl + 4), 0);
@@ -440,7 +453,7 @@ pub(crate) mod tests {
 
     #[test]
     fn explicit_transaction_reads_mu() {
-        let h = Host::new(CardConfig::default());
+        let h = Host::new(&CardConfig::default());
         h.mu_write64(0x18_0000_1238, 0x1122_3344_5566_7788);
         // Group 0 at BAR0.4, area 1: CSRs then the kick-off read.
         h.card.bar_write(0, 0x30010, &0x8000_0000u32.to_le_bytes());
@@ -463,7 +476,7 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_targets_read_zero_and_do_not_panic() {
-        let h = Host::new(CardConfig::default());
+        let h = Host::new(&CardConfig::default());
         let mut b = [0xffu8; 8];
         h.read(12, NFP_CPP_ACTION_RW, 0, 0x1000, &mut b);
         assert_eq!(b, [0; 8]);
@@ -476,7 +489,7 @@ pub(crate) mod tests {
     fn driver_probe_path_rtsyms_vnic_bar_and_reconfig() {
         use nfp_firmware::image::{BoardSpec, bpf_image};
         let img = bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes();
-        let h = Host::new(CardConfig {
+        let h = Host::new(&CardConfig {
             flash_firmware: Some(img),
             ..CardConfig::default()
         });
@@ -535,7 +548,7 @@ pub(crate) mod tests {
         use crate::ports::PortSpec;
         use nfp_firmware::image::{BoardSpec, bpf_image};
         let img = bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes();
-        let h = Host::new(CardConfig {
+        let h = Host::new(&CardConfig {
             flash_firmware: Some(img),
             cabling: vec![PortSpec::Loop(1), PortSpec::None],
             ..CardConfig::default()

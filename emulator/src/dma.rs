@@ -203,8 +203,7 @@ impl GuestMemory {
             let (s, e) = (m.map.iova, m.map.end());
             let inside = s >= iova && e <= end;
             if !inside && s < end && iova < e {
-                warn!(
-                    target: "nfp_emu::dma",
+                crate::guest_warn!(
                     "unmap {iova:#x}+{size:#x} splits the mapping {s:#x}+{:#x}; kept",
                     m.map.size
                 );
@@ -258,10 +257,7 @@ impl GuestMemory {
     fn fail(&self, dir: &'static str, addr: u64, len: usize) -> DmaError {
         let n = self.stats.errors.fetch_add(1, Ordering::Relaxed);
         let e = DmaError { dir, addr, len };
-        // The first errors and then every 1000th: a guest can cause many.
-        if n < 10 || n % 1000 == 0 {
-            warn!(target: "nfp_emu::dma", "{e} (DMA error #{})", n + 1);
-        }
+        crate::guest_warn!("{e} (DMA error #{})", n + 1);
         e
     }
 

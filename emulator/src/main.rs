@@ -112,7 +112,7 @@ fn parse_serial(s: &str) -> Result<[u8; 6], String> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    nfp_emu::logging::init(args.verbose, args.trace_prog);
+    let _log = nfp_emu::logging::init(args.verbose, args.trace_prog);
     let flash_firmware = match &args.firmware {
         Some(path) => {
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)

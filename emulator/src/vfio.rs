@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Arc;
 
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 use vfio_bindings::bindings::vfio::{
     VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_TRIGGER,
     VFIO_IRQ_SET_ACTION_UNMASK, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE,
@@ -100,8 +100,7 @@ impl ServerBackend for VfioUserBackend {
             VFIO_PCI_CONFIG_REGION_INDEX => self.card.config_read(offset, data),
             0..=5 => self.card.bar_read(region as usize, offset, data),
             _ => {
-                warn!(
-                    target: "nfp_emu::vfio",
+                crate::guest_warn!(
                     "read of {} bytes at {} offset {offset:#x}: no such region",
                     data.len(),
                     region_name(region)
@@ -116,8 +115,7 @@ impl ServerBackend for VfioUserBackend {
         match region {
             VFIO_PCI_CONFIG_REGION_INDEX => self.card.config_write(offset, data),
             0..=5 => self.card.bar_write(region as usize, offset, data),
-            _ => warn!(
-                target: "nfp_emu::vfio",
+            _ => crate::guest_warn!(
                 "write of {} bytes at {} offset {offset:#x}: no such region; ignored",
                 data.len(),
                 region_name(region)
@@ -143,7 +141,7 @@ impl ServerBackend for VfioUserBackend {
             writable: flags.contains(DmaMapFlags::WRITE),
         };
         self.card.datapath().host.mem.map(mapping).map_err(|e| {
-            warn!(target: "nfp_emu::vfio", "{e}");
+            crate::guest_warn!("{e}");
             io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
         })
     }
@@ -183,7 +181,7 @@ impl ServerBackend for VfioUserBackend {
             if count == 0 && flags & VFIO_IRQ_SET_DATA_NONE != 0 {
                 return Ok(()); // disabling an index we do not have: a no-op
             }
-            warn!(target: "nfp_emu::vfio", "set_irqs on IRQ index {index}, which the card does not have");
+            crate::guest_warn!("set_irqs on IRQ index {index}, which the card does not have");
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no such IRQ index",
@@ -202,7 +200,7 @@ impl ServerBackend for VfioUserBackend {
                 } else if fds.len() == count as usize {
                     msix.assign(start, fds)
                 } else {
-                    warn!(target: "nfp_emu::vfio", "set_irqs: {count} vectors but {} fds", fds.len());
+                    crate::guest_warn!("set_irqs: {count} vectors but {} fds", fds.len());
                     Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
                         "fd count mismatch",
@@ -223,7 +221,7 @@ impl ServerBackend for VfioUserBackend {
             // MSI-X masking is done by QEMU in the emulated table.
             return Ok(());
         }
-        warn!(target: "nfp_emu::vfio", "set_irqs: unsupported flags {flags:#x}");
+        crate::guest_warn!("set_irqs: unsupported flags {flags:#x}");
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "unsupported set_irqs flags",

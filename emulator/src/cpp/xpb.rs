@@ -1,7 +1,5 @@
 //! XPB: the island-local peripheral bus, as far as the driver reads it.
 
-use tracing::warn;
-
 /// `NFP_XPB_DEVICE(1, 1, 16) + NFP_PL_DEVICE_ID` (nfpcore/nfp_cpplib.c:25,
 /// 128; nfp6000/nfp_xpb.h:80-83), after `nfp_xpb_readl`'s island-1 overlay
 /// rule (nfp_cppcore.c:1055-1100): the PL device ID register.
@@ -40,14 +38,16 @@ impl Xpb {
                 self.imb[((a - NFP_IMB_TGTADDRESSMODECFG) / 4) as usize]
             }
             _ => {
-                warn!(target: "nfp_emu::cpp", "XPB read of unimplemented register {addr:#010x}; returning 0");
+                crate::guest_warn!("XPB read of unimplemented register {addr:#010x}; returning 0");
                 0
             }
         }
     }
 
     pub fn write32(&mut self, addr: u64, value: u32) {
-        warn!(target: "nfp_emu::cpp", "XPB write of {value:#x} to unimplemented register {addr:#010x}; ignored");
+        crate::guest_warn!(
+            "XPB write of {value:#x} to unimplemented register {addr:#010x}; ignored"
+        );
     }
 }
 

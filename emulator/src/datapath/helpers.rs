@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-use tracing::{debug, trace};
+use tracing::trace;
 
 use super::Datapath;
 use crate::fp::exec::{Ctx, Env, LM_WORDS, Packet};
@@ -78,7 +78,7 @@ impl FirmwareEnv {
         // (jit.c:1725-1764).
         let tid = ctx.a(0);
         let Some(t) = self.maps.table(tid) else {
-            debug!(target: "nfp_emu::maps", tid, "helper {id} on an unknown map");
+            crate::guest_debug!(tid, "helper {id} on an unknown map");
             set_r0(
                 ctx,
                 if id == BPF_FUNC_MAP_LOOKUP_ELEM {
@@ -136,7 +136,10 @@ impl FirmwareEnv {
             _ => false,
         };
         if !ok {
-            debug!(target: "nfp_emu::fp", "perf_event_output: data pointer {ptr:#x} (type {}) unreadable", ctx.a(1));
+            crate::guest_debug!(
+                "perf_event_output: data pointer {ptr:#x} (type {}) unreadable",
+                ctx.a(1)
+            );
         }
         // The packet, as its vector (at ActLMAddr1) says.
         let d = pv_data(lm, ctx.lm_addr[1]);
@@ -175,7 +178,7 @@ impl Env for FirmwareEnv {
         };
         match id {
             BPF_FUNC_MAP_LOOKUP_ELEM | BPF_FUNC_MAP_UPDATE_ELEM | BPF_FUNC_MAP_DELETE_ELEM => {
-                self.map_op(id, ctx, lm)
+                self.map_op(id, ctx, lm);
             }
             BPF_FUNC_PERF_EVENT_OUTPUT => self.perf_event(ctx, lm, pkt),
             _ => return false,

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::RwLock;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::fp::me::{Action, Outcome};
 use crate::fp::{FlowProcessor, FpConfig, Job};
@@ -224,18 +224,16 @@ impl Datapath {
     pub fn start(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
         self.fp.get_or_init(|| {
-            FlowProcessor::start(
-                self.fp_cfg.clone(),
-                Arc::new(helpers::FirmwareEnv {
-                    maps: self.maps.clone(),
-                    dp: weak.clone(),
-                }),
-                Arc::new(move |job, out, ctm| {
-                    if let Some(dp) = weak.upgrade() {
-                        dp.fp_done(job, out, ctm);
-                    }
-                }),
-            )
+            let env: Arc<dyn crate::fp::exec::Env + Send + Sync> = Arc::new(helpers::FirmwareEnv {
+                maps: self.maps.clone(),
+                dp: weak.clone(),
+            });
+            let handler: crate::fp::Handler = Arc::new(move |job, out, ctm| {
+                if let Some(dp) = weak.upgrade() {
+                    dp.fp_done(job, out, ctm);
+                }
+            });
+            FlowProcessor::start(self.fp_cfg, &env, &handler)
         });
         let inputs: Vec<Option<Input>> = std::mem::take(&mut *self.inputs.lock());
         for (port, input) in inputs.into_iter().enumerate() {
@@ -302,10 +300,10 @@ impl Datapath {
         match a.vnics.iter().find(|v| v.params.kind == VnicKind::Ctrl) {
             Some(v) => {
                 if let Err(why) = v.deliver(&self.host, msg) {
-                    debug!(target: "nfp_emu::maps", ?why, "control message to the host not delivered");
+                    crate::guest_debug!(?why, "control message to the host not delivered");
                 }
             }
-            None => debug!(target: "nfp_emu::maps", "no control vNIC: message dropped"),
+            None => crate::guest_debug!("no control vNIC: message dropped"),
         }
     }
 
@@ -365,7 +363,7 @@ impl Datapath {
         count: bool,
     ) {
         if let Err(why) = v.deliver_to(&self.host, cfg, frame, queue, count) {
-            debug!(target: "nfp_emu::datapath", port, ?why, "frame not delivered to the host");
+            crate::guest_debug!(port, ?why, "frame not delivered to the host");
             if why == RxDrop::NoBuffer {
                 self.mac_stats[port].add(mac::RX_DROP_EVENTS, 1);
             }
@@ -383,13 +381,19 @@ impl Datapath {
         }
         if let Some(f) = out.fault {
             if job.prog.count_fault() == 0 {
-                warn!(target: "nfp_emu::fp", "{}: packet aborted (XDP_ABORTED): {f}", v.name());
+                crate::guest_warn!("{}: packet aborted (XDP_ABORTED): {f}", v.name());
             } else {
-                debug!(target: "nfp_emu::fp", "{}: packet aborted: {f}", v.name());
+                crate::guest_debug!("{}: packet aborted: {f}", v.name());
             }
         }
         if out.fault.is_none() && out.stat == Some(3) {
-            debug!(target: "nfp_emu::fp", "{}: program {} returned XDP_ABORTED (result {:#010x}, {} instructions)", v.name(), job.prog.seq, out.result, out.steps);
+            crate::guest_debug!(
+                "{}: program {} returned XDP_ABORTED (result {:#010x}, {} instructions)",
+                v.name(),
+                job.prog.seq,
+                out.result,
+                out.steps
+            );
         }
         let data = ctm.get(out.data.clone()).unwrap_or_default();
         match out.action {
@@ -447,7 +451,7 @@ impl Datapath {
     pub fn host_tx(&self, vnic: &VnicDp, ring: usize) {
         match vnic.params.kind {
             VnicKind::Data { port } => {
-                vnic.tx_kick(&self.host, ring, &mut |f| self.wire_tx(port, f))
+                vnic.tx_kick(&self.host, ring, &mut |f| self.wire_tx(port, f));
             }
             VnicKind::Ctrl => {
                 let slots = self.attached().caps.as_ref().map(BpfCaps::cmsg_slots);
@@ -455,15 +459,21 @@ impl Datapath {
                     Some(slots) => {
                         if let Some(reply) = self.maps.handle_ccm(f, slots) {
                             if let Err(why) = vnic.deliver(&self.host, &reply) {
-                                warn!(target: "nfp_emu::maps", ?why, "reply to a control message not delivered");
+                                crate::guest_warn!(
+                                    ?why,
+                                    "reply to a control message not delivered"
+                                );
                             }
                         }
                     }
                     None => {
-                        debug!(target: "nfp_emu::datapath", len = f.len(), "control message for a firmware without BPF; dropped");
+                        crate::guest_debug!(
+                            len = f.len(),
+                            "control message for a firmware without BPF; dropped"
+                        );
                         vnic.stats.add(stat::TX_DISCARDS, 1);
                     }
-                })
+                });
             }
         }
     }

@@ -355,31 +355,10 @@ mod tests {
         assert_eq!(&out[14..], &frame[..56]);
     }
 
-    /// A `tracing` writer into a shared buffer.
-    #[derive(Clone, Default)]
-    struct Capture(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn trace_prog_logs_each_instruction_disassembled_and_the_verdict() {
-        let cap = Capture::default();
-        let w = cap.clone();
-        let sub = tracing_subscriber::fmt()
-            .with_env_filter("nfp_emu::fp::trace=trace")
-            .with_writer(move || w.clone())
-            .with_ansi(false)
-            .finish();
         let drop = golden(include_bytes!("testdata/p1_drop.ustore.bin"));
-        tracing::subscriber::with_default(sub, || {
+        let text = crate::logging::tests::Capture::run("nfp_emu::fp::trace=trace", || {
             let mut me = Me::new(1);
             me.run(
                 &drop,
@@ -399,7 +378,6 @@ mod tests {
                 &MeStats::default(),
             );
         });
-        let text = String::from_utf8(cap.0.lock().clone()).unwrap();
         assert!(
             text.contains("packet 4: 60 bytes, program of 26 instructions at .3072"),
             "{text}"

@@ -31,7 +31,7 @@ pub const DEFAULT_MES: usize = 48;
 const WORKER_QUEUE: usize = 256;
 
 /// How the flow processor is laid out.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FpConfig {
     /// Host worker threads.
     pub threads: usize,
@@ -97,7 +97,7 @@ impl std::fmt::Debug for FlowProcessor {
 impl FlowProcessor {
     /// Start `cfg.threads` workers sharing `cfg.mes` MEs; outcomes go to
     /// `handler`, EMEM and helper calls to `env`.
-    pub fn start(cfg: FpConfig, env: Arc<dyn Env + Send + Sync>, handler: Handler) -> Self {
+    pub fn start(cfg: FpConfig, env: &Arc<dyn Env + Send + Sync>, handler: &Handler) -> Self {
         let threads = cfg.threads.clamp(1, 256);
         let mes = cfg.mes.clamp(threads, 1024);
         let cfg = FpConfig {
@@ -118,11 +118,10 @@ impl FlowProcessor {
                 .step_by(threads)
                 .map(|m| Me::new(m as u16))
                 .collect();
-            let (env, handler, stats, cfg) =
-                (env.clone(), handler.clone(), stats.clone(), cfg.clone());
+            let (env, handler, stats, cfg) = (env.clone(), handler.clone(), stats.clone(), cfg);
             let spawned = std::thread::Builder::new()
                 .name(format!("fp-worker{w}"))
-                .spawn(move || worker(w, owned, rx, &*env, &handler, &stats, &cfg));
+                .spawn(move || worker(w, owned, &rx, &*env, &handler, &stats, &cfg));
             if let Err(e) = spawned {
                 warn!(target: "nfp_emu::fp", "cannot start flow processor worker {w}: {e}");
             }
@@ -176,7 +175,7 @@ impl FlowProcessor {
 fn worker(
     w: usize,
     mut mes: Vec<Me>,
-    rx: Receiver<(u16, Job)>,
+    rx: &Receiver<(u16, Job)>,
     env: &dyn Env,
     handler: &Handler,
     stats: &FpStats,
@@ -251,12 +250,12 @@ mod tests {
                 mes: 8,
                 ..FpConfig::default()
             },
-            Arc::new(NoEnv),
-            Arc::new(move |job: Job, out: &Outcome, _ctm: &[u8]| {
+            &(Arc::new(NoEnv) as Arc<dyn Env + Send + Sync>),
+            &(Arc::new(move |job: Job, out: &Outcome, _ctm: &[u8]| {
                 assert_eq!(out.action, me::Action::Pass);
                 let seq = u32::from_be_bytes(job.frame[4..8].try_into().unwrap());
                 s2.lock().push((job.frame[1], seq));
-            }),
+            }) as Handler),
         );
         const FLOWS: u8 = 16;
         const PER_FLOW: u32 = 200;

@@ -3,7 +3,7 @@
 //! (bpf.md §6.3-6.5; ccm.h:16-47, bpf/fw.h:73-124, bpf/cmsg.c). All fields
 //! after the 4-byte header are big-endian.
 
-use tracing::{debug, warn};
+use tracing::debug;
 
 use super::{MapError, MapStore};
 
@@ -51,14 +51,17 @@ impl MapStore {
     /// sizes of map operations (`BpfCaps::cmsg_slots`).
     pub fn handle_ccm(&self, msg: &[u8], (ks, vs): (u32, u32)) -> Option<Vec<u8>> {
         if msg.len() < HDR {
-            warn!(target: "nfp_emu::maps", len = msg.len(), "control message shorter than its header; dropped");
+            crate::guest_warn!(
+                len = msg.len(),
+                "control message shorter than its header; dropped"
+            );
             return None;
         }
         let (ty, tag) = (msg[0], u16::from_be_bytes([msg[2], msg[3]]));
         debug!(target: "nfp_emu::maps", ty, tag, len = msg.len(), "control message");
         let mut r = reply_hdr(msg);
         let parse_error = |mut r: Vec<u8>, what: &str| {
-            warn!(target: "nfp_emu::maps", ty, tag, "control message: {what}");
+            crate::guest_warn!(ty, tag, "control message: {what}");
             r.extend_from_slice(&CMSG_RC_ERR_MAP_PARSE.to_be_bytes());
             r.extend_from_slice(&[0; 8]);
             Some(r)
@@ -81,8 +84,7 @@ impl MapStore {
                 {
                     Ok(tid) => (0, tid),
                     Err(e) => {
-                        warn!(
-                            target: "nfp_emu::maps",
+                        crate::guest_warn!(
                             "MAP_ALLOC refused ({e:?}): type {map_type}, key {key_size} B, value {value_size} B, {max_entries} entries, flags {flags:#x}"
                         );
                         (e.rc(), 0)
@@ -177,7 +179,7 @@ impl MapStore {
                 Some(r)
             }
             _ => {
-                warn!(target: "nfp_emu::maps", ty, tag, "control message of unknown type; dropped");
+                crate::guest_warn!(ty, tag, "control message of unknown type; dropped");
                 None
             }
         }

@@ -4,8 +4,6 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use tracing::{debug, warn};
-
 /// `NFP_QCP_QUEUE_ADDR_SZ` (nfp_net.h:835).
 pub const NFP_QCP_QUEUE_ADDR_SZ: u64 = 0x800;
 /// Number of queues (`qc_idx_mask` 0xff, nfpcore/nfp_dev.c:32).
@@ -62,14 +60,14 @@ impl QueueController {
     pub fn read(&self, off: u64, buf: &mut [u8]) {
         buf.fill(0);
         let Some((q, reg)) = Self::split(off) else {
-            warn!(target: "nfp_emu::qc", "read at QC offset {off:#x} past the last queue");
+            crate::guest_warn!("read at QC offset {off:#x} past the last queue");
             return;
         };
         let v = match reg & !3 {
             NFP_QCP_QUEUE_STS_LO => self.rptr[q].load(Ordering::Acquire),
             NFP_QCP_QUEUE_STS_HI => self.wptr[q].load(Ordering::Acquire),
             _ => {
-                debug!(target: "nfp_emu::qc", queue = q, "read of QC register {reg:#x}; returning 0");
+                crate::guest_debug!(queue = q, "read of QC register {reg:#x}; returning 0");
                 0
             }
         };
@@ -82,11 +80,15 @@ impl QueueController {
     /// Host write at `off`; returns the doorbell to act on, if any.
     pub fn write(&self, off: u64, data: &[u8]) -> Option<QcEvent> {
         let Some((q, reg)) = Self::split(off) else {
-            warn!(target: "nfp_emu::qc", "write at QC offset {off:#x} past the last queue; ignored");
+            crate::guest_warn!("write at QC offset {off:#x} past the last queue; ignored");
             return None;
         };
         if data.len() != 4 || reg % 4 != 0 {
-            warn!(target: "nfp_emu::qc", queue = q, "{}-byte write at QC register {reg:#x}; ignored", data.len());
+            crate::guest_warn!(
+                queue = q,
+                "{}-byte write at QC register {reg:#x}; ignored",
+                data.len()
+            );
             return None;
         }
         let v = u32::from_le_bytes(data.try_into().expect("4 bytes"));
@@ -103,7 +105,10 @@ impl QueueController {
                 })
             }
             _ => {
-                debug!(target: "nfp_emu::qc", queue = q, "write of {v:#x} to QC register {reg:#x}; ignored");
+                crate::guest_debug!(
+                    queue = q,
+                    "write of {v:#x} to QC register {reg:#x}; ignored"
+                );
                 None
             }
         }

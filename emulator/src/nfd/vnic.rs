@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use super::Host;
 use super::rings::{NFP_NET_RING_MAX, RingCfg, VnicConfig, VnicDp};
@@ -414,7 +414,7 @@ impl Vnic {
         if err.is_none() && update & NFP_NET_CFG_UPDATE_MBOX != 0 {
             let mbox = self.reg(NFP_NET_CFG_MBOX_BASE);
             let cmd = mu.read_u32(mbox + NFP_NET_CFG_MBOX_SIMPLE_CMD);
-            warn!(target: "nfp_emu::nfd", "{}: mailbox command {cmd} not supported", self.name());
+            crate::guest_warn!("{}: mailbox command {cmd} not supported", self.name());
             mu.write_u32(mbox + NFP_NET_CFG_MBOX_SIMPLE_RET, EOPNOTSUPP);
         }
         let answer = match &err {
@@ -424,7 +424,7 @@ impl Vnic {
             }
             Some(why) => {
                 self.reconfig_errors += 1;
-                warn!(target: "nfp_emu::nfd", update, ctrl, "{} reconfig refused: {why}", self.name());
+                crate::guest_warn!(update, ctrl, "{} reconfig refused: {why}", self.name());
                 update | NFP_NET_CFG_UPDATE_ERR
             }
         };

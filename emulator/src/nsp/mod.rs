@@ -9,7 +9,7 @@ pub mod eth;
 pub mod hwinfo;
 pub mod resource;
 
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
 use eth::{EthTable, NSP_ETH_TABLE_SIZE};
@@ -299,7 +299,10 @@ impl Nsp {
         let option = (command >> 32) as u32;
         let buffer = mu.read_u64(NSP_CSR_BASE + NSP_BUFFER);
         let ans = if command & NSP_COMMAND_DMA_BUF != 0 {
-            warn!(target: "nfp_emu::nsp", code, "NSP command with a DMA buffer, which this NSP does not offer");
+            crate::guest_warn!(
+                code,
+                "NSP command with a DMA buffer, which this NSP does not offer"
+            );
             Answer::err(EINVAL)
         } else {
             self.execute(mu, fw, code, option, buffer)
@@ -328,8 +331,7 @@ impl Nsp {
             && addr >= NSP_DFLT_BUFFER_BASE
             && addr.checked_add(len as u64).is_some_and(|e| e <= end);
         if !ok {
-            warn!(
-                target: "nfp_emu::nsp",
+            crate::guest_warn!(
                 "NSP_BUFFER {buffer:#018x} ({len} bytes) is outside the default buffer; refused"
             );
         }
@@ -379,7 +381,7 @@ impl Nsp {
                         Answer::ok(fw_load_status(0, 0))
                     }
                     Err(e) => {
-                        warn!(target: "nfp_emu::nsp", bytes = size, "FW_LOAD: image rejected: {e}");
+                        crate::guest_warn!(bytes = size, "FW_LOAD: image rejected: {e}");
                         let (major, minor) = e.status();
                         Answer {
                             ret: fw_load_status(major, minor),
@@ -391,7 +393,7 @@ impl Nsp {
             SPCODE_FW_STORED => match fw.load_stored(mu, &self.eth) {
                 Ok(_) => Answer::ok(fw_load_status(1, 0)),
                 Err(e) => {
-                    warn!(target: "nfp_emu::nsp", "FW_STORED: {e}");
+                    crate::guest_warn!("FW_STORED: {e}");
                     let (major, minor) = e.status();
                     Answer {
                         ret: fw_load_status(major, minor),
@@ -407,7 +409,7 @@ impl Nsp {
                 match fw.write_flash(&image) {
                     Ok(()) => Answer::ok(0),
                     Err(e) => {
-                        warn!(target: "nfp_emu::nsp", "NSP_WRITE_FLASH: image rejected: {e}");
+                        crate::guest_warn!("NSP_WRITE_FLASH: image rejected: {e}");
                         Answer::err(EINVAL)
                     }
                 }
@@ -428,7 +430,7 @@ impl Nsp {
                 match self.eth.apply_control(&table) {
                     Ok(()) => Answer::ok(0),
                     Err(e) => {
-                        warn!(target: "nfp_emu::nsp", "ETH_CONTROL refused: {e}");
+                        crate::guest_warn!("ETH_CONTROL refused: {e}");
                         Answer::err(EINVAL)
                     }
                 }
@@ -458,7 +460,7 @@ impl Nsp {
                 };
                 let s = c_str(&b);
                 let Some((k, v)) = s.split_once('=') else {
-                    warn!(target: "nfp_emu::nsp", "HWINFO_SET without '=': {s:?}");
+                    crate::guest_warn!("HWINFO_SET without '=': {s:?}");
                     return Answer::err(EINVAL);
                 };
                 self.overrides.retain(|(ok, _)| ok != k);
@@ -481,7 +483,7 @@ impl Nsp {
             }
             SPCODE_READ_SFF_EEPROM => self.module_eeprom(mu, buffer, size),
             _ => {
-                warn!(target: "nfp_emu::nsp", code, option, "unsupported NSP command");
+                crate::guest_warn!(code, option, "unsupported NSP command");
                 Answer::err(EOPNOTSUPP)
             }
         }

@@ -67,7 +67,7 @@ fn cmd(h: &Host, code: u16, option: u32, input: &[u8], out_len: usize) -> Reply 
 }
 
 fn host() -> Host {
-    Host::new(CardConfig::default())
+    Host::new(&CardConfig::default())
 }
 
 fn image() -> Vec<u8> {

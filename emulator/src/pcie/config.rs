@@ -6,8 +6,6 @@
 //! write. Register offsets and bits are named as in
 //! include/uapi/linux/pci_regs.h.
 
-use tracing::warn;
-
 use super::{
     BarDef, NFP_BARS, NFP_MSIX_PBA_BAR, NFP_MSIX_PBA_OFFSET, NFP_MSIX_TABLE_BAR,
     NFP_MSIX_TABLE_OFFSET, NFP_MSIX_VECTORS, PCI_CLASS_NETWORK_ETHERNET, PCI_DEVICE_ID_NFP4000,
@@ -294,8 +292,7 @@ impl ConfigSpace {
             }
         }
         if outside {
-            warn!(
-                target: "nfp_emu::pcie",
+            crate::guest_warn!(
                 "config read of {} bytes at {offset:#x} runs past the {PCI_CFG_SPACE_EXP_SIZE}-byte config space",
                 buf.len()
             );
@@ -316,8 +313,7 @@ impl ConfigSpace {
             self.data[idx] = ((self.data[idx] & !wm) | (v & wm)) & !(v & w1c);
         }
         if outside {
-            warn!(
-                target: "nfp_emu::pcie",
+            crate::guest_warn!(
                 "config write of {} bytes at {offset:#x} runs past the {PCI_CFG_SPACE_EXP_SIZE}-byte config space; ignored",
                 data.len()
             );

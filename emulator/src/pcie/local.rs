@@ -3,8 +3,6 @@
 //! and the explicit-transaction CSRs (probe.md §2.3). The queue controller
 //! at 0x80000 is in [`crate::nfd::qc`].
 
-use tracing::{debug, warn};
-
 use super::expbar::{ExpansionBars, NFP_PCIE_EXPBARS};
 
 /// `NFP_PCIE_SRAM` (nfp6000_pcie.c:91): 64 KiB modelled.
@@ -91,7 +89,10 @@ impl PcieLocal {
             return;
         }
         buf.fill(0);
-        debug!(target: "nfp_emu::pcie", "unimplemented read of {} bytes at PCIe-local {addr:#x}", buf.len());
+        crate::guest_debug!(
+            "unimplemented read of {} bytes at PCIe-local {addr:#x}",
+            buf.len()
+        );
     }
 
     pub fn write(&mut self, addr: u64, data: &[u8]) {
@@ -105,8 +106,7 @@ impl PcieLocal {
                 return;
             }
         }
-        debug!(
-            target: "nfp_emu::pcie",
+        crate::guest_debug!(
             "unimplemented write of {} bytes at PCIe-local {addr:#x}: {data:02x?}",
             data.len()
         );
@@ -171,8 +171,7 @@ impl PcieLocal {
 
     /// Log a write the hardware keeps but nothing acts on.
     pub fn warn_unmapped(index: usize, cfg: u32) {
-        warn!(
-            target: "nfp_emu::pcie",
+        crate::guest_warn!(
             "access through expansion BAR {index} with map type {} (config {cfg:#010x}), which the card does not route",
             cfg >> 29
         );

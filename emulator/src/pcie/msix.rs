@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::io::Write;
 
-use tracing::{debug, warn};
+use tracing::warn;
 
 /// Eventfds for each MSI-X vector, `None` where the guest has none assigned.
 #[derive(Debug)]
@@ -55,7 +55,7 @@ impl MsixVectors {
     /// Raise `vector`. Returns false if the guest assigned no eventfd to it.
     pub fn trigger(&self, vector: u16) -> bool {
         let Some(Some(fd)) = self.fds.get(usize::from(vector)) else {
-            debug!(target: "nfp_emu::pcie", vector, "MSI-X vector has no eventfd; not raised");
+            crate::guest_debug!(vector, "MSI-X vector has no eventfd; not raised");
             return false;
         };
         let mut f: &File = fd;

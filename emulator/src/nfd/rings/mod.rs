@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
-use tracing::{debug, warn};
 
 use super::Host;
 use super::desc::*;
@@ -502,8 +501,7 @@ impl VnicDp {
         let wptr = host.qc.wptr(q);
         let mut todo = QueueController::distance(st.idx, wptr);
         if todo > rc.size() {
-            warn!(
-                target: "nfp_emu::nfd",
+            crate::guest_warn!(
                 "{} TX ring {ring}: host posted {todo} descriptors on a {}-entry ring; ignoring the excess",
                 self.name(),
                 rc.size()
@@ -587,7 +585,7 @@ impl VnicDp {
                 |s| count(s),
             );
             if r.is_none() {
-                debug!(target: "nfp_emu::nfd", "{}: malformed LSO packet dropped", self.name());
+                crate::guest_debug!("{}: malformed LSO packet dropped", self.name());
                 self.stats.add(stat::TX_ERRORS, 1);
             }
             return;
