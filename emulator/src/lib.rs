@@ -5,8 +5,11 @@
 //! space, expansion BARs, MSI-X), [`cpp`] the on-chip bus and its memories,
 //! [`nsp`] the service processor, [`app`] the loaded application firmware,
 //! [`nfd`] its host interface (vNICs, queue controller), [`dma`] the card's
-//! view of guest memory; [`chip`] and [`card`] tie them together and
-//! [`vfio`] presents the card to QEMU.
+//! view of guest memory, [`fp`] the flow processor that runs offloaded
+//! programs, [`datapath`] the firmware's packet path between [`ports`] and
+//! the host, [`maps`] the offloaded BPF maps, [`pkt`] packet parsing and
+//! checksums; [`chip`] and [`card`] tie them together and [`vfio`]
+//! presents the card to QEMU.
 
 pub mod app;
 pub mod card;
@@ -20,6 +23,7 @@ pub mod maps;
 pub mod nfd;
 pub mod nsp;
 pub mod pcie;
+pub mod pkt;
 pub mod ports;
 pub mod vfio;
 

@@ -7,7 +7,6 @@
 //! takes the control-plane lock.
 
 pub mod helpers;
-pub mod pkt;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,8 +16,19 @@ use parking_lot::RwLock;
 use tracing::{info, warn};
 
 use crate::fp::me::{Action, Outcome};
-use crate::fp::{FlowProcessor, FpConfig, Job};
+use crate::fp::{FlowProcessor, FpConfig};
 use crate::maps::MapStore;
+use crate::pkt;
+
+/// A packet in the flow processor, with where it came from: its ingress
+/// port and the vNIC whose program runs (and whose counters count).
+type Job = crate::fp::Job<RxTag>;
+
+/// The datapath's handle on a packet the flow processor runs.
+pub struct RxTag {
+    port: usize,
+    vnic: Arc<VnicDp>,
+}
 use crate::maps::caps::BpfCaps;
 use crate::nfd::Host;
 use crate::nfd::rings::{RxDrop, VnicConfig, VnicDp, stat};
@@ -170,7 +180,7 @@ pub struct Datapath {
     inputs: parking_lot::Mutex<Vec<Option<Input>>>,
     fp_cfg: FpConfig,
     /// The flow processor, started with the port threads.
-    fp: OnceLock<FlowProcessor>,
+    fp: OnceLock<FlowProcessor<RxTag>>,
     /// Write every BPF image loaded into this directory.
     bpf_dump: Option<PathBuf>,
     last_dump: AtomicU64,
@@ -216,7 +226,7 @@ impl Datapath {
     }
 
     /// The flow processor (once started).
-    pub fn fp(&self) -> Option<&FlowProcessor> {
+    pub fn fp(&self) -> Option<&FlowProcessor<RxTag>> {
         self.fp.get()
     }
 
@@ -228,7 +238,7 @@ impl Datapath {
                 maps: self.maps.clone(),
                 dp: weak.clone(),
             });
-            let handler: crate::fp::Handler = Arc::new(move |job, out, ctm| {
+            let handler: crate::fp::Handler<RxTag> = Arc::new(move |job, out, ctm| {
                 if let Some(dp) = weak.upgrade() {
                     dp.fp_done(job, out, ctm);
                 }
@@ -339,8 +349,7 @@ impl Datapath {
             let mut buf = self.pool.get();
             buf.extend_from_slice(frame);
             let job = Job {
-                port,
-                vnic: v,
+                tag: RxTag { port, vnic: v },
                 prog,
                 frame: buf,
             };
@@ -373,7 +382,7 @@ impl Datapath {
     /// The flow processor finished a packet: count it under the BPF
     /// counter the program chose (bpf.md §7) and carry out its verdict.
     fn fp_done(&self, job: Job, out: &Outcome, ctm: &[u8]) {
-        let v = &job.vnic;
+        let v = &job.tag.vnic;
         if let Some(s) = out.stat {
             let w = stat::APP0_FRAMES + 2 * usize::from(s);
             v.stats.add(w, 1);
@@ -397,8 +406,8 @@ impl Datapath {
         }
         let data = ctm.get(out.data.clone()).unwrap_or_default();
         match out.action {
-            Action::Pass => self.to_host(job.port, v, &v.config(), data, out.queue, false),
-            Action::Tx => self.wire_tx(job.port, data),
+            Action::Pass => self.to_host(job.tag.port, v, &v.config(), data, out.queue, false),
+            Action::Tx => self.wire_tx(job.tag.port, data),
             Action::Drop => {}
         }
         self.pool.put(job.frame);

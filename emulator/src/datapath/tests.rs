@@ -1,7 +1,7 @@
 //! Frames across the loopback cable between the two ports of one card.
 
 use super::*;
-use crate::datapath::pkt::tests::tcp4;
+use crate::pkt::tests::tcp4;
 
 #[test]
 fn mac_counters_count_frames_and_sizes() {

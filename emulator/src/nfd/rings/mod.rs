@@ -19,8 +19,8 @@ use super::vnic::{
     NFP_NET_CFG_ICR_BASE, NFP_NET_CFG_STS, NFP_NET_CFG_STS_LINK, NFP_NET_CFG_STS_LINK_RATE_25G,
     NFP_NET_CFG_STS_LINK_RATE_SHIFT, VnicKind, VnicParams,
 };
-use crate::datapath::pkt::{self, Dst};
 use crate::fp::exec::Program;
+use crate::pkt::{self, Dst};
 
 /// `NFP_NET_CFG_ICR_RXTX` / `_LSC` (nfp_net_ctrl.h:343-356).
 pub const NFP_NET_CFG_ICR_RXTX: u8 = 0x1;

@@ -6,9 +6,9 @@ use std::io::Read;
 use std::os::fd::FromRawFd;
 
 use super::*;
-use crate::datapath::pkt::tests::tcp4;
 use crate::dma::tests::ram;
 use crate::nfd::vnic::{NFP_NET_CFG_CTRL_ENABLE, NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM};
+use crate::pkt::tests::tcp4;
 
 const RAM: u64 = 0x10_0000;
 const TXR: u64 = RAM;
