@@ -16,7 +16,7 @@ use crate::pcie::local::PcieLocal;
 use crate::pcie::{
     BarDef, ConfigSpace, NFP_BARS, NFP_CPP_INTERFACE_PCIE0, NFP_MSIX_VECTORS, device_serial_number,
 };
-use crate::ports::PortSpec;
+use crate::ports::{PortError, PortSpec};
 
 /// Assembly of the emulated board: Agilio CX 2x25GbE (probe.md §4.2), the
 /// board the firmware crate builds images for.
@@ -81,10 +81,20 @@ impl CardConfig {
 /// Why a card could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
+    /// The flash firmware is not a loadable NFFW image.
     #[error("firmware image rejected: {0}")]
     Firmware(#[from] FwLoadError),
+    /// A port backend cannot be set up.
     #[error("ports: {0}")]
-    Ports(String),
+    Ports(#[from] PortError),
+    /// More port backends than the card has ports.
+    #[error("ports: {given} port backends given for a card with {ports} port(s)")]
+    Cabling {
+        /// Backends given.
+        given: usize,
+        /// Ports of the card.
+        ports: usize,
+    },
 }
 
 /// One NFP-4000 card.
@@ -111,11 +121,10 @@ impl Card {
             .map(|i| cfg.cabling.get(i).cloned().unwrap_or(PortSpec::None))
             .collect();
         if cfg.cabling.len() > specs.len() {
-            return Err(CardError::Ports(format!(
-                "{} port backends given for a card with {} port(s)",
-                cfg.cabling.len(),
-                specs.len()
-            )));
+            return Err(CardError::Cabling {
+                given: cfg.cabling.len(),
+                ports: specs.len(),
+            });
         }
         let dp = Datapath::new(
             NFP_MSIX_VECTORS,
@@ -124,8 +133,7 @@ impl Card {
             cfg.pcap_dir.as_deref(),
             cfg.fp,
             cfg.bpf_dump.clone(),
-        )
-        .map_err(CardError::Ports)?;
+        )?;
         let nsp = Nsp::new(cfg.board(), eth);
         let app = AppFirmware::new(cfg.flash_firmware.clone())?;
         Ok(Self {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use nfp_emu::fp::FpConfig;
-use nfp_emu::ports::PortSpec;
+use nfp_emu::ports::{self, PortError, PortSpec};
 use nfp_emu::{Card, CardConfig};
 
 /// Emulated Netronome Agilio CX (NFP-4000) SmartNIC, served over vfio-user.
@@ -88,14 +88,9 @@ struct Args {
     verbose: u8,
 }
 
-fn parse_port(s: &str) -> Result<(usize, PortSpec), String> {
-    let (n, spec) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected N=SPEC, got {s:?}"))?;
-    let n = n
-        .parse()
-        .map_err(|e| format!("bad port number {n:?}: {e}"))?;
-    Ok((n, spec.parse()?))
+/// `--port N=SPEC`; the backends' syntax lives with the backends.
+fn parse_port(s: &str) -> Result<(usize, PortSpec), PortError> {
+    ports::parse_assignment(s)
 }
 
 fn parse_serial(s: &str) -> Result<[u8; 6], String> {
@@ -185,7 +180,7 @@ mod tests {
 
     #[test]
     fn port_parsing() {
-        assert_eq!(parse_port("1=loop:0"), Ok((1, PortSpec::Loop(0))));
+        assert_eq!(parse_port("1=loop:0").ok(), Some((1, PortSpec::Loop(0))));
         assert!(parse_port("loop:0").is_err());
         assert!(parse_port("x=loop:0").is_err());
     }

@@ -286,102 +286,6 @@ pub fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
     result
 }
 
-/// RSS hash types of the chained metadata (nfp_net_ctrl.h:62-71).
-pub const NFP_NET_RSS_IPV4: u8 = 1;
-pub const NFP_NET_RSS_IPV6: u8 = 2;
-pub const NFP_NET_RSS_IPV4_TCP: u8 = 4;
-pub const NFP_NET_RSS_IPV6_TCP: u8 = 5;
-pub const NFP_NET_RSS_IPV4_UDP: u8 = 7;
-pub const NFP_NET_RSS_IPV6_UDP: u8 = 8;
-
-// Hash selection bits of NFP_NET_CFG_RSS_CTRL (nfp_net_ctrl.h:291-296).
-pub const NFP_NET_CFG_RSS_IPV4: u32 = 1 << 8;
-pub const NFP_NET_CFG_RSS_IPV6: u32 = 1 << 9;
-pub const NFP_NET_CFG_RSS_IPV4_TCP: u32 = 1 << 10;
-pub const NFP_NET_CFG_RSS_IPV4_UDP: u32 = 1 << 11;
-pub const NFP_NET_CFG_RSS_IPV6_TCP: u32 = 1 << 12;
-pub const NFP_NET_CFG_RSS_IPV6_UDP: u32 = 1 << 13;
-
-/// RSS hash of a frame under the selection bits `cfg`: (hash, hash type).
-pub fn rss_hash(frame: &[u8], key: &[u8], cfg: u32) -> Option<(u32, u8)> {
-    let h = parse(frame)?;
-    let mut input = [0u8; 36];
-    let (addrs, v4) = match h.l3 {
-        L3::V4 { off, .. } => {
-            input[..8].copy_from_slice(&frame[off + 12..off + 20]);
-            (8, true)
-        }
-        L3::V6 { off } => {
-            input[..32].copy_from_slice(&frame[off + 8..off + 40]);
-            (32, false)
-        }
-    };
-    let ports = match h.l4 {
-        Some((IPPROTO_TCP, o))
-            if cfg
-                & if v4 {
-                    NFP_NET_CFG_RSS_IPV4_TCP
-                } else {
-                    NFP_NET_CFG_RSS_IPV6_TCP
-                }
-                != 0 =>
-        {
-            Some((
-                o,
-                if v4 {
-                    NFP_NET_RSS_IPV4_TCP
-                } else {
-                    NFP_NET_RSS_IPV6_TCP
-                },
-            ))
-        }
-        Some((IPPROTO_UDP, o))
-            if cfg
-                & if v4 {
-                    NFP_NET_CFG_RSS_IPV4_UDP
-                } else {
-                    NFP_NET_CFG_RSS_IPV6_UDP
-                }
-                != 0 =>
-        {
-            Some((
-                o,
-                if v4 {
-                    NFP_NET_RSS_IPV4_UDP
-                } else {
-                    NFP_NET_RSS_IPV6_UDP
-                },
-            ))
-        }
-        _ => None,
-    };
-    match ports {
-        Some((o, ty)) => {
-            input[addrs..addrs + 4].copy_from_slice(&frame[o..o + 4]);
-            Some((toeplitz(key, &input[..addrs + 4]), ty))
-        }
-        None => {
-            let want = if v4 {
-                NFP_NET_CFG_RSS_IPV4
-            } else {
-                NFP_NET_CFG_RSS_IPV6
-            };
-            // The driver never enables the L3-only types; hash anyway so
-            // flows spread, but only report the type if it was asked for.
-            let ty = if cfg & want != 0 {
-                if v4 {
-                    NFP_NET_RSS_IPV4
-                } else {
-                    NFP_NET_RSS_IPV6
-                }
-            } else {
-                0
-            };
-            Some((toeplitz(key, &input[..addrs]), ty))
-        }
-    }
-}
-
 /// A hash of a frame's flow: IP addresses and TCP/UDP ports when it has
 /// them, else its MAC addresses and EtherType. Frames of one flow always
 /// hash alike (the flow processor keeps them in order by it).
@@ -540,18 +444,6 @@ pub(crate) mod tests {
         input.extend_from_slice(&2794u16.to_be_bytes());
         input.extend_from_slice(&1766u16.to_be_bytes());
         assert_eq!(toeplitz(&key, &input), 0x51cc_c178);
-    }
-
-    #[test]
-    fn rss_uses_ports_only_when_selected() {
-        let key: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37) ^ 0x6d).collect();
-        let f = tcp4(b"x", 1, 0x10);
-        let (h4, t4) = rss_hash(&f, &key, NFP_NET_CFG_RSS_IPV4_TCP).unwrap();
-        assert_eq!(t4, NFP_NET_RSS_IPV4_TCP);
-        let (h3, t3) = rss_hash(&f, &key, NFP_NET_CFG_RSS_IPV4).unwrap();
-        assert_eq!(t3, NFP_NET_RSS_IPV4);
-        assert_ne!(h4, h3);
-        assert!(rss_hash(&[0u8; 20], &key, 0).is_none());
     }
 
     #[test]

@@ -31,9 +31,9 @@ pub struct RxTag {
 }
 use crate::maps::caps::BpfCaps;
 use crate::nfd::Host;
-use crate::nfd::rings::{RxDrop, VnicConfig, VnicDp, stat};
-use crate::nfd::vnic::{NFP_NET_CFG_BAR_SZ, VnicKind};
-use crate::ports::{self, FramePool, Input, PortSpec, Wire};
+use crate::nfd::ctrl::{NFP_NET_CFG_BAR_SZ, VnicConfig, VnicKind, stat};
+use crate::nfd::rings::{RxDrop, VnicDp};
+use crate::ports::{self, FramePool, PortError, PortRx, PortSpec, Readiness, Wire};
 
 /// Minimum Ethernet frame without FCS (`ETH_ZLEN`).
 pub const ETH_ZLEN: usize = 60;
@@ -41,36 +41,65 @@ pub const ETH_ZLEN: usize = 60;
 /// `NFP_MAC_STATS_SIZE` (nfp_port.h:149): bytes of counters per port slot.
 pub const NFP_MAC_STATS_SIZE: u64 = 0x200;
 
-/// MAC counter offsets (nfp_port.h:151-214).
+/// MAC counter offsets in a port's slot (nfp_port.h:151-214).
 pub mod mac {
+    /// `NFP_MAC_STATS_RX_IN_OCTETS` (nfp_port.h:151).
     pub const RX_IN_OCTETS: usize = 0x000;
+    /// `NFP_MAC_STATS_RX_FRAME_TOO_LONG_ERRORS` (nfp_port.h:153).
     pub const RX_FRAME_TOO_LONG_ERRORS: usize = 0x010;
+    /// `NFP_MAC_STATS_RX_IN_BROADCAST_PKTS` (nfp_port.h:157).
     pub const RX_IN_BROADCAST_PKTS: usize = 0x030;
+    /// `NFP_MAC_STATS_RX_DROP_EVENTS` (nfp_port.h:158).
     pub const RX_DROP_EVENTS: usize = 0x038;
+    /// `NFP_MAC_STATS_RX_FRAMES_RECEIVED_OK` (nfp_port.h:161).
     pub const RX_FRAMES_RECEIVED_OK: usize = 0x050;
+    /// `NFP_MAC_STATS_RX_UNICAST_PKTS` (nfp_port.h:163).
     pub const RX_UNICAST_PKTS: usize = 0x060;
+    /// `NFP_MAC_STATS_RX_MULTICAST_PKTS` (nfp_port.h:164).
     pub const RX_MULTICAST_PKTS: usize = 0x068;
+    /// `NFP_MAC_STATS_RX_PKTS` (nfp_port.h:165).
     pub const RX_PKTS: usize = 0x070;
+    /// `NFP_MAC_STATS_RX_UNDERSIZE_PKTS` (nfp_port.h:166).
     pub const RX_UNDERSIZE_PKTS: usize = 0x078;
+    /// `NFP_MAC_STATS_RX_PKTS_64_OCTETS` (nfp_port.h:167).
     pub const RX_PKTS_64_OCTETS: usize = 0x080;
+    /// `NFP_MAC_STATS_RX_PKTS_65_TO_127_OCTETS` (nfp_port.h:168).
     pub const RX_PKTS_65_TO_127_OCTETS: usize = 0x088;
+    /// `NFP_MAC_STATS_RX_PKTS_512_TO_1023_OCTETS` (nfp_port.h:169).
     pub const RX_PKTS_512_TO_1023_OCTETS: usize = 0x090;
+    /// `NFP_MAC_STATS_RX_PKTS_1024_TO_1518_OCTETS` (nfp_port.h:170).
     pub const RX_PKTS_1024_TO_1518_OCTETS: usize = 0x098;
+    /// `NFP_MAC_STATS_RX_PKTS_128_TO_255_OCTETS` (nfp_port.h:175).
     pub const RX_PKTS_128_TO_255_OCTETS: usize = 0x0c0;
+    /// `NFP_MAC_STATS_RX_PKTS_256_TO_511_OCTETS` (nfp_port.h:176).
     pub const RX_PKTS_256_TO_511_OCTETS: usize = 0x0c8;
+    /// `NFP_MAC_STATS_RX_PKTS_1519_TO_MAX_OCTETS` (nfp_port.h:177).
     pub const RX_PKTS_1519_TO_MAX_OCTETS: usize = 0x0d0;
+    /// `NFP_MAC_STATS_TX_QUEUE_DROP` (nfp_port.h:190).
     pub const TX_QUEUE_DROP: usize = 0x138;
+    /// `NFP_MAC_STATS_TX_OUT_OCTETS` (nfp_port.h:191).
     pub const TX_OUT_OCTETS: usize = 0x140;
+    /// `NFP_MAC_STATS_TX_BROADCAST_PKTS` (nfp_port.h:195).
     pub const TX_BROADCAST_PKTS: usize = 0x160;
+    /// `NFP_MAC_STATS_TX_PKTS_64_OCTETS` (nfp_port.h:196).
     pub const TX_PKTS_64_OCTETS: usize = 0x168;
+    /// `NFP_MAC_STATS_TX_PKTS_256_TO_511_OCTETS` (nfp_port.h:197).
     pub const TX_PKTS_256_TO_511_OCTETS: usize = 0x170;
+    /// `NFP_MAC_STATS_TX_PKTS_512_TO_1023_OCTETS` (nfp_port.h:198).
     pub const TX_PKTS_512_TO_1023_OCTETS: usize = 0x178;
+    /// `NFP_MAC_STATS_TX_FRAMES_TRANSMITTED_OK` (nfp_port.h:200).
     pub const TX_FRAMES_TRANSMITTED_OK: usize = 0x188;
+    /// `NFP_MAC_STATS_TX_UNICAST_PKTS` (nfp_port.h:201).
     pub const TX_UNICAST_PKTS: usize = 0x190;
+    /// `NFP_MAC_STATS_TX_MULTICAST_PKTS` (nfp_port.h:202).
     pub const TX_MULTICAST_PKTS: usize = 0x198;
+    /// `NFP_MAC_STATS_TX_PKTS_65_TO_127_OCTETS` (nfp_port.h:203).
     pub const TX_PKTS_65_TO_127_OCTETS: usize = 0x1a0;
+    /// `NFP_MAC_STATS_TX_PKTS_128_TO_255_OCTETS` (nfp_port.h:204).
     pub const TX_PKTS_128_TO_255_OCTETS: usize = 0x1a8;
+    /// `NFP_MAC_STATS_TX_PKTS_1024_TO_1518_OCTETS` (nfp_port.h:205).
     pub const TX_PKTS_1024_TO_1518_OCTETS: usize = 0x1b0;
+    /// `NFP_MAC_STATS_TX_PKTS_1519_TO_MAX_OCTETS` (nfp_port.h:206).
     pub const TX_PKTS_1519_TO_MAX_OCTETS: usize = 0x1b8;
 }
 
@@ -84,12 +113,14 @@ impl Default for MacStats {
 }
 
 impl MacStats {
+    /// Add `n` to the counter at byte offset `off` (a [`mac`] offset).
     pub fn add(&self, off: usize, n: u64) {
         if let Some(c) = self.0.get(off / 8) {
             c.fetch_add(n, Ordering::Relaxed);
         }
     }
 
+    /// The counter at byte offset `off` (a [`mac`] offset); 0 if none.
     pub fn get(&self, off: usize) -> u64 {
         self.0.get(off / 8).map_or(0, |c| c.load(Ordering::Relaxed))
     }
@@ -170,14 +201,19 @@ struct Attached {
 
 /// The datapath of one card.
 pub struct Datapath {
+    /// Guest memory, queue controller and MSI-X: what NFD reaches.
     pub host: Host,
+    /// The physical ports, by number.
     pub wires: Vec<Wire>,
     /// ETH-table position of each port: its MAC counter slot.
     slots: Vec<usize>,
+    /// The MAC counters of each port.
     pub mac_stats: Vec<MacStats>,
-    pool: FramePool,
+    /// Frame buffers of the flow processor's jobs and the loopback cables.
+    pool: Arc<FramePool>,
     attached: RwLock<Arc<Attached>>,
-    inputs: parking_lot::Mutex<Vec<Option<Input>>>,
+    /// The receiving ends of the ports, until [`Self::start`] takes them.
+    inputs: parking_lot::Mutex<Vec<Option<PortRx>>>,
     fp_cfg: FpConfig,
     /// The flow processor, started with the port threads.
     fp: OnceLock<FlowProcessor<RxTag>>,
@@ -206,15 +242,16 @@ impl Datapath {
         pcap_dir: Option<&std::path::Path>,
         fp_cfg: FpConfig,
         bpf_dump: Option<PathBuf>,
-    ) -> Result<Arc<Self>, String> {
-        let ports = ports::connect(specs, pcap_dir)?;
-        let (wires, inputs): (Vec<Wire>, Vec<Input>) = ports.into_iter().unzip();
+    ) -> Result<Arc<Self>, PortError> {
+        let pool = Arc::new(FramePool::default());
+        let ports = ports::connect(specs, pcap_dir, &pool)?;
+        let (wires, inputs): (Vec<Wire>, Vec<PortRx>) = ports.into_iter().unzip();
         Ok(Arc::new(Self {
             host: Host::new(msix_vectors),
             mac_stats: wires.iter().map(|_| MacStats::default()).collect(),
             wires,
             slots,
-            pool: FramePool::default(),
+            pool,
             attached: RwLock::new(Arc::new(Attached::default())),
             inputs: parking_lot::Mutex::new(inputs.into_iter().map(Some).collect()),
             fp_cfg,
@@ -245,10 +282,10 @@ impl Datapath {
             });
             FlowProcessor::start(self.fp_cfg, &env, &handler)
         });
-        let inputs: Vec<Option<Input>> = std::mem::take(&mut *self.inputs.lock());
+        let inputs: Vec<Option<PortRx>> = std::mem::take(&mut *self.inputs.lock());
         for (port, input) in inputs.into_iter().enumerate() {
-            let Some(input) = input else { continue };
-            if matches!(input, Input::None) {
+            let Some(mut input) = input else { continue };
+            if matches!(input.readiness(), Readiness::Never) {
                 continue;
             }
             let weak: Weak<Self> = Arc::downgrade(self);
@@ -259,8 +296,10 @@ impl Datapath {
                     let Some(dp) = weak.upgrade() else {
                         return;
                     };
-                    ports::receive_loop(input, &dp.pool, |frame| {
-                        dp.wire_rx(port, frame);
+                    ports::receive_loop(port, &mut *input, |batch| {
+                        for frame in batch.frames() {
+                            dp.wire_rx(port, frame);
+                        }
                         true
                     });
                 });
@@ -295,6 +334,7 @@ impl Datapath {
         });
     }
 
+    /// Firmware stopped: no vNICs, no MAC counters, no maps.
     pub fn detach(&self) {
         self.attach(Vec::new(), None, None);
     }
@@ -327,10 +367,9 @@ impl Datapath {
 
     /// A frame arrived on port `port` from the wire.
     pub fn wire_rx(&self, port: usize, frame: &[u8]) {
-        let Some(w) = self.wires.get(port) else {
+        if self.wires.get(port).is_none() {
             return;
-        };
-        w.record_rx(frame);
+        }
         let m = &self.mac_stats[port];
         if frame.len() > ports::MAX_FRAME {
             m.add(mac::RX_FRAME_TOO_LONG_ERRORS, 1);
@@ -449,7 +488,7 @@ impl Datapath {
         } else {
             frame
         };
-        if w.send(frame, &self.pool) {
+        if w.send(frame) {
             self.mac_stats[port].count(frame, false);
         } else {
             self.mac_stats[port].add(mac::TX_QUEUE_DROP, 1);
@@ -503,14 +542,14 @@ impl Datapath {
         let end = addr.saturating_add(buf.len() as u64);
         for v in &a.vnics {
             let bar = v.params.bar;
-            if addr < bar + NFP_NET_CFG_BAR_SZ && bar < end {
+            if addr < bar.saturating_add(NFP_NET_CFG_BAR_SZ) && bar < end {
                 let (skip, off) = if addr >= bar {
                     (0, addr - bar)
                 } else {
                     ((bar - addr) as usize, 0)
                 };
                 if let Some(b) = buf.get_mut(skip..) {
-                    if (off..off + b.len() as u64).any(VnicDp::is_overlay) {
+                    if (off..off.saturating_add(b.len() as u64)).any(VnicDp::is_overlay) {
                         v.overlay_read(off, b);
                     }
                 }
@@ -518,11 +557,18 @@ impl Datapath {
         }
         if let Some(base) = a.mac_stats {
             for (port, &slot) in self.slots.iter().enumerate() {
-                let s = base + slot as u64 * NFP_MAC_STATS_SIZE;
-                if addr < s + NFP_MAC_STATS_SIZE && s < end {
-                    for (i, b) in buf.iter_mut().enumerate() {
-                        let a = addr + i as u64;
-                        if (s..s + NFP_MAC_STATS_SIZE).contains(&a) {
+                // `_mac_stats` comes from the firmware image: a slot past
+                // the end of the address space is no slot.
+                let Some((s, s_end)) = (slot as u64)
+                    .checked_mul(NFP_MAC_STATS_SIZE)
+                    .and_then(|o| base.checked_add(o))
+                    .and_then(|s| Some((s, s.checked_add(NFP_MAC_STATS_SIZE)?)))
+                else {
+                    continue;
+                };
+                if addr < s_end && s < end {
+                    for (a, b) in (addr..end).zip(buf.iter_mut()) {
+                        if (s..s_end).contains(&a) {
                             let off = (a - s) as usize;
                             *b = self.mac_stats[port].get(off & !7).to_le_bytes()[off % 8];
                         }
@@ -538,9 +584,9 @@ impl Datapath {
         let end = addr.saturating_add(data.len() as u64);
         for v in &a.vnics {
             let bar = v.params.bar;
-            if addr >= bar && end <= bar + NFP_NET_CFG_BAR_SZ {
+            if addr >= bar && end <= bar.saturating_add(NFP_NET_CFG_BAR_SZ) {
                 let off = addr - bar;
-                if (off..off + data.len() as u64).any(VnicDp::is_overlay) {
+                if (off..off.saturating_add(data.len() as u64)).any(VnicDp::is_overlay) {
                     v.overlay_write(&self.host, off, data);
                 }
             }

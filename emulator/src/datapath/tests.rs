@@ -71,8 +71,7 @@ fn mac_stats_overlay_reads_the_port_slot() {
 
 /// A data vNIC on `port` with BPF enabled and `prog` in its code store.
 fn offloaded(dp: &Datapath, port: usize, words: &[u64]) -> Arc<VnicDp> {
-    use crate::nfd::rings::VnicConfig;
-    use crate::nfd::vnic::{NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_ENABLE, VnicParams};
+    use crate::nfd::ctrl::{NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_ENABLE, VnicParams};
     let v = Arc::new(VnicDp::new(
         VnicParams {
             kind: VnicKind::Data { port },

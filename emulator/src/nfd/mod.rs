@@ -1,10 +1,16 @@
-//! NFD, the firmware's host interface: vNIC control BARs and reconfiguration
-//! ([`vnic`]), the queue controller ([`qc`]), and the NFD3 TX, freelist and
-//! RX rings in guest memory with their interrupts ([`rings`], [`desc`]).
+//! NFD, the firmware's host interface: the vNIC control-BAR register map
+//! ([`ctrl`]), control BARs and reconfiguration ([`vnic`]), the queue
+//! controller ([`qc`]), and the NFD3 TX, freelist and RX rings in guest
+//! memory with their interrupts and RSS ([`rings`], [`desc`], [`rss`]).
+//!
+//! Within NFD, [`vnic`] (control plane) uses [`rings`] (data path); both
+//! read the register map from [`ctrl`], and neither is used by it.
 
+pub mod ctrl;
 pub mod desc;
 pub mod qc;
 pub mod rings;
+pub mod rss;
 pub mod vnic;
 
 use parking_lot::RwLock;
@@ -13,13 +19,13 @@ use tracing::info;
 use crate::cpp::Mu;
 use crate::dma::GuestMemory;
 use crate::pcie::MsixVectors;
-use qc::QueueController;
-use vnic::{
-    NFD_MAX_DATA_RINGS, NFD_QUEUES_PER_VNIC, NFP_NET_CFG_BAR_SZ, NFP_NET_CFG_CTRL_BPF,
-    NFP_NET_CFG_CTRL_GATHER, NFP_NET_CFG_CTRL_IRQMOD, NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_CTRL_L2MC,
-    NFP_NET_CFG_CTRL_LSO, NFP_NET_CFG_CTRL_PROMISC, NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM,
-    NFP_NET_CFG_CTRL_TXCSUM, Vnic, VnicKind, VnicParams,
+use ctrl::{
+    NFP_NET_CFG_BAR_SZ, NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_GATHER, NFP_NET_CFG_CTRL_IRQMOD,
+    NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_CTRL_L2MC, NFP_NET_CFG_CTRL_LSO, NFP_NET_CFG_CTRL_PROMISC,
+    NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM, NFP_NET_CFG_CTRL_TXCSUM, VnicKind, VnicParams,
 };
+use qc::QueueController;
+use vnic::{NFD_MAX_DATA_RINGS, NFD_QUEUES_PER_VNIC, Vnic};
 
 /// What a data vNIC offers: promiscuous and L2 broadcast/multicast
 /// filtering, RX/TX checksum offload, gather DMA, TSO (LSO v1), RSS with
@@ -38,12 +44,16 @@ pub const NFD_DATA_VNIC_CAP: u32 = NFP_NET_CFG_CTRL_PROMISC
 /// controller's pointers and the MSI-X vectors.
 #[derive(Debug)]
 pub struct Host {
+    /// Guest memory, for DMA.
     pub mem: GuestMemory,
+    /// The queue controller's read and write pointers.
     pub qc: QueueController,
+    /// The MSI-X vectors the card raises.
     pub msix: RwLock<MsixVectors>,
 }
 
 impl Host {
+    /// A host side with no guest memory mapped and `msix_vectors` vectors.
     pub fn new(msix_vectors: u16) -> Self {
         Self {
             mem: GuestMemory::default(),
@@ -53,15 +63,37 @@ impl Host {
     }
 }
 
+/// MU address of the `k`-th 32 KiB BAR from `base`, if the whole BAR lies
+/// below the end of the address space.
+fn bar_at(base: u64, k: usize) -> Option<u64> {
+    let bar = (k as u64)
+        .checked_mul(NFP_NET_CFG_BAR_SZ)
+        .and_then(|off| base.checked_add(off))?;
+    bar.checked_add(NFP_NET_CFG_BAR_SZ).map(|_| bar)
+}
+
 /// What a doorbell asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Doorbell {
-    /// A reconfig was carried out on vNIC `vnic`.
-    Reconfigured { vnic: usize },
-    /// TX descriptors were posted on ring `ring` of vNIC `vnic`.
-    Tx { vnic: usize, ring: usize },
+    /// A reconfig was carried out.
+    Reconfigured {
+        /// Index of the vNIC in [`Nfd::vnics`].
+        vnic: usize,
+    },
+    /// TX descriptors were posted.
+    Tx {
+        /// Index of the vNIC in [`Nfd::vnics`].
+        vnic: usize,
+        /// Its TX ring.
+        ring: usize,
+    },
     /// Freelist buffers were posted.
-    Freelist { vnic: usize, ring: usize },
+    Freelist {
+        /// Index of the vNIC in [`Nfd::vnics`].
+        vnic: usize,
+        /// Its freelist.
+        ring: usize,
+    },
     /// Not a queue of any vNIC.
     Unknown,
 }
@@ -97,10 +129,19 @@ impl Nfd {
         }
         for k in 0..layout.num_ports {
             let q = NFD_QUEUES_PER_VNIC * k as u32;
+            // The image places the BARs; one that would wrap the address
+            // space is no BAR.
+            let Some(bar) = bar_at(layout.data_bar, k) else {
+                crate::guest_warn!(
+                    "_pf0_net_bar0 at {:#x}: BAR of vNIC {k} lies beyond the end of the address space; no vNIC",
+                    layout.data_bar
+                );
+                break;
+            };
             vnics.push(Vnic::new(
                 VnicParams {
                     kind: VnicKind::Data { port: k },
-                    bar: layout.data_bar + k as u64 * NFP_NET_CFG_BAR_SZ,
+                    bar,
                     start_txq: q,
                     start_rxq: q + 2,
                     max_rings: NFD_MAX_DATA_RINGS,
@@ -110,7 +151,16 @@ impl Nfd {
                 link_up(k),
             ));
         }
-        if let Some(bar) = layout.ctrl_bar {
+        let ctrl_bar = layout.ctrl_bar.filter(|&b| {
+            let fits = bar_at(b, 0).is_some();
+            if !fits {
+                crate::guest_warn!(
+                    "_pf0_net_ctrl_bar at {b:#x} lies beyond the end of the address space; no control vNIC"
+                );
+            }
+            fits
+        });
+        if let Some(bar) = ctrl_bar {
             let q = NFD_QUEUES_PER_VNIC * layout.num_ports as u32;
             vnics.push(Vnic::new(
                 VnicParams {

@@ -1,118 +1,32 @@
-//! One vNIC's 32 KiB control BAR (nfp_net_ctrl.h) as the NFD firmware keeps
-//! it in MU memory, and the reconfiguration handshake (probe.md §8).
+//! One vNIC's 32 KiB control BAR as the NFD firmware keeps it in MU memory,
+//! and the reconfiguration handshake (nfp_net_common.c `nfp_net_reconfig`):
+//! what the firmware publishes, and what it does when the driver rings the
+//! vNIC's config queue. The register map itself is [`super::ctrl`].
 
 use std::sync::Arc;
 
 use tracing::{debug, info};
 
 use super::Host;
-use super::rings::{NFP_NET_RING_MAX, RingCfg, VnicConfig, VnicDp};
+use super::ctrl::*;
+use super::rings::VnicDp;
 use crate::cpp::Mu;
-use crate::fp::exec::Program;
+use crate::dma::DmaError;
+use crate::fp::exec::{LoadError, Program};
 
-/// `NFP_NET_CFG_BAR_SZ` (nfp_net_ctrl.h:25).
-pub const NFP_NET_CFG_BAR_SZ: u64 = 32 * 1024;
+/// Re-exported for the firmware loader, which sizes the BAR area with it.
+pub use super::ctrl::NFP_NET_CFG_BAR_SZ;
 
-// Control BAR offsets (nfp_net_ctrl.h).
-pub const NFP_NET_CFG_CTRL: u64 = 0x0000;
-pub const NFP_NET_CFG_UPDATE: u64 = 0x0004;
-pub const NFP_NET_CFG_TXRS_ENABLE: u64 = 0x0008;
-pub const NFP_NET_CFG_RXRS_ENABLE: u64 = 0x0010;
-pub const NFP_NET_CFG_MTU: u64 = 0x0018;
-pub const NFP_NET_CFG_FLBUFSZ: u64 = 0x001c;
-pub const NFP_NET_CFG_EXN: u64 = 0x001f;
-pub const NFP_NET_CFG_LSC: u64 = 0x0020;
-pub const NFP_NET_CFG_MACADDR: u64 = 0x0024;
-pub const NFP_NET_CFG_VERSION: u64 = 0x0030;
-pub const NFP_NET_CFG_STS: u64 = 0x0034;
-pub const NFP_NET_CFG_CAP: u64 = 0x0038;
-pub const NFP_NET_CFG_MAX_TXRINGS: u64 = 0x003c;
-pub const NFP_NET_CFG_MAX_RXRINGS: u64 = 0x0040;
-pub const NFP_NET_CFG_MAX_MTU: u64 = 0x0044;
-pub const NFP_NET_CFG_START_TXQ: u64 = 0x0048;
-pub const NFP_NET_CFG_START_RXQ: u64 = 0x004c;
-pub const NFP_NET_CFG_RX_OFFSET: u64 = 0x0050;
-pub const NFP_NET_CFG_TLV_BASE: u64 = 0x0058;
-pub const NFP_NET_CFG_BPF_ABI: u64 = 0x0080;
-pub const NFP_NET_CFG_BPF_CAP: u64 = 0x0081;
-pub const NFP_NET_CFG_BPF_MAX_LEN: u64 = 0x0082;
-pub const NFP_NET_CFG_BPF_START: u64 = 0x0084;
-pub const NFP_NET_CFG_BPF_DONE: u64 = 0x0086;
-pub const NFP_NET_CFG_BPF_STACK_SZ: u64 = 0x0088;
-pub const NFP_NET_CFG_BPF_INL_MTU: u64 = 0x0089;
-pub const NFP_NET_CFG_BPF_SIZE: u64 = 0x008e;
-pub const NFP_NET_CFG_BPF_ADDR: u64 = 0x0090;
-/// Low bits of `NFP_NET_CFG_BPF_ADDR` reserved for flags
-/// (`NFP_NET_CFG_BPF_CFG_MASK`, nfp_net_ctrl.h:259-261).
-pub const NFP_NET_CFG_BPF_CFG_MASK: u64 = 7;
-pub const NFP_NET_CFG_CTRL_WORD1: u64 = 0x0098;
-pub const NFP_NET_CFG_CAP_WORD1: u64 = 0x00a4;
-pub const NFP_NET_CFG_ICR_BASE: u64 = 0x0c00;
-pub const NFP_NET_CFG_MBOX_BASE: u64 = 0x1800;
-pub const NFP_NET_CFG_MBOX_SIMPLE_CMD: u64 = 0x0;
-pub const NFP_NET_CFG_MBOX_SIMPLE_RET: u64 = 0x4;
-
-// CTRL/CAP bits (nfp_net_ctrl.h:94-123).
-pub const NFP_NET_CFG_CTRL_ENABLE: u32 = 1 << 0;
-pub const NFP_NET_CFG_CTRL_PROMISC: u32 = 1 << 1;
-pub const NFP_NET_CFG_CTRL_L2BC: u32 = 1 << 2;
-pub const NFP_NET_CFG_CTRL_L2MC: u32 = 1 << 3;
-pub const NFP_NET_CFG_CTRL_RXCSUM: u32 = 1 << 4;
-pub const NFP_NET_CFG_CTRL_TXCSUM: u32 = 1 << 5;
-pub const NFP_NET_CFG_CTRL_GATHER: u32 = 1 << 9;
-pub const NFP_NET_CFG_CTRL_LSO: u32 = 1 << 10;
-pub const NFP_NET_CFG_CTRL_RSS: u32 = 1 << 17;
-pub const NFP_NET_CFG_CTRL_IRQMOD: u32 = 1 << 18;
-pub const NFP_NET_CFG_CTRL_BPF: u32 = 1 << 27;
-pub const NFP_NET_CFG_CTRL_RSS2: u32 = 1 << 29;
-
-// Ring and RSS configuration (nfp_net_ctrl.h:287-340).
-pub const NFP_NET_CFG_RSS_CTRL: u64 = 0x0100;
-pub const NFP_NET_CFG_RSS_KEY: u64 = 0x0104;
-pub const NFP_NET_CFG_RSS_ITBL: u64 = 0x012c;
-/// `NFP_NET_CFG_RSS_CAP` and its Toeplitz function bit (nfp_net_ctrl.h:223-228).
-pub const NFP_NET_CFG_RSS_CAP: u64 = 0x0054;
-pub const NFP_NET_CFG_RSS_CAP_TOEPLITZ: u32 = 1 << 24;
-pub const fn nfp_net_cfg_txr_addr(x: u64) -> u64 {
-    0x0200 + 8 * x
-}
-pub const fn nfp_net_cfg_txr_sz(x: u64) -> u64 {
-    0x0600 + x
-}
-pub const fn nfp_net_cfg_txr_vec(x: u64) -> u64 {
-    0x0640 + x
-}
-pub const fn nfp_net_cfg_rxr_addr(x: u64) -> u64 {
-    0x0800 + 8 * x
-}
-pub const fn nfp_net_cfg_rxr_sz(x: u64) -> u64 {
-    0x0a00 + x
-}
-pub const fn nfp_net_cfg_rxr_vec(x: u64) -> u64 {
-    0x0a40 + x
-}
 /// Largest ring the queue controller can address: 2^18 descriptors
 /// (`max_qc_size`, nfpcore/nfp_dev.c:35).
 pub const NFD_RING_LOG2_MAX: u8 = 18;
-
-// UPDATE bits (nfp_net_ctrl.h:138-153).
-pub const NFP_NET_CFG_UPDATE_GEN: u32 = 1 << 0;
-pub const NFP_NET_CFG_UPDATE_RING: u32 = 1 << 1;
-pub const NFP_NET_CFG_UPDATE_MSIX: u32 = 1 << 5;
-pub const NFP_NET_CFG_UPDATE_BPF: u32 = 1 << 10;
-pub const NFP_NET_CFG_UPDATE_MBOX: u32 = 1 << 12;
-pub const NFP_NET_CFG_UPDATE_ERR: u32 = 1 << 31;
-
-/// `NFP_NET_CFG_STS_LINK` and the 25G link-rate code (nfp_net_ctrl.h:187-201).
-pub const NFP_NET_CFG_STS_LINK: u32 = 1 << 0;
-pub const NFP_NET_CFG_STS_LINK_RATE_SHIFT: u32 = 1;
-pub const NFP_NET_CFG_STS_LINK_RATE_25G: u32 = 4;
 
 /// VERSION 0.0.5.0: NFD3 datapath, class 0 (generic), ABI 5 [choice,
 /// probe.md §8.2].
 pub const NFD_CFG_VERSION: u32 = 0x0000_0500;
 /// MTU limit of the firmware (probe.md §8.8).
 pub const NFD_MAX_MTU: u32 = 9216;
+/// MTU the firmware publishes before the driver sets one.
 pub const NFD_DEFAULT_MTU: u32 = 1500;
 /// Rings per data vNIC.
 pub const NFD_MAX_DATA_RINGS: u32 = 8;
@@ -137,38 +51,99 @@ pub const NFD_BPF_INL_MTU: u8 = 0xff;
 
 const EOPNOTSUPP: u32 = 95;
 
-/// What a vNIC is for.
+/// Which rings a ring-configuration error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VnicKind {
-    /// The BPF app's control vNIC (map control messages).
-    Ctrl,
-    /// The data vNIC of physical port `port` (its ETH table entry).
-    Data { port: usize },
+pub enum RingDir {
+    /// The TX rings (`NFP_NET_CFG_TXR_*`).
+    Tx,
+    /// The RX (freelist) rings (`NFP_NET_CFG_RXR_*`).
+    Rx,
 }
 
-/// Static facts the firmware publishes in a vNIC's BAR.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VnicParams {
-    pub kind: VnicKind,
-    /// MU address of the 32 KiB control BAR.
-    pub bar: u64,
-    pub start_txq: u32,
-    pub start_rxq: u32,
-    pub max_rings: u32,
-    pub cap: u32,
-    /// BPF ABI to announce (data vNICs of the BPF app).
-    pub bpf_abi: Option<u8>,
+impl std::fmt::Display for RingDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RingDir::Tx => "TX",
+            RingDir::Rx => "RX",
+        })
+    }
+}
+
+/// Why a reconfig was refused (the driver sees `NFP_NET_CFG_UPDATE_ERR`).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconfigError {
+    /// CTRL enables features CAP does not offer.
+    #[error("CTRL {ctrl:#010x} enables {unsupported:#x}, which CAP does not offer")]
+    Unsupported {
+        /// The CTRL word written.
+        ctrl: u32,
+        /// Its bits outside CAP.
+        unsupported: u32,
+    },
+    /// An MTU the firmware cannot carry.
+    #[error("MTU {0} outside 68..={NFD_MAX_MTU}")]
+    Mtu(u32),
+    /// Rings enabled beyond `NFP_NET_CFG_MAX_*RINGS`.
+    #[error("{dir} ring enable bitmap {bitmap:#x} beyond the {max} rings offered")]
+    RingEnable {
+        /// TX or RX.
+        dir: RingDir,
+        /// `NFP_NET_CFG_*RS_ENABLE` as written.
+        bitmap: u64,
+        /// Rings offered.
+        max: u32,
+    },
+    /// An enabled ring without an address or with a size out of range.
+    #[error("{dir} ring {ring}: address {addr:#x} / size 2^{log2} invalid")]
+    Ring {
+        /// TX or RX.
+        dir: RingDir,
+        /// The ring.
+        ring: u64,
+        /// Its `NFP_NET_CFG_*R_ADDR`.
+        addr: u64,
+        /// Its `NFP_NET_CFG_*R_SZ`.
+        log2: u8,
+    },
+    /// `UPDATE_BPF` on a vNIC that offers no BPF offload.
+    #[error("UPDATE_BPF on a vNIC without BPF offload")]
+    NoBpf,
+    /// `NFP_NET_CFG_BPF_SIZE` empty or beyond the code store.
+    #[error("NFP_NET_CFG_BPF_SIZE {0} outside 1..={NFD_BPF_MAX_LEN} instructions")]
+    BpfSize(u16),
+    /// The BPF image could not be read from guest memory.
+    #[error("NFP_NET_CFG_BPF_ADDR {addr:#x}: DMA of the {len}-byte BPF image failed: {source}")]
+    BpfDma {
+        /// `NFP_NET_CFG_BPF_ADDR`, flags masked off.
+        addr: u64,
+        /// Bytes of the image.
+        len: usize,
+        /// The failed access.
+        source: DmaError,
+    },
+    /// The BPF image does not load (ECC, length).
+    #[error("BPF image at {addr:#x} refused: {reason}")]
+    BpfImage {
+        /// `NFP_NET_CFG_BPF_ADDR`, flags masked off.
+        addr: u64,
+        /// What the loader found.
+        reason: LoadError,
+    },
 }
 
 /// Control-plane state of a vNIC; its rings live in [`VnicDp`].
 #[derive(Clone, Debug)]
 pub struct Vnic {
+    /// What the firmware publishes for this vNIC.
     pub params: VnicParams,
+    /// Its rings, interrupts and counters, shared with the datapath.
     pub dp: Arc<VnicDp>,
+    /// Reconfigs refused so far.
     pub reconfig_errors: u64,
 }
 
 impl Vnic {
+    /// A vNIC with `params` whose port's link is `link_up`.
     pub fn new(params: VnicParams, link_up: bool) -> Self {
         Self {
             dp: Arc::new(VnicDp::new(params.clone(), link_up)),
@@ -177,10 +152,12 @@ impl Vnic {
         }
     }
 
+    /// Whether the last reconfig enabled it.
     pub fn enabled(&self) -> bool {
         self.dp.config().enabled
     }
 
+    /// "vNIC N" or "ctrl vNIC", for log lines.
     pub fn name(&self) -> String {
         self.dp.name()
     }
@@ -237,11 +214,11 @@ impl Vnic {
 
     /// Read the ring, RSS and filter configuration the driver wrote, as it
     /// stands when UPDATE asks for it (nfp_net_common.c:979-1065).
-    fn read_config(&self, mu: &Mu, ctrl: u32) -> Result<VnicConfig, String> {
+    fn read_config(&self, mu: &Mu, ctrl: u32) -> Result<VnicConfig, ReconfigError> {
         let p = &self.params;
         let mtu = mu.read_u32(self.reg(NFP_NET_CFG_MTU));
         if ctrl & NFP_NET_CFG_CTRL_ENABLE != 0 && !(68..=NFD_MAX_MTU).contains(&mtu) {
-            return Err(format!("MTU {mtu} outside 68..={NFD_MAX_MTU}"));
+            return Err(ReconfigError::Mtu(mtu));
         }
         let mut m = [0u8; 8];
         mu.read(self.reg(NFP_NET_CFG_MACADDR), &mut m);
@@ -252,13 +229,11 @@ impl Vnic {
                      addr: fn(u64) -> u64,
                      sz: fn(u64) -> u64,
                      vec: fn(u64) -> u64,
-                     what: &str| {
+                     dir: RingDir| {
             let bitmap = mu.read_u64(self.reg(enable_off));
             let max = p.max_rings.min(NFP_NET_RING_MAX as u32);
             if max < 64 && bitmap >> max != 0 {
-                return Err(format!(
-                    "{what} ring enable bitmap {bitmap:#x} beyond the {max} rings offered"
-                ));
+                return Err(ReconfigError::RingEnable { dir, bitmap, max });
             }
             let mut v = Vec::with_capacity(max as usize);
             for r in 0..u64::from(max) {
@@ -272,9 +247,12 @@ impl Vnic {
                 let log2 = b[0];
                 mu.read(self.reg(vec(r)), &mut b);
                 if a == 0 || log2 == 0 || log2 > NFD_RING_LOG2_MAX {
-                    return Err(format!(
-                        "{what} ring {r}: address {a:#x} / size 2^{log2} invalid"
-                    ));
+                    return Err(ReconfigError::Ring {
+                        dir,
+                        ring: r,
+                        addr: a,
+                        log2,
+                    });
                 }
                 v.push(Some(RingCfg {
                     addr: a,
@@ -289,14 +267,14 @@ impl Vnic {
             nfp_net_cfg_txr_addr,
             nfp_net_cfg_txr_sz,
             nfp_net_cfg_txr_vec,
-            "TX",
+            RingDir::Tx,
         )?;
         let rx = rings(
             NFP_NET_CFG_RXRS_ENABLE,
             nfp_net_cfg_rxr_addr,
             nfp_net_cfg_rxr_sz,
             nfp_net_cfg_rxr_vec,
-            "RX",
+            RingDir::Rx,
         )?;
         let mut cfg = VnicConfig {
             enabled: ctrl & NFP_NET_CFG_CTRL_ENABLE != 0,
@@ -324,33 +302,32 @@ impl Vnic {
     /// words), check and decode it, and install it in the code store
     /// (bpf.md §2.3-2.4). The driver frees the image as soon as the
     /// reconfig is acknowledged, so it is copied now.
-    fn load_bpf(&self, mu: &Mu, host: &Host) -> Result<Program, String> {
+    fn load_bpf(&self, mu: &Mu, host: &Host) -> Result<Program, ReconfigError> {
         if self.params.bpf_abi.is_none() {
-            return Err("UPDATE_BPF on a vNIC without BPF offload".into());
+            return Err(ReconfigError::NoBpf);
         }
         let mut b = [0u8; 2];
         mu.read(self.reg(NFP_NET_CFG_BPF_SIZE), &mut b);
         let size = u16::from_le_bytes(b);
         let addr = mu.read_u64(self.reg(NFP_NET_CFG_BPF_ADDR)) & !NFP_NET_CFG_BPF_CFG_MASK;
         if size == 0 || size > NFD_BPF_MAX_LEN {
-            return Err(format!(
-                "NFP_NET_CFG_BPF_SIZE {size} outside 1..={NFD_BPF_MAX_LEN} instructions"
-            ));
+            return Err(ReconfigError::BpfSize(size));
         }
         let mut image = vec![0u8; usize::from(size) * 8];
-        host.mem.read(addr, &mut image).map_err(|e| {
-            format!(
-                "NFP_NET_CFG_BPF_ADDR {addr:#x}: DMA of the {}-byte BPF image failed: {e}",
-                image.len()
-            )
-        })?;
+        host.mem
+            .read(addr, &mut image)
+            .map_err(|source| ReconfigError::BpfDma {
+                addr,
+                len: image.len(),
+                source,
+            })?;
         let prog = Program::load(
             &crate::fp::exec::le_words(&image),
             NFD_BPF_START,
             NFD_BPF_DONE,
             usize::from(NFD_BPF_MAX_LEN),
         )
-        .map_err(|e| format!("BPF image at {addr:#x} refused: {e}"))?;
+        .map_err(|reason| ReconfigError::BpfImage { addr, reason })?;
         Ok(prog)
     }
 
@@ -359,13 +336,11 @@ impl Vnic {
     pub fn reconfig(&mut self, mu: &mut Mu, host: &Host) {
         let update = mu.read_u32(self.reg(NFP_NET_CFG_UPDATE));
         let ctrl = mu.read_u32(self.reg(NFP_NET_CFG_CTRL));
-        let mut err: Option<String> = None;
+        let mut err: Option<ReconfigError> = None;
 
         let unsupported = ctrl & !(self.params.cap | NFP_NET_CFG_CTRL_ENABLE);
         if unsupported != 0 {
-            err = Some(format!(
-                "CTRL {ctrl:#010x} enables {unsupported:#x}, which CAP does not offer"
-            ));
+            err = Some(ReconfigError::Unsupported { ctrl, unsupported });
         }
         // A new program is installed only if the whole reconfig succeeds.
         let mut prog = None;

@@ -1,91 +1,231 @@
-//! The card's physical ports and what is plugged into them: a loopback
-//! cable to another port of the card, a UDP socket (one Ethernet frame per
-//! datagram, as QEMU's `-netdev dgram` does), a host tap device, or nothing.
-//! Every port can also record its traffic to pcap files.
+//! The card's physical ports and what is plugged into them.
+//!
+//! A wire backend is two trait objects: a [`WireTx`] that every thread
+//! transmitting on the port shares, and a [`WireRx`] owned by the one
+//! thread that receives from it, in batches into preallocated buffers
+//! ([`RxBatch`]); [`Readiness`] says how that thread is driven. The
+//! backends, one file each, are a loopback cable to another port of the
+//! card ([`cable`], `loop:P`), a UDP socket carrying one Ethernet frame per
+//! datagram as QEMU's `-netdev dgram` does ([`udp`]), a host tap device
+//! ([`tap`]) and nothing ([`none`]); [`pcap`] wraps any of them to record
+//! its traffic. Adding a backend is one new file (its parser, its `open`
+//! and its two ends) and its name in [`spec`].
+//!
+//! This module uses neither the datapath nor NFD: it moves frames.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
-use std::os::fd::AsRawFd;
-use std::path::Path;
-use std::str::FromStr;
+mod batch;
+mod cable;
+mod none;
+mod pcap;
+mod spec;
+mod tap;
+mod udp;
+
+pub use batch::RxBatch;
+pub use spec::{PortSpec, parse_assignment};
+
+use std::net::SocketAddr;
+use std::num::ParseIntError;
+use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
 
 use crossbeam_channel::{Receiver, Sender};
-use parking_lot::Mutex;
-use pcap_file::pcap::{PcapPacket, PcapWriter};
 use tracing::warn;
 
 /// Largest frame a port carries (9216 MTU + headers, rounded up).
 pub const MAX_FRAME: usize = 9600;
 /// Frames queued on a loopback cable before it drops.
 pub const LOOP_QUEUE: usize = 4096;
+/// Frames a port's receive thread takes per batch.
+pub const RX_BATCH: usize = 32;
+/// Bytes per receive slot: the largest UDP datagram or tap frame, so an
+/// oversized frame arrives whole and is counted as too long, not cut.
+pub const RX_SLOT: usize = 65536;
 
-/// What is plugged into a port.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PortSpec {
-    /// Nothing: the link is down.
-    None,
-    /// A cable to port `P` of the same card.
-    Loop(usize),
-    /// One frame per UDP datagram between `local` and `remote`.
-    Udp {
-        local: SocketAddr,
-        remote: SocketAddr,
+/// The sending end of a wire backend, shared by every thread that
+/// transmits on the port (the flow processor's workers, the host's TX
+/// rings).
+pub trait WireTx: Send + Sync {
+    /// Put one frame on the wire; false if it was dropped (no link, a full
+    /// queue, a send error).
+    fn send(&self, frame: &[u8]) -> bool;
+
+    /// Put `frames` on the wire in order; returns how many of the first
+    /// went out. A backend stops at the first frame it cannot send (as
+    /// `sendmmsg` does) and the rest are dropped. The default sends them
+    /// one by one; batched backends override it.
+    fn send_batch(&self, frames: &[&[u8]]) -> usize {
+        frames.iter().take_while(|f| self.send(f)).count()
+    }
+
+    /// Whether a link partner is connected: the port's link state.
+    fn link_up(&self) -> bool {
+        true
+    }
+}
+
+/// How a port's receiving end must be driven.
+#[derive(Clone, Copy, Debug)]
+pub enum Readiness<'a> {
+    /// Nothing ever arrives: the port needs no receive thread.
+    Never,
+    /// [`WireRx::recv_batch`] blocks until frames arrive: give the port a
+    /// thread of its own.
+    Blocking,
+    /// As `Blocking`, and `fd` polls readable whenever frames wait, so one
+    /// thread may serve several such ports (epoll) or wait with a timeout.
+    Fd(BorrowedFd<'a>),
+    /// Frames are always ready (a generator, a file replayed as fast as
+    /// possible): `recv_batch` never waits, and can be driven to
+    /// completion on any thread, e.g. in-process by a benchmark.
+    Always,
+}
+
+/// The receiving end of a wire backend, owned by the thread that receives.
+pub trait WireRx: Send {
+    /// Wait until at least one frame arrives, then receive what else is
+    /// waiting without waiting again, appending to `batch` (which has at
+    /// least one free slot) up to its capacity. Returns the number of
+    /// frames received; 0 when the input has ended for good (a cable whose
+    /// far end is gone, the end of a file). Transient conditions are
+    /// retried inside; an error ends the port's receive loop.
+    fn recv_batch(&mut self, batch: &mut RxBatch) -> std::io::Result<usize>;
+
+    /// How this end must be driven.
+    fn readiness(&self) -> Readiness<'_>;
+}
+
+/// A port's receiving end, which its receive thread takes.
+pub type PortRx = Box<dyn WireRx>;
+
+/// A loopback cable's queue into one port.
+type Queue = (Sender<Vec<u8>>, Receiver<Vec<u8>>);
+
+/// The two ends of a port's backend.
+pub struct Link {
+    /// Where transmitted frames go.
+    pub tx: Box<dyn WireTx>,
+    /// Where received frames come from.
+    pub rx: Box<dyn WireRx>,
+}
+
+/// The error a backend returns when [`WireRx::recv_batch`] is called with
+/// a full batch.
+fn batch_full() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "receive batch has no free slot",
+    )
+}
+
+/// Why a port could not be described or set up.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    /// Not `NAME:ARGS` nor `none`.
+    #[error("port backend {0:?}: expected {alternatives}", alternatives = spec::expected())]
+    Syntax(String),
+    /// A `NAME` no backend has.
+    #[error("unknown port backend {kind:?} in {spec:?}")]
+    UnknownBackend {
+        /// The name given.
+        kind: String,
+        /// The whole description.
+        spec: String,
     },
-    /// A host tap device.
-    Tap(String),
-}
-
-impl std::fmt::Display for PortSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PortSpec::None => write!(f, "none"),
-            PortSpec::Loop(p) => write!(f, "loop:{p}"),
-            PortSpec::Udp { local, remote } => write!(f, "udp:{local}@{remote}"),
-            PortSpec::Tap(n) => write!(f, "tap:{n}"),
-        }
-    }
-}
-
-fn resolve(s: &str) -> Result<SocketAddr, String> {
-    s.to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {s:?}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{s:?} resolves to nothing"))
-}
-
-impl FromStr for PortSpec {
-    type Err = String;
-
-    /// `none`, `loop:P`, `udp:LOCALHOST:LPORT@REMOTEHOST:RPORT`, `tap:IFNAME`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "none" {
-            return Ok(PortSpec::None);
-        }
-        let (kind, rest) = s.split_once(':').ok_or_else(|| {
-            format!("port backend {s:?}: expected none, loop:P, udp:L@R or tap:IF")
-        })?;
-        match kind {
-            "loop" => rest
-                .parse()
-                .map(PortSpec::Loop)
-                .map_err(|e| format!("loop:{rest}: bad port number: {e}")),
-            "udp" => {
-                let (l, r) = rest.split_once('@').ok_or_else(|| {
-                    format!("udp:{rest}: expected LOCALHOST:LPORT@REMOTEHOST:RPORT")
-                })?;
-                Ok(PortSpec::Udp {
-                    local: resolve(l)?,
-                    remote: resolve(r)?,
-                })
-            }
-            "tap" if !rest.is_empty() && rest.len() < 16 => Ok(PortSpec::Tap(rest.to_string())),
-            "tap" => Err(format!("tap:{rest}: interface name must be 1-15 bytes")),
-            _ => Err(format!("unknown port backend {kind:?} in {s:?}")),
-        }
-    }
+    /// `loop:P` with a `P` that is not a number.
+    #[error("loop:{arg}: bad port number: {source}")]
+    LoopPort {
+        /// The `P` given.
+        arg: String,
+        /// Why it is not a number.
+        source: ParseIntError,
+    },
+    /// `udp:` without `LOCAL@REMOTE`.
+    #[error("udp:{0}: expected LOCALHOST:LPORT@REMOTEHOST:RPORT")]
+    UdpSyntax(String),
+    /// A host or port that does not resolve.
+    #[error("cannot resolve {addr:?}: {source}")]
+    Resolve {
+        /// The address given.
+        addr: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// A host that resolves to no address.
+    #[error("{0:?} resolves to nothing")]
+    NoAddress(String),
+    /// A tap interface name that is empty or too long.
+    #[error("tap:{0}: interface name must be 1-15 bytes")]
+    TapName(String),
+    /// A `--port` argument that is not `N=SPEC`.
+    #[error("expected N=SPEC, got {0:?}")]
+    Assignment(String),
+    /// The `N` of `N=SPEC` is not a number.
+    #[error("bad port number {arg:?}: {source}")]
+    PortNumber {
+        /// The `N` given.
+        arg: String,
+        /// Why it is not a number.
+        source: ParseIntError,
+    },
+    /// A loopback cable to a port the card does not have.
+    #[error("port {port}: loop:{peer}: the card has {ports} port(s)")]
+    NoPeer {
+        /// The port being cabled.
+        port: usize,
+        /// The port its cable goes to.
+        peer: usize,
+        /// Ports of the card.
+        ports: usize,
+    },
+    /// The UDP socket cannot bind its local address.
+    #[error("port {port}: udp bind {addr}: {source}")]
+    UdpBind {
+        /// The port.
+        port: usize,
+        /// The local address.
+        addr: SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// The UDP socket cannot connect to its remote address.
+    #[error("port {port}: udp connect {addr}: {source}")]
+    UdpConnect {
+        /// The port.
+        port: usize,
+        /// The remote address.
+        addr: SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// The tap device cannot be opened or attached.
+    #[error("port {port}: tap {name}: {source}")]
+    Tap {
+        /// The port.
+        port: usize,
+        /// The interface name.
+        name: String,
+        /// The error of `/dev/net/tun` or `TUNSETIFF`.
+        source: std::io::Error,
+    },
+    /// A socket or device cannot be shared by the two ends.
+    #[error("port {port}: cannot duplicate its descriptor: {source}")]
+    Dup {
+        /// The port.
+        port: usize,
+        /// The `dup` error.
+        source: std::io::Error,
+    },
+    /// A pcap file cannot be created.
+    #[error("creating {}: {source}", path.display())]
+    Pcap {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Reusable frame buffers, so steady-state traffic allocates nothing.
@@ -102,12 +242,15 @@ impl Default for FramePool {
 }
 
 impl FramePool {
+    /// An empty buffer with room for [`MAX_FRAME`] bytes: a pooled one if
+    /// there is one.
     pub fn get(&self) -> Vec<u8> {
         self.free_rx
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(MAX_FRAME))
     }
 
+    /// Give a buffer back (dropped if the pool is full).
     pub fn put(&self, mut v: Vec<u8>) {
         v.clear();
         let _ = self.free_tx.try_send(v);
@@ -117,47 +260,28 @@ impl FramePool {
 /// Per-port counters of what the cable itself dropped.
 #[derive(Debug, Default)]
 pub struct WireStats {
+    /// Frames the backend could not send.
     pub tx_dropped: AtomicU64,
 }
 
-/// Where a port's transmitted frames go.
-enum Out {
-    None,
-    /// The peer port's receive queue.
-    Loop(Sender<Vec<u8>>),
-    Udp(UdpSocket),
-    Tap(File),
+/// The loopback cables of a card: a receive queue per port, and the pool
+/// their buffers come from.
+struct Cables<'a> {
+    /// What is plugged into each port.
+    specs: &'a [PortSpec],
+    /// Each port's receive queue.
+    queues: Vec<Queue>,
+    pool: Arc<FramePool>,
 }
 
-/// pcap recording of one direction.
-struct Recorder(Mutex<PcapWriter<File>>);
-
-impl Recorder {
-    fn create(path: &Path) -> std::io::Result<Self> {
-        let f = File::create(path)?;
-        let w = PcapWriter::new(f).map_err(std::io::Error::other)?;
-        Ok(Self(Mutex::new(w)))
-    }
-
-    fn record(&self, frame: &[u8]) {
-        let ts = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        let mut w = self.0.lock();
-        let p = PcapPacket::new(ts, frame.len() as u32, frame);
-        if let Err(e) = w.write_packet(&p) {
-            warn!(target: "nfp_emu::ports", "pcap write failed: {e}");
-        }
-    }
-}
-
-/// One physical port.
+/// One physical port: what is plugged in, its sending end and counters.
 pub struct Wire {
+    /// Port number.
     pub index: usize,
+    /// What is plugged in.
     pub spec: PortSpec,
-    out: Out,
-    pcap_rx: Option<Recorder>,
-    pcap_tx: Option<Recorder>,
+    tx: Box<dyn WireTx>,
+    /// What the cable dropped.
     pub stats: WireStats,
 }
 
@@ -170,288 +294,88 @@ impl std::fmt::Debug for Wire {
     }
 }
 
-/// How frames come in on a port.
-pub enum Input {
-    /// Frames pushed by a loopback cable.
-    Queue(Receiver<Vec<u8>>),
-    Udp(UdpSocket),
-    Tap(File),
-    None,
-}
-
-const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
-const IFF_TAP: libc::c_short = 0x0002;
-const IFF_NO_PI: libc::c_short = 0x1000;
-
-#[repr(C)]
-struct IfReq {
-    name: [u8; 16],
-    flags: libc::c_short,
-    _pad: [u8; 22],
-}
-
-fn open_tap(name: &str) -> std::io::Result<File> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/net/tun")?;
-    let mut req = IfReq {
-        name: [0; 16],
-        flags: IFF_TAP | IFF_NO_PI,
-        _pad: [0; 22],
-    };
-    req.name[..name.len()].copy_from_slice(name.as_bytes());
-    // SAFETY: TUNSETIFF reads and writes a struct ifreq, which IfReq lays
-    // out (name then a short of flags, padded to 40 bytes).
-    let r = unsafe { libc::ioctl(f.as_raw_fd(), TUNSETIFF, &mut req as *mut IfReq) };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(f)
-}
-
-/// Build the ports of a card: `specs[i]` is what is plugged into port i.
-/// Returns each port and where its received frames come from.
-pub fn connect(specs: &[PortSpec], pcap_dir: Option<&Path>) -> Result<Vec<(Wire, Input)>, String> {
-    let n = specs.len();
-    type Queue = (Sender<Vec<u8>>, Receiver<Vec<u8>>);
-    let queues: Vec<Queue> = (0..n)
-        .map(|_| crossbeam_channel::bounded(LOOP_QUEUE))
-        .collect();
-    let mut out = Vec::with_capacity(n);
-    for (i, spec) in specs.iter().enumerate() {
-        let (o, input) = match spec {
-            PortSpec::None => (Out::None, Input::None),
-            PortSpec::Loop(p) => {
-                let peer = queues
-                    .get(*p)
-                    .ok_or_else(|| format!("port {i}: loop:{p}: the card has {n} port(s)"))?;
-                let looped_back = specs.get(*p) == Some(&PortSpec::Loop(i));
-                if !looped_back && *p != i {
-                    warn!(target: "nfp_emu::ports", "port {i} is cabled to port {p}, whose cable goes elsewhere");
-                }
-                (Out::Loop(peer.0.clone()), Input::Queue(queues[i].1.clone()))
-            }
-            PortSpec::Udp { local, remote } => {
-                let s = UdpSocket::bind(local)
-                    .map_err(|e| format!("port {i}: udp bind {local}: {e}"))?;
-                s.connect(remote)
-                    .map_err(|e| format!("port {i}: udp connect {remote}: {e}"))?;
-                let r = s.try_clone().map_err(|e| e.to_string())?;
-                (Out::Udp(s), Input::Udp(r))
-            }
-            PortSpec::Tap(name) => {
-                let f = open_tap(name).map_err(|e| format!("port {i}: tap {name}: {e}"))?;
-                let r = f.try_clone().map_err(|e| e.to_string())?;
-                (Out::Tap(f), Input::Tap(r))
-            }
-        };
-        let rec = |dir: &str| -> Result<Option<Recorder>, String> {
-            match pcap_dir {
-                None => Ok(None),
-                Some(d) => {
-                    let p = d.join(format!("port{i}-{dir}.pcap"));
-                    Recorder::create(&p)
-                        .map(Some)
-                        .map_err(|e| format!("creating {}: {e}", p.display()))
-                }
-            }
-        };
-        out.push((
-            Wire {
-                index: i,
-                spec: spec.clone(),
-                out: o,
-                pcap_rx: rec("rx")?,
-                pcap_tx: rec("tx")?,
-                stats: WireStats::default(),
-            },
-            input,
-        ));
-    }
-    Ok(out)
-}
-
 impl Wire {
     /// Whether a cable (or socket, or tap) is connected.
     pub fn link_up(&self) -> bool {
-        !matches!(self.out, Out::None)
+        self.tx.link_up()
     }
 
-    /// Put a frame on the wire; `pool` supplies the buffer a loopback cable
-    /// carries. Returns false if it was dropped.
-    pub fn send(&self, frame: &[u8], pool: &FramePool) -> bool {
-        if let Some(r) = &self.pcap_tx {
-            r.record(frame);
-        }
-        let ok = match &self.out {
-            Out::None => false,
-            Out::Loop(tx) => {
-                let mut b = pool.get();
-                b.extend_from_slice(frame);
-                match tx.try_send(b) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        pool.put(e.into_inner());
-                        false
-                    }
-                }
-            }
-            Out::Udp(s) => s.send(frame).is_ok(),
-            Out::Tap(f) => {
-                let mut f: &File = f;
-                f.write(frame).is_ok()
-            }
-        };
+    /// Put a frame on the wire. Returns false if it was dropped.
+    pub fn send(&self, frame: &[u8]) -> bool {
+        let ok = self.tx.send(frame);
         if !ok {
             self.stats.tx_dropped.fetch_add(1, Ordering::Relaxed);
         }
         ok
     }
 
-    /// Record a received frame.
-    pub fn record_rx(&self, frame: &[u8]) {
-        if let Some(r) = &self.pcap_rx {
-            r.record(frame);
+    /// Put frames on the wire in order; returns how many of the first went
+    /// out (the rest were dropped).
+    pub fn send_batch(&self, frames: &[&[u8]]) -> usize {
+        let sent = self.tx.send_batch(frames).min(frames.len());
+        let dropped = (frames.len() - sent) as u64;
+        if dropped > 0 {
+            self.stats.tx_dropped.fetch_add(dropped, Ordering::Relaxed);
         }
+        sent
     }
 }
 
-/// Receive loop of a port: calls `deliver` for every frame until the input
-/// closes (or, for sockets, forever). Runs on the port's own thread.
-pub fn receive_loop(input: Input, pool: &FramePool, mut deliver: impl FnMut(&[u8]) -> bool) {
-    match input {
-        Input::None => {}
-        Input::Queue(rx) => {
-            while let Ok(frame) = rx.recv() {
-                let go = deliver(&frame);
-                pool.put(frame);
-                if !go {
+/// Build the ports of a card: `specs[i]` is what is plugged into port i;
+/// loopback cables carry buffers from `pool`; with `pcap_dir`, every port
+/// records its traffic there. Returns each port and its receiving end.
+pub fn connect(
+    specs: &[PortSpec],
+    pcap_dir: Option<&Path>,
+    pool: &Arc<FramePool>,
+) -> Result<Vec<(Wire, PortRx)>, PortError> {
+    let cables = Cables {
+        specs,
+        queues: (0..specs.len())
+            .map(|_| crossbeam_channel::bounded(LOOP_QUEUE))
+            .collect(),
+        pool: pool.clone(),
+    };
+    let mut out = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let mut link = spec.open(i, &cables)?;
+        if let Some(dir) = pcap_dir {
+            link = pcap::record(link, dir, i)?;
+        }
+        out.push((
+            Wire {
+                index: i,
+                spec: spec.clone(),
+                tx: link.tx,
+                stats: WireStats::default(),
+            },
+            link.rx,
+        ));
+    }
+    Ok(out)
+}
+
+/// Receive loop of port `port`: hands every batch of frames to `deliver`
+/// until the input ends, fails, or `deliver` returns false. Runs on the
+/// port's own thread; the batch is allocated once, here.
+pub fn receive_loop(port: usize, rx: &mut dyn WireRx, mut deliver: impl FnMut(&RxBatch) -> bool) {
+    let mut batch = RxBatch::new(RX_BATCH, RX_SLOT);
+    loop {
+        batch.clear();
+        match rx.recv_batch(&mut batch) {
+            Ok(0) => return,
+            Ok(_) => {
+                if !deliver(&batch) {
                     return;
                 }
             }
-        }
-        Input::Udp(s) => {
-            let mut buf = vec![0u8; 65536];
-            loop {
-                match s.recv(&mut buf) {
-                    Ok(n) => {
-                        if !deliver(&buf[..n]) {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
-                    Err(e) => {
-                        warn!(target: "nfp_emu::ports", "udp receive failed: {e}");
-                        return;
-                    }
-                }
-            }
-        }
-        Input::Tap(mut f) => {
-            let mut buf = vec![0u8; 65536];
-            loop {
-                match f.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        if !deliver(&buf[..n]) {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        warn!(target: "nfp_emu::ports", "tap read failed: {e}");
-                        return;
-                    }
-                }
+            Err(e) => {
+                warn!(target: "nfp_emu::ports", "port {port}: receive failed: {e}");
+                return;
             }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn specs_parse() {
-        assert_eq!("none".parse::<PortSpec>(), Ok(PortSpec::None));
-        assert_eq!("loop:1".parse::<PortSpec>(), Ok(PortSpec::Loop(1)));
-        assert_eq!(
-            "tap:nfp0".parse::<PortSpec>(),
-            Ok(PortSpec::Tap("nfp0".into()))
-        );
-        let u: PortSpec = "udp:127.0.0.1:5555@127.0.0.1:6666".parse().unwrap();
-        assert_eq!(u.to_string(), "udp:127.0.0.1:5555@127.0.0.1:6666");
-        for bad in [
-            "loop:x",
-            "udp:1.2.3.4:5",
-            "tap:",
-            "tap:waytoolonginterfacename",
-            "wire:0",
-            "loop",
-        ] {
-            assert!(bad.parse::<PortSpec>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn loop_cable_carries_frames_both_ways() {
-        let pool = FramePool::default();
-        let mut ports = connect(&[PortSpec::Loop(1), PortSpec::Loop(0)], None).unwrap();
-        let (w1, i1) = ports.pop().unwrap();
-        let (w0, i0) = ports.pop().unwrap();
-        assert!(w0.link_up() && w1.link_up());
-        assert!(w0.send(b"to port one", &pool));
-        assert!(w1.send(b"to port zero", &pool));
-        let Input::Queue(q1) = i1 else { panic!() };
-        let Input::Queue(q0) = i0 else { panic!() };
-        assert_eq!(q1.try_recv().unwrap(), b"to port one");
-        assert_eq!(q0.try_recv().unwrap(), b"to port zero");
-        assert!(connect(&[PortSpec::Loop(5)], None).is_err());
-    }
-
-    #[test]
-    fn udp_port_sends_one_frame_per_datagram() {
-        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let local = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let laddr = local.local_addr().unwrap();
-        drop(local);
-        let spec = PortSpec::Udp {
-            local: laddr,
-            remote: peer.local_addr().unwrap(),
-        };
-        let pool = FramePool::default();
-        let mut ports = connect(&[spec], None).unwrap();
-        let (w, input) = ports.pop().unwrap();
-        assert!(w.send(b"\x00\x01frame", &pool));
-        let mut b = [0u8; 64];
-        let (n, from) = peer.recv_from(&mut b).unwrap();
-        assert_eq!(&b[..n], b"\x00\x01frame");
-        assert_eq!(from, laddr);
-        peer.send_to(b"reply", laddr).unwrap();
-        let mut got = Vec::new();
-        receive_loop(input, &pool, |f| {
-            got.extend_from_slice(f);
-            false
-        });
-        assert_eq!(got, b"reply");
-    }
-
-    #[test]
-    fn pcap_files_hold_the_frames() {
-        let dir = std::env::temp_dir().join(format!("nfp-emu-pcap-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let pool = FramePool::default();
-        let ports = connect(&[PortSpec::Loop(0)], Some(&dir)).unwrap();
-        let (w, _) = &ports[0];
-        w.send(&[0xaa; 60], &pool);
-        w.record_rx(&[0xbb; 64]);
-        let tx = std::fs::read(dir.join("port0-tx.pcap")).unwrap();
-        let rx = std::fs::read(dir.join("port0-rx.pcap")).unwrap();
-        // 24-byte file header + 16-byte record header + data.
-        assert_eq!(tx.len(), 24 + 16 + 60);
-        assert_eq!(rx.len(), 24 + 16 + 64);
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
+mod tests;

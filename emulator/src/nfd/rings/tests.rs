@@ -5,10 +5,15 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::FromRawFd;
 
+use std::sync::atomic::Ordering;
+
 use super::*;
 use crate::dma::tests::ram;
-use crate::nfd::vnic::{NFP_NET_CFG_CTRL_ENABLE, NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM};
-use crate::pkt::tests::tcp4;
+use crate::nfd::ctrl::*;
+use crate::nfd::desc::*;
+use crate::nfd::qc::{NFP_QCP_QUEUE_ADD_WPTR, NFP_QCP_QUEUE_ADDR_SZ};
+use crate::nfd::rss::rss_hash;
+use crate::pkt::{self, tests::tcp4};
 
 const RAM: u64 = 0x10_0000;
 const TXR: u64 = RAM;
@@ -113,10 +118,9 @@ impl Rig {
             self.host.mem.write(TXR + 16 * slot, &d.encode()).unwrap();
             self.tx_wr += 1;
         }
-        self.host.qc.write(
-            super::super::qc::NFP_QCP_QUEUE_ADD_WPTR,
-            &(descs.len() as u32).to_le_bytes(),
-        );
+        self.host
+            .qc
+            .write(NFP_QCP_QUEUE_ADD_WPTR, &(descs.len() as u32).to_le_bytes());
         let mut out = Vec::new();
         self.v.tx_kick(&self.host, 0, &mut |f| out.push(f.to_vec()));
         out
@@ -135,8 +139,7 @@ impl Rig {
             self.host.mem.write(RXR + 8 * slot, &fl_desc(buf)).unwrap();
             self.fl_wr += 1;
         }
-        let q =
-            2 * super::super::qc::NFP_QCP_QUEUE_ADDR_SZ + super::super::qc::NFP_QCP_QUEUE_ADD_WPTR;
+        let q = 2 * NFP_QCP_QUEUE_ADDR_SZ + NFP_QCP_QUEUE_ADD_WPTR;
         self.host.qc.write(q, &n.to_le_bytes());
     }
 
@@ -265,10 +268,9 @@ fn tx_bad_descriptors_are_counted_and_skipped() {
     let a = r.buffer(&g, BUFS);
     assert_eq!(r.send(&[one(a, g.len())]).len(), 1);
     // A doorbell claiming more descriptors than the ring has is clamped.
-    r.host.qc.write(
-        super::super::qc::NFP_QCP_QUEUE_ADD_WPTR,
-        &100_000u32.to_le_bytes(),
-    );
+    r.host
+        .qc
+        .write(NFP_QCP_QUEUE_ADD_WPTR, &100_000u32.to_le_bytes());
     r.v.tx_kick(&r.host, 0, &mut |_| {});
 }
 
@@ -390,7 +392,7 @@ fn rss_spreads_flows_and_prepends_the_hash() {
         log2: 8,
         vector: 4,
     });
-    c.rss_ctrl = pkt::NFP_NET_CFG_RSS_IPV4_TCP | 0x7f;
+    c.rss_ctrl = NFP_NET_CFG_RSS_IPV4_TCP | 0x7f;
     for (i, k) in c.rss_key.iter_mut().enumerate() {
         *k = (i as u8).wrapping_mul(37) ^ 0x6d;
     }
@@ -412,7 +414,7 @@ fn rss_spreads_flows_and_prepends_the_hash() {
         let mut f = tcp4(b"flow", 1, 0x10);
         f[34..36].copy_from_slice(&(1000 + port).to_be_bytes());
         pkt::fill_checksums(&mut f, true, true);
-        let (hash, _) = pkt::rss_hash(&f, &c.rss_key, c.rss_ctrl).unwrap();
+        let (hash, _) = rss_hash(&f, &c.rss_key, c.rss_ctrl).unwrap();
         let ring = usize::from(c.rss_itbl[(hash & 0x7f) as usize]);
         rings.insert(ring);
         r.v.deliver(&r.host, &f).unwrap();
@@ -424,7 +426,7 @@ fn rss_spreads_flows_and_prepends_the_hash() {
     assert_eq!(meta_dd & PCIE_DESC_RX_META_LEN_MASK, 8);
     let info = u32::from_be_bytes(p[..4].try_into().unwrap());
     assert_eq!(info & 0xf, NFP_NET_META_HASH);
-    assert_eq!(info >> 4, u32::from(pkt::NFP_NET_RSS_IPV4_TCP));
+    assert_eq!(info >> 4, u32::from(NFP_NET_RSS_IPV4_TCP));
     assert_eq!(usize::from(len), 8 + 54 + 4);
 }
 
