@@ -34,8 +34,10 @@ pub struct DmaMapping {
 }
 
 impl DmaMapping {
+    /// One past the last address; [`GuestMemory::map`] refuses mappings
+    /// that wrap, so saturating never changes a stored mapping's end.
     fn end(&self) -> u64 {
-        self.iova + self.size
+        self.iova.saturating_add(self.size)
     }
 }
 

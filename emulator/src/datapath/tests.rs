@@ -169,3 +169,48 @@ fn offloaded_programs_drop_and_transmit_with_their_counters() {
     assert_eq!(pkts, 19);
     assert!(fp.report().contains("worker 1"));
 }
+
+/// `_mac_stats` and the vNIC BARs come from the firmware image; placed at
+/// the end of the address space they wrap, and MU accesses there neither
+/// panic nor reach them.
+#[test]
+fn overlays_at_the_end_of_the_address_space() {
+    use crate::nfd::ctrl::VnicParams;
+    let dp = Datapath::new(
+        256,
+        &[PortSpec::None, PortSpec::None],
+        vec![0, 4],
+        None,
+        crate::fp::FpConfig::default(),
+        None,
+    )
+    .unwrap();
+    let v = Arc::new(VnicDp::new(
+        VnicParams {
+            kind: VnicKind::Data { port: 0 },
+            bar: u64::MAX - 0xcff,
+            start_txq: 0,
+            start_rxq: 2,
+            max_rings: 8,
+            cap: crate::nfd::NFD_DATA_VNIC_CAP,
+            bpf_abi: None,
+        },
+        true,
+    ));
+    v.stats.add(stat::RX_FRAMES, 7);
+    dp.attach(vec![v], Some(u64::MAX - 0x3ff), None);
+    dp.mac_stats[0].add(mac::RX_IN_OCTETS, 5);
+    for addr in [u64::MAX - 0x400, u64::MAX - 0x200, u64::MAX - 7, u64::MAX] {
+        let mut b = [0xeeu8; 16];
+        dp.overlay_read(addr, &mut b);
+        dp.overlay_write(addr, &b);
+    }
+    // Port 0's slot fits below 2^64 and reads; port 1's (slot 4) does not.
+    let mut b = [0u8; 8];
+    dp.overlay_read(u64::MAX - 0x3ff, &mut b);
+    assert_eq!(u64::from_le_bytes(b), 5);
+    // The vNIC's ICR at BAR + 0xc00 is served.
+    let mut icr = [0xeeu8; 1];
+    dp.overlay_read(u64::MAX - 0xff, &mut icr);
+    assert_eq!(icr, [0]);
+}

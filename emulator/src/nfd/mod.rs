@@ -230,4 +230,26 @@ mod tests {
         assert_eq!(nfd.vnics[2].params.kind, VnicKind::Ctrl);
         assert_eq!(nfd.vnics[1].params.bar, 0x18_0081_0000);
     }
+
+    /// BAR addresses come from the firmware image: BARs that would wrap the
+    /// address space are not created.
+    #[test]
+    fn bars_past_the_end_of_the_address_space_are_refused() {
+        let mut mu = Mu::new();
+        let nfd = Nfd::start(
+            &mut mu,
+            &NfdLayout {
+                data_bar: u64::MAX - 2 * NFP_NET_CFG_BAR_SZ + 1,
+                num_ports: 2,
+                ctrl_bar: Some(u64::MAX - 0x100),
+                bpf_abi: Some(3),
+            },
+            &|_| true,
+        );
+        assert_eq!(nfd.vnics.len(), 1, "vNIC 0 fits, vNIC 1 and ctrl do not");
+        assert_eq!(bar_at(u64::MAX - NFP_NET_CFG_BAR_SZ + 2, 0), None);
+        assert!(bar_at(u64::MAX - NFP_NET_CFG_BAR_SZ, 0).is_some());
+        assert_eq!(bar_at(0, usize::MAX), None);
+        assert_eq!(bar_at(0x1000, 1), Some(0x1000 + NFP_NET_CFG_BAR_SZ));
+    }
 }

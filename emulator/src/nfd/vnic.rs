@@ -162,8 +162,11 @@ impl Vnic {
         self.dp.name()
     }
 
+    /// MU address of BAR register `off`. [`super::Nfd::start`] only places
+    /// BARs that end below 2^64; saturating keeps any other at the top of
+    /// the address space rather than wrapping onto other memory.
     fn reg(&self, off: u64) -> u64 {
-        self.params.bar + off
+        self.params.bar.saturating_add(off)
     }
 
     /// Fill the BAR with what the firmware publishes at start.
@@ -387,10 +390,12 @@ impl Vnic {
             self.dp.set_bpf(Some(Arc::new(prog)));
         }
         if err.is_none() && update & NFP_NET_CFG_UPDATE_MBOX != 0 {
-            let mbox = self.reg(NFP_NET_CFG_MBOX_BASE);
-            let cmd = mu.read_u32(mbox + NFP_NET_CFG_MBOX_SIMPLE_CMD);
+            let cmd = mu.read_u32(self.reg(NFP_NET_CFG_MBOX_BASE + NFP_NET_CFG_MBOX_SIMPLE_CMD));
             crate::guest_warn!("{}: mailbox command {cmd} not supported", self.name());
-            mu.write_u32(mbox + NFP_NET_CFG_MBOX_SIMPLE_RET, EOPNOTSUPP);
+            mu.write_u32(
+                self.reg(NFP_NET_CFG_MBOX_BASE + NFP_NET_CFG_MBOX_SIMPLE_RET),
+                EOPNOTSUPP,
+            );
         }
         let answer = match &err {
             None => {

@@ -481,3 +481,89 @@ fn overlay_registers() {
     assert_eq!(r.icr(0), NFP_NET_CFG_ICR_LSC);
     assert!(VnicDp::is_overlay(0xc05) && !VnicDp::is_overlay(0x30) && VnicDp::is_overlay(0x1408));
 }
+
+/// The guest chooses ring addresses; near the top of the address space a
+/// descriptor's address wraps. Those descriptors are consumed as DMA
+/// errors (the doorbell is answered, nothing goes out), never a panic.
+#[test]
+fn tx_ring_at_the_top_of_the_address_space() {
+    let mut r = Rig::new(0, 8);
+    let mut c = config(0, 8);
+    // 256 descriptors of 16 bytes: slots 128.. lie past 2^64.
+    c.tx[0] = Some(RingCfg {
+        addr: u64::MAX - 0x7ff,
+        log2: 8,
+        vector: 2,
+    });
+    r.v.apply_config(&r.host.qc, c);
+    r.host
+        .qc
+        .write(NFP_QCP_QUEUE_ADD_WPTR, &200u32.to_le_bytes());
+    let mut out = 0;
+    r.v.tx_kick(&r.host, 0, &mut |_| out += 1);
+    assert_eq!(out, 0);
+    assert_eq!(r.host.qc.rptr(0), 200, "every descriptor consumed");
+    assert_eq!(irqs(&r.tx_irq), 1, "the doorbell is answered");
+    // The whole ring around, twice.
+    r.host
+        .qc
+        .write(NFP_QCP_QUEUE_ADD_WPTR, &256u32.to_le_bytes());
+    r.v.tx_kick(&r.host, 0, &mut |_| out += 1);
+    r.host
+        .qc
+        .write(NFP_QCP_QUEUE_ADD_WPTR, &256u32.to_le_bytes());
+    r.v.tx_kick(&r.host, 0, &mut |_| out += 1);
+    assert_eq!(out, 0);
+    assert_eq!(r.host.qc.rptr(0), 712);
+    // A good ring afterwards works.
+    r.v.apply_config(&r.host.qc, config(0, 8));
+    r.tx_wr = 0;
+    let f = tcp4(b"ok", 1, 0x18);
+    let a = r.buffer(&f, BUFS);
+    assert_eq!(r.send(&[one(a, f.len())]), vec![f]);
+}
+
+#[test]
+fn rx_ring_at_the_top_of_the_address_space() {
+    for addr in [u64::MAX, u64::MAX - 7, u64::MAX - 0x3ff] {
+        let r = Rig::new(0, 8);
+        let mut c = config(0, 8);
+        c.rx[0] = Some(RingCfg {
+            addr,
+            log2: 8,
+            vector: 3,
+        });
+        r.v.apply_config(&r.host.qc, c);
+        r.host.qc.write(
+            2 * NFP_QCP_QUEUE_ADDR_SZ + NFP_QCP_QUEUE_ADD_WPTR,
+            &200u32.to_le_bytes(),
+        );
+        let f = tcp4(b"x", 1, 0x10);
+        for _ in 0..3 {
+            assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::Dma), "{addr:#x}");
+        }
+        assert_eq!(r.v.stats.get(stat::RX_ERRORS), 3);
+        assert_eq!(r.host.qc.rptr(2), 0, "no buffer used");
+        assert_eq!(irqs(&r.rx_irq), 0);
+    }
+    // A slot past 2^64 has no address.
+    let rc = RingCfg {
+        addr: u64::MAX - 0x3ff,
+        log2: 10,
+        vector: 0,
+    };
+    assert_eq!(rc.slot_addr(0x7f, NFD3_RX_DESC_SIZE), Some(u64::MAX - 7));
+    assert_eq!(rc.slot_addr(0x80, NFD3_RX_DESC_SIZE), None);
+    assert_eq!(rc.slot_addr(u64::MAX, NFD3_TX_DESC_SIZE), None);
+    // A ring size no reconfig accepts does not overflow either.
+    assert_eq!(RingCfg { log2: 200, ..rc }.size(), 1 << 31);
+}
+
+#[test]
+fn overlay_accesses_at_the_end_of_the_address_space() {
+    let r = Rig::new(0, 8);
+    let mut b = [0xeeu8; 8];
+    r.v.overlay_read(u64::MAX - 3, &mut b);
+    assert_eq!(b, [0xee; 8]);
+    r.v.overlay_write(&r.host, u64::MAX - 3, &[0; 8]);
+}
