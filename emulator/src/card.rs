@@ -150,6 +150,7 @@ impl Card {
         self.dp.start();
     }
 
+    /// The card's datapath: its ports, vNIC data paths and counters.
     pub fn datapath(&self) -> &Arc<Datapath> {
         &self.dp
     }

@@ -22,14 +22,18 @@ use vm_memory::{
 /// One range of bus addresses the guest made visible to the device.
 #[derive(Debug)]
 pub struct DmaMapping {
+    /// First bus address.
     pub iova: u64,
+    /// Bytes mapped.
     pub size: u64,
     /// Offset of `iova` inside `fd`.
     pub offset: u64,
     /// The memory backing the range; `None` when QEMU sent no fd (the device
     /// cannot reach that memory).
     pub fd: Option<File>,
+    /// The device may read the range.
     pub readable: bool,
+    /// The device may write the range.
     pub writable: bool,
 }
 
@@ -41,30 +45,51 @@ impl DmaMapping {
     }
 }
 
+/// Why a `VFIO_USER_DMA_MAP` was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DmaMapError {
+    /// An empty range, or one that wraps the address space.
     #[error("DMA map of {size:#x} bytes at {iova:#x} is empty or wraps the address space")]
-    BadRange { iova: u64, size: u64 },
+    BadRange {
+        /// First bus address.
+        iova: u64,
+        /// Bytes.
+        size: u64,
+    },
+    /// The range overlaps a mapping already made.
     #[error("DMA map {iova:#x}+{size:#x} overlaps the existing map {other:#x}+{other_size:#x}")]
     Overlap {
+        /// First bus address.
         iova: u64,
+        /// Bytes.
         size: u64,
+        /// The existing mapping's first address.
         other: u64,
+        /// The existing mapping's size.
         other_size: u64,
     },
+    /// The range runs past the end of the file that backs it.
     #[error(
         "DMA map {iova:#x}+{size:#x} at fd offset {offset:#x} runs past the end of its fd ({file_size:#x} bytes)"
     )]
     PastEndOfFile {
+        /// First bus address.
         iova: u64,
+        /// Bytes.
         size: u64,
+        /// Offset in the file.
         offset: u64,
+        /// The file's size.
         file_size: u64,
     },
+    /// The host could not map the file.
     #[error("DMA map {iova:#x}+{size:#x}: mmap failed: {reason}")]
     Mmap {
+        /// First bus address.
         iova: u64,
+        /// Bytes.
         size: u64,
+        /// The host's error.
         reason: String,
     },
 }
@@ -73,8 +98,11 @@ pub enum DmaMapError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("DMA {dir} of {len} bytes at {addr:#x} is outside guest memory")]
 pub struct DmaError {
+    /// "read" or "write".
     pub dir: &'static str,
+    /// Bus address of the access.
     pub addr: u64,
+    /// Bytes.
     pub len: usize,
 }
 
@@ -87,6 +115,7 @@ struct Mapped {
 /// Counters of DMA activity.
 #[derive(Debug, Default)]
 pub struct DmaStats {
+    /// Accesses refused (outside guest memory or its permissions).
     pub errors: AtomicU64,
 }
 
@@ -97,6 +126,7 @@ pub struct GuestMemory {
     /// permissions QEMU gave with each `dma_map`).
     mem: GuestMemoryAtomic<GuestMemoryMmap>,
     wmem: GuestMemoryAtomic<GuestMemoryMmap>,
+    /// What DMA did.
     pub stats: DmaStats,
 }
 
@@ -219,6 +249,7 @@ impl GuestMemory {
         removed
     }
 
+    /// Remove every mapping.
     pub fn clear(&self) {
         let mut table = self.table.lock();
         table.clear();

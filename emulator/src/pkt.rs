@@ -1,25 +1,44 @@
 //! Packet helpers the firmware's datapath needs: header parsing, Internet
-//! checksums (TX offload and RX verification), TCP segmentation (LSO) and
-//! the Toeplitz RSS hash. All work on borrowed buffers and never allocate.
+//! checksums (TX offload and RX verification), TCP segmentation (LSO),
+//! the Toeplitz hash and a flow hash. All work on borrowed buffers; only
+//! LSO writes into a scratch buffer the caller keeps.
 
+/// `ETH_HLEN` (include/uapi/linux/if_ether.h): Ethernet header bytes.
 pub const ETH_HLEN: usize = 14;
+/// `ETH_P_IP` (include/uapi/linux/if_ether.h).
 pub const ETH_P_IPV4: u16 = 0x0800;
+/// `ETH_P_IPV6` (include/uapi/linux/if_ether.h).
 pub const ETH_P_IPV6: u16 = 0x86dd;
+/// `ETH_P_8021Q` (include/uapi/linux/if_ether.h): a VLAN tag.
 pub const ETH_P_8021Q: u16 = 0x8100;
+/// `ETH_P_8021AD` (include/uapi/linux/if_ether.h): a service VLAN tag.
 pub const ETH_P_8021AD: u16 = 0x88a8;
+/// `IPPROTO_TCP`.
 pub const IPPROTO_TCP: u8 = 6;
+/// `IPPROTO_UDP`.
 pub const IPPROTO_UDP: u8 = 17;
 
 /// Layer 3 of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum L3 {
-    V4 { off: usize, hlen: usize },
-    V6 { off: usize },
+    /// IPv4.
+    V4 {
+        /// Offset of the IP header.
+        off: usize,
+        /// Its length in bytes.
+        hlen: usize,
+    },
+    /// IPv6 (without extension headers).
+    V6 {
+        /// Offset of the IP header.
+        off: usize,
+    },
 }
 
 /// What `parse` found in a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Headers {
+    /// The IP header.
     pub l3: L3,
     /// L4 protocol and offset, if the packet is not a fragment and the
     /// header fits in the frame.
@@ -173,11 +192,17 @@ pub fn fill_checksums(frame: &mut [u8], ip4: bool, l4: bool) -> bool {
 /// RX checksum verdict as NFD reports it in the RX descriptor flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RxCsum {
+    /// An IPv4 header was checked.
     pub ip4_checked: bool,
+    /// Its checksum is correct.
     pub ip4_ok: bool,
+    /// A TCP checksum was checked.
     pub tcp_checked: bool,
+    /// It is correct.
     pub tcp_ok: bool,
+    /// A UDP checksum was checked.
     pub udp_checked: bool,
+    /// It is correct (or absent over IPv4).
     pub udp_ok: bool,
 }
 
@@ -317,11 +342,15 @@ pub fn flow_hash(frame: &[u8]) -> u32 {
 /// Destination class of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dst {
+    /// One station.
     Unicast,
+    /// A group (the I/G bit of the destination MAC).
     Multicast,
+    /// Every station (ff:ff:ff:ff:ff:ff).
     Broadcast,
 }
 
+/// The destination class of `frame` (unicast when too short to tell).
 pub fn dst_class(frame: &[u8]) -> Dst {
     match frame.get(..6) {
         Some([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) => Dst::Broadcast,

@@ -5,52 +5,76 @@ pub const NFD3_TX_DESC_SIZE: u64 = 16;
 /// Bytes per freelist/RX descriptor.
 pub const NFD3_RX_DESC_SIZE: u64 = 8;
 
-/// `NFD3_DESC_TX_EOP` and `NFD3_DESC_TX_OFFSET_MASK` (nfd3/nfd3.h:12-13).
+/// `NFD3_DESC_TX_EOP` (nfd3/nfd3.h:12): last descriptor of a packet.
 pub const NFD3_DESC_TX_EOP: u8 = 1 << 7;
+/// `NFD3_DESC_TX_OFFSET_MASK` (nfd3/nfd3.h:13): metadata bytes before the
+/// packet in its first buffer.
 pub const NFD3_DESC_TX_OFFSET_MASK: u8 = 0x7f;
-/// `NFD3_DESC_TX_MSS_MASK`.
+/// `NFD3_DESC_TX_MSS_MASK` (nfd3/nfd3.h:14).
 pub const NFD3_DESC_TX_MSS_MASK: u16 = 0x3fff;
-// TX flags (nfd3/nfd3.h:17-24).
+/// `NFD3_DESC_TX_CSUM` (nfd3/nfd3.h:17): checksum offload requested.
 pub const NFD3_DESC_TX_CSUM: u8 = 1 << 7;
+/// `NFD3_DESC_TX_IP4_CSUM` (nfd3/nfd3.h:18): fill the IPv4 header checksum.
 pub const NFD3_DESC_TX_IP4_CSUM: u8 = 1 << 6;
+/// `NFD3_DESC_TX_TCP_CSUM` (nfd3/nfd3.h:19): fill the TCP checksum.
 pub const NFD3_DESC_TX_TCP_CSUM: u8 = 1 << 5;
+/// `NFD3_DESC_TX_UDP_CSUM` (nfd3/nfd3.h:20): fill the UDP checksum.
 pub const NFD3_DESC_TX_UDP_CSUM: u8 = 1 << 4;
+/// `NFD3_DESC_TX_VLAN` (nfd3/nfd3.h:21): insert the VLAN tag.
 pub const NFD3_DESC_TX_VLAN: u8 = 1 << 3;
+/// `NFD3_DESC_TX_LSO` (nfd3/nfd3.h:22): segment (TSO).
 pub const NFD3_DESC_TX_LSO: u8 = 1 << 2;
+/// `NFD3_DESC_TX_ENCAP` (nfd3/nfd3.h:23): encapsulated packet.
 pub const NFD3_DESC_TX_ENCAP: u8 = 1 << 1;
 
-/// `PCIE_DESC_RX_DD`, `PCIE_DESC_RX_META_LEN_MASK` (nfp_net.h:196-197).
+/// `PCIE_DESC_RX_DD` (nfp_net.h:196): the descriptor is done.
 pub const PCIE_DESC_RX_DD: u8 = 1 << 7;
+/// `PCIE_DESC_RX_META_LEN_MASK` (nfp_net.h:197): prepended metadata bytes.
 pub const PCIE_DESC_RX_META_LEN_MASK: u8 = 0x7f;
-// RX flags (nfp_net.h:200-215).
+/// `PCIE_DESC_RX_RSS` (nfp_net.h:200): the RSS hash is valid.
 pub const PCIE_DESC_RX_RSS: u16 = 1 << 15;
+/// `PCIE_DESC_RX_EOP` (nfp_net.h:208): last buffer of the packet.
 pub const PCIE_DESC_RX_EOP: u16 = 1 << 7;
+/// `PCIE_DESC_RX_IP4_CSUM` (nfp_net.h:209): IPv4 header checksum checked.
 pub const PCIE_DESC_RX_IP4_CSUM: u16 = 1 << 6;
+/// `PCIE_DESC_RX_IP4_CSUM_OK` (nfp_net.h:210): and correct.
 pub const PCIE_DESC_RX_IP4_CSUM_OK: u16 = 1 << 5;
+/// `PCIE_DESC_RX_TCP_CSUM` (nfp_net.h:211): TCP checksum checked.
 pub const PCIE_DESC_RX_TCP_CSUM: u16 = 1 << 4;
+/// `PCIE_DESC_RX_TCP_CSUM_OK` (nfp_net.h:212): and correct.
 pub const PCIE_DESC_RX_TCP_CSUM_OK: u16 = 1 << 3;
+/// `PCIE_DESC_RX_UDP_CSUM` (nfp_net.h:213): UDP checksum checked.
 pub const PCIE_DESC_RX_UDP_CSUM: u16 = 1 << 2;
+/// `PCIE_DESC_RX_UDP_CSUM_OK` (nfp_net.h:214): and correct.
 pub const PCIE_DESC_RX_UDP_CSUM_OK: u16 = 1 << 1;
 
-/// A host TX descriptor.
+/// A host TX descriptor (`struct nfp_nfd3_tx_desc`, nfd3/nfd3.h:26-51).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TxDesc {
     /// 40-bit buffer address.
     pub addr: u64,
+    /// Bytes to DMA from the buffer.
     pub dma_len: u16,
+    /// Last descriptor of the packet.
     pub eop: bool,
     /// Metadata bytes prepended to the packet in its first buffer.
     pub md_bytes: u8,
+    /// MSS for LSO.
     pub mss: u16,
+    /// LSO: offset of the TCP payload.
     pub lso_hdrlen: u8,
+    /// `NFD3_DESC_TX_*` flags.
     pub flags: u8,
+    /// Offset of the L3 header.
     pub l3_offset: u8,
+    /// Offset of the L4 header.
     pub l4_offset: u8,
     /// Packet length including metadata (the head descriptor's).
     pub data_len: u16,
 }
 
 impl TxDesc {
+    /// Decode the 16 bytes the driver wrote.
     pub fn parse(b: &[u8; 16]) -> Self {
         let le16 = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
         Self {

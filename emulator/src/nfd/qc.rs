@@ -8,9 +8,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub const NFP_QCP_QUEUE_ADDR_SZ: u64 = 0x800;
 /// Number of queues (`qc_idx_mask` 0xff, nfpcore/nfp_dev.c:32).
 pub const NFP_QCP_QUEUES: usize = 256;
+/// `NFP_QCP_QUEUE_ADD_RPTR` (nfp_net.h:837): add to the read pointer.
 pub const NFP_QCP_QUEUE_ADD_RPTR: u64 = 0x0000;
+/// `NFP_QCP_QUEUE_ADD_WPTR` (nfp_net.h:838): add to the write pointer (a
+/// doorbell).
 pub const NFP_QCP_QUEUE_ADD_WPTR: u64 = 0x0004;
+/// `NFP_QCP_QUEUE_STS_LO` (nfp_net.h:839): status, read pointer.
 pub const NFP_QCP_QUEUE_STS_LO: u64 = 0x0008;
+/// `NFP_QCP_QUEUE_STS_HI` (nfp_net.h:841): status, write pointer.
 pub const NFP_QCP_QUEUE_STS_HI: u64 = 0x000c;
 /// `NFP_QCP_QUEUE_STS_LO_READPTR_mask` / `_HI_WRITEPTR_mask` (nfp_net.h:840-842).
 pub const NFP_QCP_PTR_MASK: u32 = 0x3ffff;
@@ -19,7 +24,12 @@ pub const NFP_QCP_PTR_MASK: u32 = 0x3ffff;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QcEvent {
     /// The host added to a queue's write pointer (a doorbell).
-    WptrAdded { queue: u16, n: u32 },
+    WptrAdded {
+        /// The queue.
+        queue: u16,
+        /// What was added.
+        n: u32,
+    },
 }
 
 /// Queue pointers are atomics: the host moves write pointers (doorbells)
@@ -114,12 +124,14 @@ impl QueueController {
         }
     }
 
+    /// Read pointer of queue `q` (0 for a queue that does not exist).
     pub fn rptr(&self, q: u16) -> u32 {
         self.rptr
             .get(usize::from(q))
             .map_or(0, |p| p.load(Ordering::Acquire))
     }
 
+    /// Write pointer of queue `q` (0 for a queue that does not exist).
     pub fn wptr(&self, q: u16) -> u32 {
         self.wptr
             .get(usize::from(q))
@@ -141,6 +153,7 @@ impl QueueController {
         }
     }
 
+    /// Zero every queue's pointers (firmware stopped).
     pub fn reset(&self) {
         for p in self.rptr.iter().chain(self.wptr.iter()) {
             p.store(0, Ordering::Release);

@@ -5,11 +5,11 @@
 //! thread that receives from it, in batches into preallocated buffers
 //! ([`RxBatch`]); [`Readiness`] says how that thread is driven. The
 //! backends, one file each, are a loopback cable to another port of the
-//! card ([`cable`], `loop:P`), a UDP socket carrying one Ethernet frame per
-//! datagram as QEMU's `-netdev dgram` does ([`udp`]), a host tap device
-//! ([`tap`]) and nothing ([`none`]); [`pcap`] wraps any of them to record
+//! card (`cable`, `loop:P`), a UDP socket carrying one Ethernet frame per
+//! datagram as QEMU's `-netdev dgram` does (`udp`), a host tap device
+//! (`tap`) and nothing (`none`); `pcap` wraps any of them to record
 //! its traffic. Adding a backend is one new file (its parser, its `open`
-//! and its two ends) and its name in [`spec`].
+//! and its two ends) and its name in `spec`.
 //!
 //! This module uses neither the datapath nor NFD: it moves frames.
 

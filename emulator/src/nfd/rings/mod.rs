@@ -1,6 +1,6 @@
-//! The data-path half of a vNIC: its TX ([`tx`]), freelist and RX ([`rx`])
+//! The data-path half of a vNIC: its TX (`tx`), freelist and RX (`rx`)
 //! rings in guest memory, the interrupt cause bytes (ICR) that gate its
-//! MSI-X vectors, the link status word and its counters ([`stats`])
+//! MSI-X vectors, the link status word and its counters (`stats`)
 //! (nfd3/dp.c, nfp_net_ctrl.h:342-400).
 //!
 //! The control plane (the vfio-user thread) publishes a configuration
@@ -178,7 +178,7 @@ impl VnicDp {
         }
     }
 
-    /// The driver wrote ICR[entry]: writing 0 unmasks the vector, and an
+    /// The driver wrote the ICR byte of `entry`: writing 0 unmasks the vector, and an
     /// event that arrived while it was masked is raised now.
     fn icr_write(&self, host: &Host, entry: u8, value: u8) {
         let e = usize::from(entry);
