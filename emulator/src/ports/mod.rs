@@ -7,7 +7,7 @@
 //! backends, one file each, are a loopback cable to another port of the
 //! card (`cable`, `loop:P`), a UDP socket carrying one Ethernet frame per
 //! datagram as QEMU's `-netdev dgram` does (`udp`), a host tap device
-//! (`tap`) and nothing (`none`); `pcap` wraps any of them to record
+//! (`tap`) and nothing (`none`); `record` wraps any of them to record
 //! its traffic. Adding a backend is one new file (its parser, its `open`
 //! and its two ends) and its name in `spec`.
 //!
@@ -16,7 +16,7 @@
 mod batch;
 mod cable;
 mod none;
-mod pcap;
+mod record;
 mod spec;
 mod tap;
 mod udp;
@@ -340,7 +340,7 @@ pub fn connect(
     for (i, spec) in specs.iter().enumerate() {
         let mut link = spec.open(i, &cables)?;
         if let Some(dir) = pcap_dir {
-            link = pcap::record(link, dir, i)?;
+            link = record::wrap(link, dir, i)?;
         }
         out.push((
             Wire {

@@ -207,7 +207,7 @@ fn any_backend_plugs_in_and_is_recorded() {
             ..Scripted::default()
         }),
     };
-    let Link { tx, mut rx } = pcap::record(link, &dir, 7).unwrap();
+    let Link { tx, mut rx } = record::wrap(link, &dir, 7).unwrap();
     let w = Wire {
         index: 7,
         spec: PortSpec::None,

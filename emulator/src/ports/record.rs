@@ -14,7 +14,7 @@ use super::{Link, PortError, Readiness, RxBatch, WireRx, WireTx};
 
 /// Wrap `link`, the backend of port `port`, so that its traffic is
 /// recorded in `dir`.
-pub(super) fn record(link: Link, dir: &Path, port: usize) -> Result<Link, PortError> {
+pub(super) fn wrap(link: Link, dir: &Path, port: usize) -> Result<Link, PortError> {
     let rx = Recorder::create(&dir.join(format!("port{port}-rx.pcap")))?;
     let tx = Recorder::create(&dir.join(format!("port{port}-tx.pcap")))?;
     Ok(Link {
