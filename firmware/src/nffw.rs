@@ -17,7 +17,8 @@
 //! CTM (islands 4, 32..48); [`SECTION_MEM_CLS`] (3) for cluster local
 //! scratch; [`SECTION_MEM_LMEM`] (2) for ME local memory; 1 on microcode
 //! (`.text.*`, `.init.*`); 7 and 8 on the packet processor memories of
-//! island 8; 9 on `.emucachebss.*`.  Sections of type `SHT_LOPROC + 2`
+//! island 8; [`SECTION_MEM_EMU_CACHE`] (9) on `.emucache*` (EMU internal
+//! SRAM, islands 24 and 25).  Sections of type `SHT_LOPROC + 2`
 //! ([`SHT_NFP_REGINIT`], `.regi.*`/`.regt.*`) hold register initialisation
 //! tables.
 //!
@@ -42,6 +43,9 @@ pub const SECTION_MEM_MU: u8 = 4;
 pub const SECTION_MEM_CLS: u8 = 3;
 /// Memory type of ME local memory.
 pub const SECTION_MEM_LMEM: u8 = 2;
+/// Memory type of an EMU's internal SRAM used as memory ("emu cache",
+/// `.emucache*` sections).
+pub const SECTION_MEM_EMU_CACHE: u8 = 9;
 
 /// Section type of the register initialisation tables (`SHT_LOPROC + 2`).
 pub const SHT_NFP_REGINIT: u32 = elf::SHT_LOPROC + 2;
@@ -83,6 +87,8 @@ pub enum MemType {
     Cls,
     /// EMEM, IMEM or CTM ([`SECTION_MEM_MU`]).
     Mu,
+    /// EMU internal SRAM ([`SECTION_MEM_EMU_CACHE`]).
+    EmuCache,
     /// Any other value.
     Other(u8),
 }
@@ -94,6 +100,7 @@ impl MemType {
             SECTION_MEM_LMEM => MemType::Lmem,
             SECTION_MEM_CLS => MemType::Cls,
             SECTION_MEM_MU => MemType::Mu,
+            SECTION_MEM_EMU_CACHE => MemType::EmuCache,
             other => MemType::Other(other),
         }
     }
@@ -104,6 +111,7 @@ impl MemType {
             MemType::Lmem => SECTION_MEM_LMEM,
             MemType::Cls => SECTION_MEM_CLS,
             MemType::Mu => SECTION_MEM_MU,
+            MemType::EmuCache => SECTION_MEM_EMU_CACHE,
             MemType::Other(v) => v,
         }
     }
@@ -824,8 +832,9 @@ mod tests {
         assert!(!f.section(".regi.test").unwrap().is_loadable());
         assert!(!f.section(".note.nfp").unwrap().is_loadable());
         assert_eq!(MemType::from_raw(3), MemType::Cls);
-        assert_eq!(MemType::from_raw(9), MemType::Other(9));
-        assert_eq!(MemType::Other(9).raw(), 9);
+        assert_eq!(MemType::from_raw(9), MemType::EmuCache);
+        assert_eq!(MemType::EmuCache.raw(), 9);
+        assert_eq!(MemType::from_raw(8), MemType::Other(8));
     }
 
     #[test]
