@@ -7,9 +7,14 @@
 //! (target, action, token, 40-bit address) per access; island bits live in
 //! the address (see [`mu`]).
 
+pub mod memmap;
 pub mod mu;
 pub mod xpb;
 
+pub use memmap::MemoryMap;
+
+#[cfg(test)]
+mod attack_tests;
 pub use mu::Mu;
 pub use xpb::Xpb;
 

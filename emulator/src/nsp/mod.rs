@@ -15,20 +15,31 @@ use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
 use eth::{EthTable, NSP_ETH_TABLE_SIZE};
 use resource::{NFP_RESOURCE_HWINFO, NFP_RESOURCE_NFP_NFFW, NFP_RESOURCE_NSP, Resource};
 
-// MU map of the service processor [choice, probe.md §7.6].
+// The service processor's memory (docs/memory.md) [choice]: the resource
+// table at its start, then these regions.
+/// NSP CSRs (the `nfp.sp` resource).
 pub const NSP_CSR_BASE: u64 = 0x81_0000_1000;
+/// Size of the `nfp.sp` resource.
 pub const NSP_CSR_SIZE: u64 = 0x100;
+/// The hwinfo table (the `nfp.info` resource).
 pub const HWINFO_BASE: u64 = 0x81_0000_2000;
+/// Size of the `nfp.info` resource.
 pub const HWINFO_SIZE: u64 = 0x2000;
+/// The firmware-info block (the `nfp.nffw` resource).
 pub const NFFW_INFO_BASE: u64 = 0x81_0000_4000;
+/// Size of the `nfp.nffw` resource.
 pub const NFFW_INFO_SIZE: u64 = 0x1000;
-/// The NSP's default command buffer. 4 MiB so whole firmware images fit
-/// without the DMA path (nfp_nsp.c:437-491).
+/// The NSP's default command buffer. 8 MiB so every firmware image Debian
+/// ships (the largest is 6.9 MB) fits without the DMA path
+/// (nfp_nsp.c:660-694).
 pub const NSP_DFLT_BUFFER_BASE: u64 = 0x81_0010_0000;
-pub const NSP_DFLT_BUFFER_MB: u64 = 4;
+/// Size of the default buffer in MiB (`NSP_DFLT_BUFFER_SIZE_MB`,
+/// nfp_nsp.c:56).
+pub const NSP_DFLT_BUFFER_MB: u64 = 8;
 /// MU memory that belongs to the service processor and survives a soft
 /// reset of the application firmware.
-pub const NSP_MU_RANGE: std::ops::Range<u64> = 0x81_0000_0000..0x81_0100_0000;
+pub const NSP_MU_RANGE: std::ops::Range<u64> = crate::cpp::memmap::NSP_MEM_BASE
+    ..crate::cpp::memmap::NSP_MEM_BASE + crate::cpp::memmap::NSP_MEM_SIZE;
 
 // CSRs relative to NSP_CSR_BASE (nfp_nsp.c:30-58).
 pub const NSP_STATUS: u64 = 0x00;
@@ -82,23 +93,31 @@ pub fn fw_load_status(major: u8, minor: u8) -> u32 {
 /// driver turns into a message (nfp_nsp.c:738-789).
 #[derive(Debug, thiserror::Error)]
 pub enum FwLoadError {
+    /// The file is not a readable NFFW image.
     #[error("can not parse FW file: {0}")]
-    Parse(String),
+    Parse(#[source] nfp_firmware::NffwError),
+    /// No runtime symbol table, no `.mip` symbol or no valid MIP.
     #[error("MIP not found in FW file: {0}")]
-    NoMip(String),
+    NoMip(#[source] nfp_firmware::NffwError),
+    /// The MIP names no firmware.
     #[error("null firmware name in MIP")]
     NullName,
+    /// FW_STORED with an empty flash.
     #[error("no firmware stored in flash")]
     NoStoredFirmware,
+    /// The image contradicts itself (MIP tables, sections, names).
+    #[error("inconsistent FW file: {0}")]
+    Image(#[source] nfp_firmware::check::ImageError),
+    /// The image does not fit the card's memories.
     #[error("firmware does not fit the card: {0}")]
-    Layout(String),
+    Layout(#[from] crate::app::layout::LayoutError),
 }
 
 impl FwLoadError {
     /// (major, minor) of the load status.
     pub fn status(&self) -> (u8, u8) {
         match self {
-            FwLoadError::Parse(_) | FwLoadError::Layout(_) => (2, 5),
+            FwLoadError::Parse(_) | FwLoadError::Image(_) | FwLoadError::Layout(_) => (2, 5),
             FwLoadError::NoMip(_) => (2, 6),
             FwLoadError::NullName => (2, 7),
             FwLoadError::NoStoredFirmware => (2, 1),
