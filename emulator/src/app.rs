@@ -336,3 +336,6 @@ impl FirmwareHost for FirmwareCtx<'_> {
         self.app.flash.as_ref().map(|f| f.name.clone())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -42,11 +42,17 @@ pub const NSP_MU_RANGE: std::ops::Range<u64> = crate::cpp::memmap::NSP_MEM_BASE
     ..crate::cpp::memmap::NSP_MEM_BASE + crate::cpp::memmap::NSP_MEM_SIZE;
 
 // CSRs relative to NSP_CSR_BASE (nfp_nsp.c:30-58).
+/// `NSP_STATUS` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_STATUS: u64 = 0x00;
+/// `NSP_COMMAND` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_COMMAND: u64 = 0x08;
+/// `NSP_BUFFER` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_BUFFER: u64 = 0x10;
+/// `NSP_DFLT_BUFFER` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_DFLT_BUFFER: u64 = 0x18;
+/// `NSP_DFLT_BUFFER_CONFIG` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_DFLT_BUFFER_CONFIG: u64 = 0x20;
+/// `NFP_CAP_CMD_DMA_SG` CSR offset (nfp_nsp.c:30-58).
 pub const NFP_CAP_CMD_DMA_SG: u64 = 0x28;
 const NSP_COMMAND_START: u64 = 1 << 0;
 const NSP_COMMAND_DMA_BUF: u64 = 1 << 1;
@@ -55,27 +61,47 @@ pub const NSP_MAGIC: u64 = 0xab10;
 /// ABI 0.37: the newest minor the 6.12 driver distinguishes
 /// (nfp_nsp.h:33-71, nfp_nsp_eth.c:188-195).
 pub const NSP_ABI_MAJOR: u64 = 0;
+/// NSP ABI minor version the NSP reports.
 pub const NSP_ABI_MINOR: u64 = 37;
 
 // Command codes (nfp_nsp.c:84-104).
+/// NSP command `SPCODE_NOOP` (nfp_nsp.c:84-104).
 pub const SPCODE_NOOP: u16 = 0;
+/// NSP command `SPCODE_SOFT_RESET` (nfp_nsp.c:84-104).
 pub const SPCODE_SOFT_RESET: u16 = 1;
+/// NSP command `SPCODE_FW_DEFAULT` (nfp_nsp.c:84-104).
 pub const SPCODE_FW_DEFAULT: u16 = 2;
+/// NSP command `SPCODE_PHY_INIT` (nfp_nsp.c:84-104).
 pub const SPCODE_PHY_INIT: u16 = 3;
+/// NSP command `SPCODE_MAC_INIT` (nfp_nsp.c:84-104).
 pub const SPCODE_MAC_INIT: u16 = 4;
+/// NSP command `SPCODE_PHY_RXADAPT` (nfp_nsp.c:84-104).
 pub const SPCODE_PHY_RXADAPT: u16 = 5;
+/// NSP command `SPCODE_FW_LOAD` (nfp_nsp.c:84-104).
 pub const SPCODE_FW_LOAD: u16 = 6;
+/// NSP command `SPCODE_ETH_RESCAN` (nfp_nsp.c:84-104).
 pub const SPCODE_ETH_RESCAN: u16 = 7;
+/// NSP command `SPCODE_ETH_CONTROL` (nfp_nsp.c:84-104).
 pub const SPCODE_ETH_CONTROL: u16 = 8;
+/// NSP command `SPCODE_NSP_WRITE_FLASH` (nfp_nsp.c:84-104).
 pub const SPCODE_NSP_WRITE_FLASH: u16 = 11;
+/// NSP command `SPCODE_NSP_SENSORS` (nfp_nsp.c:84-104).
 pub const SPCODE_NSP_SENSORS: u16 = 12;
+/// NSP command `SPCODE_NSP_IDENTIFY` (nfp_nsp.c:84-104).
 pub const SPCODE_NSP_IDENTIFY: u16 = 13;
+/// NSP command `SPCODE_FW_STORED` (nfp_nsp.c:84-104).
 pub const SPCODE_FW_STORED: u16 = 16;
+/// NSP command `SPCODE_HWINFO_LOOKUP` (nfp_nsp.c:84-104).
 pub const SPCODE_HWINFO_LOOKUP: u16 = 17;
+/// NSP command `SPCODE_HWINFO_SET` (nfp_nsp.c:84-104).
 pub const SPCODE_HWINFO_SET: u16 = 18;
+/// NSP command `SPCODE_FW_LOADED` (nfp_nsp.c:84-104).
 pub const SPCODE_FW_LOADED: u16 = 19;
+/// NSP command `SPCODE_VERSIONS` (nfp_nsp.c:84-104).
 pub const SPCODE_VERSIONS: u16 = 21;
+/// NSP command `SPCODE_READ_SFF_EEPROM` (nfp_nsp.c:84-104).
 pub const SPCODE_READ_SFF_EEPROM: u16 = 22;
+/// NSP command `SPCODE_READ_MEDIA` (nfp_nsp.c:84-104).
 pub const SPCODE_READ_MEDIA: u16 = 23;
 
 const EINVAL: u8 = 22;
@@ -147,21 +173,32 @@ pub trait FirmwareHost {
 /// Board facts the service processor reports.
 #[derive(Clone, Debug)]
 pub struct BoardInfo {
+    /// `assembly.partno` (e.g. AMDA0099-0001).
     pub partno: String,
+    /// `assembly.serial`.
     pub serial: String,
+    /// `assembly.revision`.
     pub revision: String,
+    /// `assembly.model`.
     pub model: String,
+    /// `cpld.version`.
     pub cpld_version: String,
+    /// `pn`: the marketing part number.
     pub part_number: String,
+    /// BSP version reported by NSP_IDENTIFY and VERSIONS.
     pub bsp_version: String,
 }
 
 /// Static sensor readings (millidegrees C, microwatts) [choice].
 #[derive(Clone, Copy, Debug)]
 pub struct Sensors {
+    /// Chip temperature, millidegrees Celsius.
     pub chip_temp: u32,
+    /// Board power, microwatts.
     pub assembly_power: u32,
+    /// 12 V rail power, microwatts.
     pub assembly_12v_power: u32,
+    /// 3.3 V rail power, microwatts.
     pub assembly_3v3_power: u32,
 }
 
@@ -182,19 +219,26 @@ pub const NSP_SENSOR_MASK_ALL: u64 = 0xf;
 /// Counters of NSP activity, for introspection.
 #[derive(Clone, Debug, Default)]
 pub struct NspStats {
+    /// Commands run.
     pub commands: u64,
+    /// Commands answered with an error.
     pub errors: u64,
+    /// Code of the last command.
     pub last_code: Option<u16>,
 }
 
 /// The service processor.
 #[derive(Debug)]
 pub struct Nsp {
+    /// Board facts (hwinfo).
     pub board: BoardInfo,
+    /// The ETH table.
     pub eth: EthTable,
     hwinfo: Vec<(String, String)>,
     overrides: Vec<(String, String)>,
+    /// Sensor readings.
     pub sensors: Sensors,
+    /// Activity counters.
     pub stats: NspStats,
 }
 
@@ -230,6 +274,7 @@ fn c_str(b: &[u8]) -> String {
 }
 
 impl Nsp {
+    /// A service processor for `board` with the ports of `eth`.
     pub fn new(board: BoardInfo, eth: EthTable) -> Self {
         let mut hwinfo = vec![
             ("assembly.vendor".to_string(), "Netronome".to_string()),
