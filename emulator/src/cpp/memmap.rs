@@ -226,6 +226,16 @@ impl MemoryMap {
         base..base + self.emem_size()
     }
 
+    /// The part of EMEM set aside for offloaded BPF map tables: its upper
+    /// half (0x18_4000_0000..0x18_8000_0000 with the default 2 GiB). The
+    /// firmware images the card accepts keep their EMEM sections below it
+    /// in practice (the project's images use the first 9 MiB); a map store
+    /// that allocates only here holds at most its size.
+    pub fn map_region(&self) -> Range<u64> {
+        let emem = self.emem_range();
+        emem.start + self.emem_size() / 2..emem.end
+    }
+
     /// Index of the memory of `kind` in `island`.
     pub fn find(&self, kind: MemKind, island: u8) -> Option<usize> {
         self.memories
@@ -373,6 +383,11 @@ mod tests {
         let map = MemoryMap::nfp4000(64 << 20).unwrap();
         assert_eq!(map.emem_size(), 64 << 20);
         assert_eq!(map.emem_range(), 0x18_0000_0000..0x18_0400_0000);
+        assert_eq!(map.map_region(), 0x18_0200_0000..0x18_0400_0000);
+        assert_eq!(
+            MemoryMap::default().map_region(),
+            0x18_4000_0000..0x18_8000_0000
+        );
         // 64 MiB EMEM, 2x4 MiB EMU SRAM, 4 MiB IMEM, 7 CTMs, 7 CLSs, 16 MiB NSP.
         let total = (64 << 20) + (8 << 20) + (4 << 20) + 7 * CTM_SIZE + 7 * CLS_SIZE + (16 << 20);
         assert_eq!(map.total_size(), total);

@@ -714,3 +714,36 @@ pub fn write_nffw_info(mu: &mut Mu, mip: Option<MipLocation>) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn buffer_bounds_at_the_edges() {
+        let cpp = u64::from(NFP_CPP_TARGET_MU) << 56;
+        let end = NSP_DFLT_BUFFER_BASE + (NSP_DFLT_BUFFER_MB << 20);
+        assert_eq!(
+            Nsp::buffer_addr(
+                cpp | NSP_DFLT_BUFFER_BASE,
+                (NSP_DFLT_BUFFER_MB << 20) as usize
+            ),
+            Some(NSP_DFLT_BUFFER_BASE)
+        );
+        assert_eq!(Nsp::buffer_addr(cpp | (end - 8), 8), Some(end - 8));
+        assert_eq!(Nsp::buffer_addr(cpp | (end - 8), 9), None);
+        assert_eq!(
+            Nsp::buffer_addr(cpp | NSP_DFLT_BUFFER_BASE, usize::MAX),
+            None
+        );
+        assert_eq!(Nsp::buffer_addr(cpp | ((1 << 40) - 1), 2), None);
+        assert_eq!(
+            Nsp::buffer_addr(NSP_DFLT_BUFFER_BASE, 8),
+            None,
+            "not the MU target"
+        );
+        assert!(!Nsp::is_command_write(u64::MAX, usize::MAX));
+        assert!(Nsp::is_command_write(NSP_CSR_BASE + NSP_COMMAND + 7, 1));
+        assert!(!Nsp::is_command_write(NSP_CSR_BASE + NSP_COMMAND + 8, 8));
+    }
+}

@@ -313,4 +313,32 @@ mod tests {
         );
         assert!(!e.set(24, 0));
     }
+
+    #[test]
+    fn edge_offsets_and_lengths_do_not_overflow() {
+        let mut e = ExpansionBars::default();
+        e.set(
+            1,
+            compute_bar(
+                24,
+                NFP_CPP_TARGET_MU,
+                NFP_CPP_ACTION_RW,
+                0,
+                0xff_ff00_0000,
+                4,
+            ),
+        );
+        assert_eq!(e.decode(0, u64::MAX, 4), Window::Outside);
+        assert_eq!(e.decode(0, 16 << 20, usize::MAX), Window::Outside);
+        // The last 4 bytes of slice 1 of BAR0, at the top of the 40-bit space.
+        let last = (32 << 20) - 4;
+        assert!(matches!(
+            e.decode(0, last, 4),
+            Window::Cpp {
+                addr: 0xff_ffff_fffc,
+                ..
+            }
+        ));
+        assert_eq!(e.decode(0, last, 5), Window::Outside, "crosses the slice");
+    }
 }
