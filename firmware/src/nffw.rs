@@ -1,6 +1,7 @@
 //! Reading and writing NFFW images.
 //!
-//! An NFFW image is an ELF64 little-endian relocatable file (`ET_REL`) with
+//! An NFFW image is an ELF64 little-endian relocatable file (`ET_REL`; the
+//! flower images Debian ships are `ET_EXEC`, read alike) with
 //! `e_machine` = [`NFFW_ELF_MACHINE`].  Each section names a memory of the
 //! card; `sh_addr` is the address inside that memory and `sh_info` encodes
 //! where the memory is:
@@ -362,7 +363,7 @@ impl Nffw {
     /// Parses an image.
     ///
     /// Checks the ELF identification (magic, 64-bit, little-endian,
-    /// version), `e_machine`, `e_type` (`ET_REL`), the section header table
+    /// version), `e_machine`, `e_type` (`ET_REL` or `ET_EXEC`), the section header table
     /// bounds, each section's name and, except for `SHT_NOBITS`, that its
     /// data lies inside the file.  Note sections must hold well-formed
     /// notes.  Program headers are ignored.  Never panics; memory use is
@@ -395,8 +396,10 @@ impl Nffw {
         }
         let header = elf::FileHeader64::<LE>::parse(bytes)
             .map_err(|e| NffwError::BadHeader(e.to_string()))?;
-        if header.e_type(LE) != elf::ET_REL {
-            return Err(NffwError::Unsupported("e_type is not ET_REL"));
+        if header.e_type(LE) != elf::ET_REL && header.e_type(LE) != elf::ET_EXEC {
+            return Err(NffwError::Unsupported(
+                "e_type is neither ET_REL nor ET_EXEC",
+            ));
         }
         let shoff = header.e_shoff(LE);
         if shoff == 0 {
@@ -623,13 +626,20 @@ impl Nffw {
     /// The `.mip` runtime symbol and the MIP it points at.
     ///
     /// The symbol must have the MU target; the MIP is read from the loadable
-    /// MU section of the symbol's island that covers its address.
+    /// MU section of the symbol's island that covers its address. Images
+    /// without a `.mip` symbol but with a loadable MU section named `.mip`
+    /// (Debian's flower images) get a symbol made from that section.
     pub fn mip(&self) -> Result<(RtSym, Mip), NffwError> {
-        let sym = self
-            .rtsyms()?
-            .into_iter()
-            .find(|s| s.name == MIP_SYMBOL)
-            .ok_or(NffwError::NoMip)?;
+        let syms = self.rtsyms()?;
+        let sym = match syms.into_iter().find(|s| s.name == MIP_SYMBOL) {
+            Some(sym) => sym,
+            None => self
+                .sections
+                .iter()
+                .find(|s| s.name == MIP_SYMBOL && s.is_loadable() && s.mem_type() == MemType::Mu)
+                .map(|s| RtSym::mu_object(MIP_SYMBOL, s.island(), s.addr, s.size()))
+                .ok_or(NffwError::NoMip)?,
+        };
         if sym.target != NFP_CPP_TARGET_MU {
             return Err(NffwError::BadMip(format!(
                 "the .mip symbol has target {:#x}, expected the MU target {NFP_CPP_TARGET_MU}",
@@ -936,11 +946,16 @@ mod tests {
         b[5] = elf::ELFDATA2MSB.0;
         assert!(matches!(Nffw::parse(&b), Err(NffwError::Unsupported(_))));
         let mut b = good.clone();
-        b[16] = elf::ET_EXEC.0 as u8;
+        b[16] = elf::ET_DYN.0 as u8;
         assert_eq!(
             Nffw::parse(&b),
-            Err(NffwError::Unsupported("e_type is not ET_REL"))
+            Err(NffwError::Unsupported(
+                "e_type is neither ET_REL nor ET_EXEC"
+            ))
         );
+        // ET_EXEC (Debian's flower images) reads like ET_REL.
+        b[16] = elf::ET_EXEC.0 as u8;
+        assert_eq!(Nffw::parse(&b).unwrap(), small());
         let mut b = good.clone();
         b[58] = 40; // e_shentsize
         let e = Nffw::parse(&b).unwrap_err();
@@ -1011,6 +1026,44 @@ mod tests {
         b[60..62].copy_from_slice(&(n + 2).to_le_bytes());
         let e = Nffw::parse(&b).unwrap_err();
         assert!(e.to_string().contains("overlaps"), "{e}");
+    }
+
+    #[test]
+    fn mip_found_through_its_section_without_a_symbol() {
+        // As Debian's flower images: a loadable `.mip` section, no `.mip`
+        // runtime symbol.
+        let mut f = small();
+        let mip = Mip {
+            mip_size: MIP_SIZE as u32,
+            first_entry: 0,
+            version: 1,
+            buildnum: 2,
+            buildtime: 0,
+            loadtime: 0,
+            symtab_addr: 0,
+            symtab_size: 0,
+            strtab_addr: 0,
+            strtab_size: 0,
+            name: "flower".into(),
+            toolchain: "t".into(),
+        };
+        f.sections.push(Section::progbits(
+            MIP_SYMBOL,
+            0x3000,
+            section_info(24, 0, SECTION_MEM_MU),
+            mip.encode().to_vec(),
+        ));
+        let (symtab, strtab) = rtsym::encode(&[RtSym::mu_object("x", 24, 0, 0)]);
+        f.sections
+            .push(Section::progbits(RTSYMTAB_SECTION, 0, 0, symtab));
+        f.sections
+            .push(Section::progbits(RTSTRTAB_SECTION, 0, 0, strtab));
+        let (sym, got) = f.mip().unwrap();
+        assert_eq!(
+            (sym.island, sym.addr, sym.size),
+            (24, 0x3000, MIP_SIZE as u64)
+        );
+        assert_eq!(got.name, "flower");
     }
 
     #[test]

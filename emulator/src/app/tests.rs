@@ -194,7 +194,7 @@ fn debian_images_pass_the_checks() {
     let dir = std::env::var("NFP_EMU_DEBIAN_FW").expect("NFP_EMU_DEBIAN_FW");
     let map = MemoryMap::default();
     let mut n = 0;
-    for sub in ["bpf", "nic", "nic-sriov"] {
+    for sub in ["bpf", "nic", "nic-sriov", "flower"] {
         for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
             let path = e.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -212,4 +212,23 @@ fn debian_images_pass_the_checks() {
         }
     }
     assert!(n > 0, "no images under {dir}");
+    // Debian's default image for this card: its port count lives in the
+    // EMU SRAM of island 25 (issue #11).
+    let card = Card::new(&CardConfig {
+        flash_firmware: Some(
+            std::fs::read(format!("{dir}/nic/nic_AMDA0099-0001_2x25.nffw")).unwrap(),
+        ),
+        ..CardConfig::default()
+    })
+    .unwrap();
+    let chip = card.chip();
+    let run = chip.app.running.as_ref().unwrap();
+    let ports = find_symbol(&run.symbols, "nfd_cfg_pf0_num_ports").unwrap();
+    assert_eq!(ports.mu_addr, Some(0x19_0041_57a8));
+    assert_eq!(chip.mu.read_u64(0x19_0041_57a8), 2);
+    assert_eq!(
+        run.nfd.as_ref().unwrap().vnics.len(),
+        2,
+        "two data vNICs, no control vNIC"
+    );
 }
