@@ -228,7 +228,7 @@ fn debian_images_pass_the_checks() {
     assert_eq!(chip.mu.read_u64(0x19_0041_57a8), 2);
     assert_eq!(
         run.nfd.as_ref().unwrap().vnics.len(),
-        2,
-        "two data vNICs, no control vNIC"
+        3,
+        "two data vNICs and the control vNIC"
     );
 }
