@@ -132,8 +132,9 @@ impl Memory {
         format!("{k} (island {})", self.island)
     }
 
-    /// The canonical CPP address of offset `off` of this memory: the MU
-    /// address (target 7) the driver uses, or the CLS address (target 15).
+    /// The canonical CPP address of the island offset `off` (in
+    /// [`Memory::offsets`]): the MU address (target 7) the driver uses, or
+    /// the CLS address (target 15).
     /// Direct-access locality for the SRAM of EMU 0, whose DRAM answers the
     /// other localities (nfp_rtsym.c:237-243).
     pub fn cpp_address(&self, off: u64) -> u64 {
