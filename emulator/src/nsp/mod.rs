@@ -36,10 +36,6 @@ pub const NSP_DFLT_BUFFER_BASE: u64 = 0x81_0010_0000;
 /// Size of the default buffer in MiB (`NSP_DFLT_BUFFER_SIZE_MB`,
 /// nfp_nsp.c:56).
 pub const NSP_DFLT_BUFFER_MB: u64 = 8;
-/// MU memory that belongs to the service processor and survives a soft
-/// reset of the application firmware.
-pub const NSP_MU_RANGE: std::ops::Range<u64> = crate::cpp::memmap::NSP_MEM_BASE
-    ..crate::cpp::memmap::NSP_MEM_BASE + crate::cpp::memmap::NSP_MEM_SIZE;
 
 // CSRs relative to NSP_CSR_BASE (nfp_nsp.c:30-58).
 /// `NSP_STATUS` CSR offset (nfp_nsp.c:30-58).
