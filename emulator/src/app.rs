@@ -7,25 +7,29 @@
 //! may come from the driver (FW_LOAD), from "flash" (`nfp-emu --firmware`,
 //! FW_STORED, NSP_WRITE_FLASH) or be replaced at run time.
 
-use nfp_firmware::rtsym::{RTSYM_TARGET_EMU_CACHE, RTSYM_TYPE_OBJECT};
-use nfp_firmware::{MemType, Nffw, RtSym, SectionData};
+pub mod layout;
+
+use nfp_firmware::check::ImageError;
+use nfp_firmware::{Nffw, NffwError, RtSym, SectionData};
 use tracing::info;
 
-use crate::cpp::mu::mu_address;
+use crate::cpp::memmap::{MemKind, MemoryMap};
 use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
 use crate::datapath::Datapath;
 use crate::maps::caps::BpfCaps;
 use crate::nfd::{Nfd, NfdLayout};
 use crate::nsp::eth::EthTable;
-use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, NSP_MU_RANGE, write_nffw_info};
+use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, write_nffw_info};
 
-/// App ids (nfp_app.h:27-31); the BPF app's is the firmware crate's.
+/// `NFP_APP_CORE_NIC` (nfp_app.h:27-31).
 pub const NFP_APP_CORE_NIC: u32 = 1;
+/// `NFP_APP_BPF_NIC` (nfp_app.h:27-31), the firmware crate's.
 pub const NFP_APP_BPF_NIC: u32 = nfp_firmware::image::BPF_APP_ID;
 
 /// A runtime symbol with its MU address resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Symbol {
+    /// The symbol as the image's MIP tables give it.
     pub sym: RtSym,
     /// 40-bit MU address for MU objects.
     pub mu_addr: Option<u64>,
@@ -36,8 +40,11 @@ pub struct Symbol {
 pub struct RunningApp {
     /// Firmware name from the MIP.
     pub name: String,
+    /// `_pf0_net_app_id` (core NIC when absent).
     pub app_id: u32,
+    /// The runtime symbols.
     pub symbols: Vec<Symbol>,
+    /// The host interface, when the image has vNIC BARs.
     pub nfd: Option<Nfd>,
 }
 
@@ -56,7 +63,10 @@ struct StoredImage {
 #[derive(Debug, Default)]
 pub struct AppFirmware {
     flash: Option<StoredImage>,
+    /// The firmware that runs, if any.
     pub running: Option<RunningApp>,
+    /// The card's memories, which every image must fit.
+    map: MemoryMap,
 }
 
 /// A parsed and checked image, ready to be written into the chip.
@@ -67,46 +77,32 @@ struct Prepared {
     symbols: Vec<Symbol>,
 }
 
-fn prepare(bytes: &[u8]) -> Result<Prepared, FwLoadError> {
-    let nffw = Nffw::parse(bytes).map_err(|e| FwLoadError::Parse(e.to_string()))?;
-    let rtsyms = nffw
-        .rtsyms()
-        .map_err(|e| FwLoadError::NoMip(e.to_string()))?;
-    let (mip_sym, mip) = nffw.mip().map_err(|e| FwLoadError::NoMip(e.to_string()))?;
-    if mip.name.is_empty() {
+/// Parse and check an image completely (firmware crate: MIP and its tables,
+/// sections; [`layout`]: the card's memories) before anything is installed.
+fn prepare(bytes: &[u8], map: &MemoryMap) -> Result<Prepared, FwLoadError> {
+    let nffw = Nffw::parse(bytes).map_err(FwLoadError::Parse)?;
+    let checked = nfp_firmware::check::check(&nffw).map_err(|e| match e {
+        ImageError::Nffw(
+            e @ (NffwError::NoRtsymTable | NffwError::NoMip | NffwError::BadMip(_)),
+        ) => FwLoadError::NoMip(e),
+        e => FwLoadError::Image(e),
+    })?;
+    if checked.mip.name.is_empty() {
         return Err(FwLoadError::NullName);
     }
-    for s in nffw
-        .sections
-        .iter()
-        .filter(|s| s.is_loadable() && s.mem_type() == MemType::Mu)
-    {
-        let end = s.addr.checked_add(s.size());
-        if s.island() > 63 || end.is_none_or(|e| e > 1 << 32) {
-            return Err(FwLoadError::Layout(format!(
-                "section {} ({:#x}+{:#x}, island {}) is outside the island's 4 GiB",
-                s.name,
-                s.addr,
-                s.size(),
-                s.island()
-            )));
-        }
-    }
-    let symbols = rtsyms
+    layout::check(map, &nffw, &checked)?;
+    let symbols = checked
+        .symbols
         .into_iter()
-        .map(|sym| {
-            let mu = sym.typ == RTSYM_TYPE_OBJECT
-                && (sym.target == NFP_CPP_TARGET_MU || sym.target == RTSYM_TARGET_EMU_CACHE);
-            Symbol {
-                mu_addr: mu.then(|| mu_address(sym.island, sym.addr)),
-                sym,
-            }
+        .map(|sym| Symbol {
+            mu_addr: layout::object_mu_address(&sym),
+            sym,
         })
         .collect();
     Ok(Prepared {
         nffw,
-        mip_sym,
-        name: mip.name,
+        mip_sym: checked.mip_sym,
+        name: checked.mip.name,
         symbols,
     })
 }
@@ -141,11 +137,12 @@ fn bpf_caps(mu: &Mu, symbols: &[Symbol]) -> BpfCaps {
 }
 
 impl AppFirmware {
-    /// An empty slot with `flash` as the stored image (validated).
-    pub fn new(flash: Option<Vec<u8>>) -> Result<Self, FwLoadError> {
+    /// An empty slot of a card with the memories of `map`, with `flash` as
+    /// the stored image (checked against them).
+    pub fn new(flash: Option<Vec<u8>>, map: MemoryMap) -> Result<Self, FwLoadError> {
         let flash = match flash {
             Some(bytes) => {
-                let p = prepare(&bytes)?;
+                let p = prepare(&bytes, &map)?;
                 Some(StoredImage {
                     bytes,
                     name: p.name,
@@ -156,7 +153,13 @@ impl AppFirmware {
         Ok(Self {
             flash,
             running: None,
+            map,
         })
+    }
+
+    /// The card's memories this slot checks images against.
+    pub fn map(&self) -> &MemoryMap {
+        &self.map
     }
 
     /// Write a prepared image into the chip and start its native model.
@@ -164,21 +167,32 @@ impl AppFirmware {
         self.stop(mu, dp);
         let mut loaded = 0u64;
         for s in p.nffw.sections.iter().filter(|s| s.is_loadable()) {
-            if s.mem_type() != MemType::Mu {
-                crate::guest_debug!(
-                    "section {} ({:?}) not modelled; skipped",
-                    s.name,
-                    s.mem_type()
-                );
-                continue;
-            }
-            let addr = mu_address(s.island(), s.addr);
-            match &s.data {
-                SectionData::Bytes(b) => {
-                    mu.write(addr, b);
-                    loaded += b.len() as u64;
+            // Checked by `prepare`: the section fits its memory.
+            let memory = match layout::section_memory(mu.map(), s) {
+                Ok(Some(m)) => m,
+                Ok(None) => {
+                    crate::guest_debug!(
+                        "section {} ({:?}) not modelled; skipped",
+                        s.name,
+                        s.mem_type()
+                    );
+                    continue;
                 }
+                Err(e) => {
+                    crate::guest_warn!("{e}; skipped");
+                    continue;
+                }
+            };
+            let addr = memory.cpp_address(s.addr);
+            let cls = memory.kind == MemKind::Cls;
+            match &s.data {
+                SectionData::Bytes(b) if cls => mu.cls_write(addr, b),
+                SectionData::Bytes(b) => mu.write(addr, b),
+                SectionData::Zero(n) if cls => mu.cls_zero(addr, *n),
                 SectionData::Zero(n) => mu.zero(addr, *n),
+            }
+            if let SectionData::Bytes(b) = &s.data {
+                loaded += b.len() as u64;
             }
         }
         let island = p.mip_sym.island;
@@ -252,7 +266,7 @@ impl AppFirmware {
     fn stop(&mut self, mu: &mut Mu, dp: &Datapath) {
         self.running = None;
         dp.detach();
-        mu.retain(NSP_MU_RANGE);
+        mu.clear_application_memories();
         dp.host.qc.reset();
         write_nffw_info(mu, None);
     }
@@ -260,7 +274,7 @@ impl AppFirmware {
     /// Load the flash image at power-on, as a card does.
     pub fn boot_from_flash(&mut self, mu: &mut Mu, dp: &Datapath) {
         if let Some(f) = &self.flash {
-            match prepare(&f.bytes) {
+            match prepare(&f.bytes, &self.map) {
                 Ok(p) => self.install(mu, dp, p),
                 Err(e) => crate::guest_warn!("flash image not loadable: {e}"),
             }
@@ -271,7 +285,9 @@ impl AppFirmware {
 /// The application firmware together with the hardware its (re)start
 /// touches, as the NSP drives it.
 pub struct FirmwareCtx<'a> {
+    /// The application-firmware slot.
     pub app: &'a mut AppFirmware,
+    /// The datapath the firmware's model drives.
     pub dp: &'a Datapath,
 }
 
@@ -281,7 +297,7 @@ impl FirmwareHost for FirmwareCtx<'_> {
     }
 
     fn load(&mut self, mu: &mut Mu, _eth: &EthTable, image: &[u8]) -> Result<(), FwLoadError> {
-        let p = prepare(image)?;
+        let p = prepare(image, mu.map())?;
         self.app.install(mu, self.dp, p);
         Ok(())
     }
@@ -297,13 +313,13 @@ impl FirmwareHost for FirmwareCtx<'_> {
         let Some(f) = &self.app.flash else {
             return Err(FwLoadError::NoStoredFirmware);
         };
-        let p = prepare(&f.bytes)?;
+        let p = prepare(&f.bytes, mu.map())?;
         self.app.install(mu, self.dp, p);
         Ok(true)
     }
 
     fn write_flash(&mut self, image: &[u8]) -> Result<(), FwLoadError> {
-        let p = prepare(image)?;
+        let p = prepare(image, &self.app.map)?;
         info!(target: "nfp_emu::app", "flash now holds firmware {}", p.name);
         self.app.flash = Some(StoredImage {
             bytes: image.to_vec(),
@@ -320,3 +336,6 @@ impl FirmwareHost for FirmwareCtx<'_> {
         self.app.flash.as_ref().map(|f| f.name.clone())
     }
 }
+
+#[cfg(test)]
+mod tests;

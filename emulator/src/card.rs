@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 
 use crate::app::AppFirmware;
 use crate::chip::Chip;
+use crate::cpp::memmap::{MemoryMap, MemoryMapError};
 use crate::datapath::Datapath;
 use crate::fp::FpConfig;
 use crate::nsp::eth::EthTable;
@@ -40,6 +41,8 @@ pub struct CardConfig {
     pub fp: FpConfig,
     /// Write each BPF image the driver loads into this directory.
     pub bpf_dump: Option<PathBuf>,
+    /// EMEM size in bytes (default: the Agilio CX's 2 GiB; docs/memory.md).
+    pub emem_size: u64,
 }
 
 impl Default for CardConfig {
@@ -53,6 +56,7 @@ impl Default for CardConfig {
             flash_firmware: None,
             fp: FpConfig::default(),
             bpf_dump: None,
+            emem_size: crate::cpp::memmap::EMEM_SIZE_DEFAULT,
         }
     }
 }
@@ -62,6 +66,11 @@ impl CardConfig {
     /// and the port number, so cards and ports never collide.
     pub fn port_mac(&self, p: u8) -> [u8; 6] {
         [0x00, 0x15, 0x4d, self.serial[4], self.serial[5], p]
+    }
+
+    /// The card's memories with this configuration's EMEM size.
+    pub fn memory_map(&self) -> Result<MemoryMap, MemoryMapError> {
+        MemoryMap::nfp4000(self.emem_size)
     }
 
     fn board(&self) -> BoardInfo {
@@ -81,7 +90,7 @@ impl CardConfig {
 /// Why a card could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
-    /// The flash firmware is not a loadable NFFW image.
+    /// The flash image does not load.
     #[error("firmware image rejected: {0}")]
     Firmware(#[from] FwLoadError),
     /// A port backend cannot be set up.
@@ -95,6 +104,9 @@ pub enum CardError {
         /// Ports of the card.
         ports: usize,
     },
+    /// The memory configuration is invalid.
+    #[error("memory: {0}")]
+    Memory(#[from] MemoryMapError),
 }
 
 /// One NFP-4000 card.
@@ -135,13 +147,19 @@ impl Card {
             cfg.bpf_dump.clone(),
         )?;
         let nsp = Nsp::new(cfg.board(), eth);
-        let app = AppFirmware::new(cfg.flash_firmware.clone())?;
+        let app = AppFirmware::new(cfg.flash_firmware.clone(), cfg.memory_map()?)?;
         Ok(Self {
             config_at_reset: config.clone(),
             config: Mutex::new(config),
             chip: Mutex::new(Chip::power_on(nsp, app, dp.clone())),
             dp,
         })
+    }
+
+    /// Upper bound of the host memory the card's memories can hold,
+    /// whatever the guest does (docs/memory.md, "The bound").
+    pub fn memory_bound(&self) -> u64 {
+        self.chip.lock().mu.map().bound()
     }
 
     /// Start the port threads.

@@ -11,7 +11,7 @@ use crate::app::{AppFirmware, FirmwareCtx};
 use crate::cpp::{
     CppId, MU_ACTION_ATOMIC_READ, MU_ACTION_ATOMIC_WRITE, MU_ACTION_TEST_SET_IMM, Mu,
     NFP_CPP_ACTION_READ, NFP_CPP_ACTION_RW, NFP_CPP_ACTION_WRITE, NFP_CPP_TARGET_ARM,
-    NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_TARGET_LOCAL, NFP_CPP_TARGET_MU, Xpb,
+    NFP_CPP_TARGET_CLS, NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_TARGET_LOCAL, NFP_CPP_TARGET_MU, Xpb,
 };
 use crate::datapath::Datapath;
 use crate::nfd::Doorbell;
@@ -30,12 +30,19 @@ const MU_TEST_SET_IMM_BITS: u32 = 0xf;
 /// Largest explicit transaction (nfpcore/nfp_cpplib.c:171).
 const NFP_EXPLICIT_MAX_BYTES: u64 = 128;
 
+/// The chip: its memories, peripheral registers, the PCIe island, the
+/// service processor and the application firmware.
 #[derive(Debug)]
 pub struct Chip {
+    /// The memories (MU and CLS targets).
     pub mu: Mu,
+    /// The XPB registers the driver reads.
     pub xpb: Xpb,
+    /// The PCIe island: expansion BARs, explicit CSRs, SRAM.
     pub pcie: PcieLocal,
+    /// The service processor.
     pub nsp: Nsp,
+    /// The application firmware.
     pub app: AppFirmware,
     /// The datapath, shared with the port threads; owns the queue
     /// controller, guest memory and MSI-X.
@@ -47,7 +54,7 @@ impl Chip {
     /// flash is loaded.
     pub fn power_on(nsp: Nsp, app: AppFirmware, dp: Arc<Datapath>) -> Self {
         let mut chip = Self {
-            mu: Mu::new(),
+            mu: Mu::with_map(app.map().clone()),
             xpb: Xpb::default(),
             pcie: PcieLocal::default(),
             nsp,
@@ -117,6 +124,7 @@ impl Chip {
         }
     }
 
+    /// Target 0 write: the PCIe island's registers and the queue controller.
     pub fn local_write(&mut self, addr: u64, data: &[u8]) {
         if addr < NFP_QCP_BASE {
             self.pcie.write(addr, data);
@@ -151,6 +159,7 @@ impl Chip {
         }
     }
 
+    /// A CPP read of `buf.len()` bytes at `addr` on the target of `id`.
     pub fn cpp_read(&mut self, id: CppId, addr: u64, buf: &mut [u8]) {
         match (id.target, id.action) {
             (NFP_CPP_TARGET_LOCAL, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ) => {
@@ -166,6 +175,9 @@ impl Chip {
             (NFP_CPP_TARGET_MU, MU_ACTION_TEST_SET_IMM) if buf.len() == 4 => {
                 let old = self.mu.test_and_set(addr, MU_TEST_SET_IMM_BITS);
                 buf.copy_from_slice(&old.to_le_bytes());
+            }
+            (NFP_CPP_TARGET_CLS, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ) => {
+                self.mu.cls_read(addr, buf);
             }
             (NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_READ)
                 if buf.len() == 4 && addr % 4 == 0 =>
@@ -190,6 +202,7 @@ impl Chip {
         }
     }
 
+    /// A CPP write of `data` at `addr` on the target of `id`.
     pub fn cpp_write(&mut self, id: CppId, addr: u64, data: &[u8]) {
         match (id.target, id.action) {
             (NFP_CPP_TARGET_LOCAL, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_WRITE) => {
@@ -208,6 +221,9 @@ impl Chip {
                     };
                     self.nsp.on_command_write(&mut self.mu, &mut ctx);
                 }
+            }
+            (NFP_CPP_TARGET_CLS, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_WRITE) => {
+                self.mu.cls_write(addr, data);
             }
             (NFP_CPP_TARGET_ISLAND_XPB, NFP_CPP_ACTION_RW | NFP_CPP_ACTION_WRITE)
                 if data.len() == 4 && addr % 4 == 0 =>
@@ -238,9 +254,13 @@ impl Chip {
         let addr = c.address_hi() | (offset & 0xffff);
         let id = CppId::new(c.target(), c.action(), c.token());
         let width: u64 = if id.target == NFP_CPP_TARGET_MU { 8 } else { 4 };
+        // length is a CSR field of a few bits: no overflow in u64.
         let bytes = ((u64::from(c.length()) + 1) * width).min(NFP_EXPLICIT_MAX_BYTES) as usize;
         let data_ref = c.data_ref() as usize;
-        if data_ref + bytes > self.pcie.sram().len() {
+        if data_ref
+            .checked_add(bytes)
+            .is_none_or(|end| end > self.pcie.sram().len())
+        {
             crate::guest_warn!(
                 "explicit transaction data ref {data_ref:#x}+{bytes} outside PCIe SRAM; dropped"
             );

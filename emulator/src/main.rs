@@ -82,6 +82,13 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     fp_stats: Option<PathBuf>,
 
+    /// EMEM size (the card's DRAM), e.g. 2G (the Agilio CX's, default) or
+    /// 256M: a multiple of 1 MiB from 16M to 4G. The emulator's memory model
+    /// never holds more than the card's memories (docs/memory.md), so this
+    /// bounds what a guest can make nfp-emu allocate.
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
+    emem_size: u64,
+
     /// More log output: -v info, -vv debug (every unimplemented register
     /// access), -vvv trace. RUST_LOG overrides, e.g. RUST_LOG=nfp_emu::pcie=debug.
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -91,6 +98,22 @@ struct Args {
 /// `--port N=SPEC`; the backends' syntax lives with the backends.
 fn parse_port(s: &str) -> Result<(usize, PortSpec), PortError> {
     ports::parse_assignment(s)
+}
+
+/// A size in bytes with an optional K, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.trim().as_bytes().last() {
+        Some(b'K' | b'k') => (&s[..s.len() - 1], 10),
+        Some(b'M' | b'm') => (&s[..s.len() - 1], 20),
+        Some(b'G' | b'g') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|e| format!("bad size {s:?}: {e}"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 fn parse_serial(s: &str) -> Result<[u8; 6], String> {
@@ -140,7 +163,14 @@ fn main() -> anyhow::Result<()> {
         flash_firmware,
         fp,
         bpf_dump: args.bpf_dump,
+        emem_size: args.emem_size,
     })?;
+    tracing::info!(
+        target: "nfp_emu::app",
+        "card memories: {} MiB EMEM; the model never holds more than {} MiB",
+        args.emem_size >> 20,
+        card.memory_bound() >> 20
+    );
     card.start();
     let card = Arc::new(card);
     if let Some(path) = args.fp_stats {

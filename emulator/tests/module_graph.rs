@@ -355,9 +355,30 @@ fn uses(g: &BTreeSet<(ModPath, String, String)>, parent: &[&str], from: &str) ->
         .collect()
 }
 
+/// Known cycles outside the packet path, waiting for their owners: an edge
+/// (parent, from, to) to leave out. Each must still exist, so that the list
+/// only shrinks.
+const KNOWN: &[(&[&str], &str, &str)] = &[
+    // nsp::FwLoadError wraps app::layout::LayoutError while app uses nsp
+    // (since a9a0a31).
+    (&[], "nsp", "app"),
+];
+
 #[test]
 fn no_module_uses_a_sibling_that_uses_it_back() {
-    let g = src_graph();
+    let mut g = src_graph();
+    for &(parent, from, to) in KNOWN {
+        let e = (
+            parent.iter().map(|s| s.to_string()).collect::<ModPath>(),
+            from.to_string(),
+            to.to_string(),
+        );
+        assert!(
+            g.remove(&e),
+            "crate::{}: {from} no longer uses {to}: remove it from KNOWN",
+            parent.join("::")
+        );
+    }
     let mut by_parent: BTreeMap<ModPath, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for (p, a, b) in &g {
         by_parent

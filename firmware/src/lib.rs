@@ -7,6 +7,7 @@
 //! table ([`rtsym`]) and the MIP ([`mip`]), and builds the open images the
 //! project ships ([`image`]; see DESIGN.md, "Firmware").
 
+pub mod check;
 pub mod image;
 pub mod mip;
 pub mod nffw;

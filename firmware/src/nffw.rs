@@ -1,6 +1,7 @@
 //! Reading and writing NFFW images.
 //!
-//! An NFFW image is an ELF64 little-endian relocatable file (`ET_REL`) with
+//! An NFFW image is an ELF64 little-endian relocatable file (`ET_REL`; the
+//! flower images Debian ships are `ET_EXEC`, read alike) with
 //! `e_machine` = [`NFFW_ELF_MACHINE`].  Each section names a memory of the
 //! card; `sh_addr` is the address inside that memory and `sh_info` encodes
 //! where the memory is:
@@ -17,7 +18,8 @@
 //! CTM (islands 4, 32..48); [`SECTION_MEM_CLS`] (3) for cluster local
 //! scratch; [`SECTION_MEM_LMEM`] (2) for ME local memory; 1 on microcode
 //! (`.text.*`, `.init.*`); 7 and 8 on the packet processor memories of
-//! island 8; 9 on `.emucachebss.*`.  Sections of type `SHT_LOPROC + 2`
+//! island 8; [`SECTION_MEM_EMU_CACHE`] (9) on `.emucache*` (EMU internal
+//! SRAM, islands 24 and 25).  Sections of type `SHT_LOPROC + 2`
 //! ([`SHT_NFP_REGINIT`], `.regi.*`/`.regt.*`) hold register initialisation
 //! tables.
 //!
@@ -42,6 +44,9 @@ pub const SECTION_MEM_MU: u8 = 4;
 pub const SECTION_MEM_CLS: u8 = 3;
 /// Memory type of ME local memory.
 pub const SECTION_MEM_LMEM: u8 = 2;
+/// Memory type of an EMU's internal SRAM used as memory ("emu cache",
+/// `.emucache*` sections).
+pub const SECTION_MEM_EMU_CACHE: u8 = 9;
 
 /// Section type of the register initialisation tables (`SHT_LOPROC + 2`).
 pub const SHT_NFP_REGINIT: u32 = elf::SHT_LOPROC + 2;
@@ -83,6 +88,8 @@ pub enum MemType {
     Cls,
     /// EMEM, IMEM or CTM ([`SECTION_MEM_MU`]).
     Mu,
+    /// EMU internal SRAM ([`SECTION_MEM_EMU_CACHE`]).
+    EmuCache,
     /// Any other value.
     Other(u8),
 }
@@ -94,6 +101,7 @@ impl MemType {
             SECTION_MEM_LMEM => MemType::Lmem,
             SECTION_MEM_CLS => MemType::Cls,
             SECTION_MEM_MU => MemType::Mu,
+            SECTION_MEM_EMU_CACHE => MemType::EmuCache,
             other => MemType::Other(other),
         }
     }
@@ -104,6 +112,7 @@ impl MemType {
             MemType::Lmem => SECTION_MEM_LMEM,
             MemType::Cls => SECTION_MEM_CLS,
             MemType::Mu => SECTION_MEM_MU,
+            MemType::EmuCache => SECTION_MEM_EMU_CACHE,
             MemType::Other(v) => v,
         }
     }
@@ -354,7 +363,7 @@ impl Nffw {
     /// Parses an image.
     ///
     /// Checks the ELF identification (magic, 64-bit, little-endian,
-    /// version), `e_machine`, `e_type` (`ET_REL`), the section header table
+    /// version), `e_machine`, `e_type` (`ET_REL` or `ET_EXEC`), the section header table
     /// bounds, each section's name and, except for `SHT_NOBITS`, that its
     /// data lies inside the file.  Note sections must hold well-formed
     /// notes.  Program headers are ignored.  Never panics; memory use is
@@ -387,8 +396,10 @@ impl Nffw {
         }
         let header = elf::FileHeader64::<LE>::parse(bytes)
             .map_err(|e| NffwError::BadHeader(e.to_string()))?;
-        if header.e_type(LE) != elf::ET_REL {
-            return Err(NffwError::Unsupported("e_type is not ET_REL"));
+        if header.e_type(LE) != elf::ET_REL && header.e_type(LE) != elf::ET_EXEC {
+            return Err(NffwError::Unsupported(
+                "e_type is neither ET_REL nor ET_EXEC",
+            ));
         }
         let shoff = header.e_shoff(LE);
         if shoff == 0 {
@@ -615,13 +626,20 @@ impl Nffw {
     /// The `.mip` runtime symbol and the MIP it points at.
     ///
     /// The symbol must have the MU target; the MIP is read from the loadable
-    /// MU section of the symbol's island that covers its address.
+    /// MU section of the symbol's island that covers its address. Images
+    /// without a `.mip` symbol but with a loadable MU section named `.mip`
+    /// (Debian's flower images) get a symbol made from that section.
     pub fn mip(&self) -> Result<(RtSym, Mip), NffwError> {
-        let sym = self
-            .rtsyms()?
-            .into_iter()
-            .find(|s| s.name == MIP_SYMBOL)
-            .ok_or(NffwError::NoMip)?;
+        let syms = self.rtsyms()?;
+        let sym = match syms.into_iter().find(|s| s.name == MIP_SYMBOL) {
+            Some(sym) => sym,
+            None => self
+                .sections
+                .iter()
+                .find(|s| s.name == MIP_SYMBOL && s.is_loadable() && s.mem_type() == MemType::Mu)
+                .map(|s| RtSym::mu_object(MIP_SYMBOL, s.island(), s.addr, s.size()))
+                .ok_or(NffwError::NoMip)?,
+        };
         if sym.target != NFP_CPP_TARGET_MU {
             return Err(NffwError::BadMip(format!(
                 "the .mip symbol has target {:#x}, expected the MU target {NFP_CPP_TARGET_MU}",
@@ -824,8 +842,9 @@ mod tests {
         assert!(!f.section(".regi.test").unwrap().is_loadable());
         assert!(!f.section(".note.nfp").unwrap().is_loadable());
         assert_eq!(MemType::from_raw(3), MemType::Cls);
-        assert_eq!(MemType::from_raw(9), MemType::Other(9));
-        assert_eq!(MemType::Other(9).raw(), 9);
+        assert_eq!(MemType::from_raw(9), MemType::EmuCache);
+        assert_eq!(MemType::EmuCache.raw(), 9);
+        assert_eq!(MemType::from_raw(8), MemType::Other(8));
     }
 
     #[test]
@@ -927,11 +946,16 @@ mod tests {
         b[5] = elf::ELFDATA2MSB.0;
         assert!(matches!(Nffw::parse(&b), Err(NffwError::Unsupported(_))));
         let mut b = good.clone();
-        b[16] = elf::ET_EXEC.0 as u8;
+        b[16] = elf::ET_DYN.0 as u8;
         assert_eq!(
             Nffw::parse(&b),
-            Err(NffwError::Unsupported("e_type is not ET_REL"))
+            Err(NffwError::Unsupported(
+                "e_type is neither ET_REL nor ET_EXEC"
+            ))
         );
+        // ET_EXEC (Debian's flower images) reads like ET_REL.
+        b[16] = elf::ET_EXEC.0 as u8;
+        assert_eq!(Nffw::parse(&b).unwrap(), small());
         let mut b = good.clone();
         b[58] = 40; // e_shentsize
         let e = Nffw::parse(&b).unwrap_err();
@@ -1002,6 +1026,44 @@ mod tests {
         b[60..62].copy_from_slice(&(n + 2).to_le_bytes());
         let e = Nffw::parse(&b).unwrap_err();
         assert!(e.to_string().contains("overlaps"), "{e}");
+    }
+
+    #[test]
+    fn mip_found_through_its_section_without_a_symbol() {
+        // As Debian's flower images: a loadable `.mip` section, no `.mip`
+        // runtime symbol.
+        let mut f = small();
+        let mip = Mip {
+            mip_size: MIP_SIZE as u32,
+            first_entry: 0,
+            version: 1,
+            buildnum: 2,
+            buildtime: 0,
+            loadtime: 0,
+            symtab_addr: 0,
+            symtab_size: 0,
+            strtab_addr: 0,
+            strtab_size: 0,
+            name: "flower".into(),
+            toolchain: "t".into(),
+        };
+        f.sections.push(Section::progbits(
+            MIP_SYMBOL,
+            0x3000,
+            section_info(24, 0, SECTION_MEM_MU),
+            mip.encode().to_vec(),
+        ));
+        let (symtab, strtab) = rtsym::encode(&[RtSym::mu_object("x", 24, 0, 0)]);
+        f.sections
+            .push(Section::progbits(RTSYMTAB_SECTION, 0, 0, symtab));
+        f.sections
+            .push(Section::progbits(RTSTRTAB_SECTION, 0, 0, strtab));
+        let (sym, got) = f.mip().unwrap();
+        assert_eq!(
+            (sym.island, sym.addr, sym.size),
+            (24, 0x3000, MIP_SIZE as u64)
+        );
+        assert_eq!(got.name, "flower");
     }
 
     #[test]

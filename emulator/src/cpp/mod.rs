@@ -7,9 +7,14 @@
 //! (target, action, token, 40-bit address) per access; island bits live in
 //! the address (see [`mu`]).
 
+pub mod memmap;
 pub mod mu;
 pub mod xpb;
 
+pub use memmap::MemoryMap;
+
+#[cfg(test)]
+mod attack_tests;
 pub use mu::Mu;
 pub use xpb::Xpb;
 
@@ -35,10 +40,13 @@ pub const NFP_CPP_TARGET_CLS: u8 = 15;
 pub const NFP_CPP_ACTION_RW: u8 = 32;
 /// Explicit read and write actions (nfp_cpplib.c:176-179, 229-232).
 pub const NFP_CPP_ACTION_READ: u8 = 0;
+/// Explicit write action (nfp_cpplib.c:229-232).
 pub const NFP_CPP_ACTION_WRITE: u8 = 1;
 /// MU atomic actions used by the NFP mutex (nfpcore/nfp_mutex.c:126, 89, 265).
 pub const MU_ACTION_ATOMIC_READ: u8 = 3;
+/// MU `atomic_write` (nfp_mutex.c:89).
 pub const MU_ACTION_ATOMIC_WRITE: u8 = 4;
+/// MU `test_set_imm` (nfp_mutex.c:265).
 pub const MU_ACTION_TEST_SET_IMM: u8 = 5;
 /// Token of `test_set_imm` that the mutex uses (nfp_mutex.c:265).
 pub const MU_TOKEN_TEST_SET_IMM: u8 = 3;
@@ -46,12 +54,16 @@ pub const MU_TOKEN_TEST_SET_IMM: u8 = 3;
 /// A CPP transaction's identity without the island (already in the address).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CppId {
+    /// CPP target (bits 30:24 of the ID).
     pub target: u8,
+    /// Action (bits 15:8).
     pub action: u8,
+    /// Token (bits 23:16).
     pub token: u8,
 }
 
 impl CppId {
+    /// A CPP ID from its three fields.
     pub const fn new(target: u8, action: u8, token: u8) -> Self {
         Self {
             target,

@@ -29,6 +29,7 @@ impl Default for Xpb {
 }
 
 impl Xpb {
+    /// Read the XPB register at `addr`; unimplemented ones read 0 (logged).
     pub fn read32(&self, addr: u64) -> u32 {
         match addr {
             NFP_XPB_PL_DEVICE_ID => NFP_PL_DEVICE_ID_NFP4000,
@@ -44,6 +45,7 @@ impl Xpb {
         }
     }
 
+    /// Write an XPB register: none is writable here (logged, ignored).
     pub fn write32(&mut self, addr: u64, value: u32) {
         crate::guest_warn!(
             "XPB write of {value:#x} to unimplemented register {addr:#010x}; ignored"

@@ -3,6 +3,7 @@
 
 /// `NSP_ETH_MAX_COUNT` (nfp_nsp_eth.c:19-20): 2 NBIs x 24 ports.
 pub const NSP_ETH_MAX_COUNT: usize = 48;
+/// Size of one `struct eth_table_entry` (nfp_nsp_eth.c:76-98).
 pub const NSP_ETH_ENTRY_SIZE: usize = 32;
 /// `NSP_ETH_TABLE_SIZE`.
 pub const NSP_ETH_TABLE_SIZE: usize = NSP_ETH_MAX_COUNT * NSP_ETH_ENTRY_SIZE;
@@ -49,6 +50,7 @@ pub const NFP_MEDIA_DAC_PASSIVE: u8 = 0;
 /// `NFP_MEDIA_25GBASE_CR` and `_CR_S` bits of the READ_MEDIA link-mode
 /// words (enum nfp_ethtool_link_mode_list, nfp_nsp.h:106-146).
 pub const NFP_MEDIA_25GBASE_CR: u32 = 18;
+/// `NFP_MEDIA_25GBASE_CR_S` bit of the media masks (nfp_nsp.h:122-160).
 pub const NFP_MEDIA_25GBASE_CR_S: u32 = 19;
 
 /// One physical port as the NSP describes it.
@@ -57,21 +59,37 @@ pub struct EthPort {
     /// Table position = the chip-wide port index (MAC stats slot, devlink
     /// port index).
     pub index: usize,
+    /// Index in the ETH table.
     pub eth_index: u8,
+    /// Front-panel port label.
     pub label_port: u8,
+    /// Sub-port label (breakout).
     pub label_subport: u8,
+    /// Serdes lanes.
     pub lanes: u8,
+    /// Lane rate code (`RATE_*`).
     pub rate: u8,
+    /// Interface (module) type.
     pub interface: u8,
+    /// Media type.
     pub media: u8,
+    /// MAC address.
     pub mac: [u8; 6],
+    /// Port configured (ifup).
     pub configured: bool,
+    /// Port enabled.
     pub enabled: bool,
+    /// Transmit enabled.
     pub tx_enabled: bool,
+    /// Receive enabled.
     pub rx_enabled: bool,
+    /// Auto-negotiation mode.
     pub aneg: u8,
+    /// FEC mode.
     pub fec: u8,
+    /// Transmit pause frames.
     pub tx_pause: bool,
+    /// Receive pause frames.
     pub rx_pause: bool,
     /// Identify (LED blink) mode requested with SET_IDMODE.
     pub identify: bool,
@@ -182,6 +200,7 @@ impl EthPort {
 /// The port table.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EthTable {
+    /// The ports, in table order.
     pub ports: Vec<EthPort>,
 }
 
@@ -189,9 +208,18 @@ pub struct EthTable {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EthControlError {
     #[error("ETH_CONTROL table is {0} bytes, expected {NSP_ETH_TABLE_SIZE}")]
+    /// The table the driver wrote is too short.
     Size(usize),
     #[error("port {index}: rate {rate} x {lanes} lanes is not supported by a 25G SFP28 port")]
-    Rate { index: usize, rate: u8, lanes: u8 },
+    /// A port asked for a rate it cannot run at.
+    Rate {
+        /// The port's index in the table.
+        index: usize,
+        /// The rate code asked for.
+        rate: u8,
+        /// The port's lanes.
+        lanes: u8,
+    },
 }
 
 impl EthTable {
@@ -207,6 +235,7 @@ impl EthTable {
         }
     }
 
+    /// The table as ETH_RESCAN returns it.
     pub fn encode(&self) -> Vec<u8> {
         let mut t = vec![0u8; NSP_ETH_TABLE_SIZE];
         for p in &self.ports {
@@ -218,6 +247,7 @@ impl EthTable {
         t
     }
 
+    /// The port with this ETH table index.
     pub fn by_eth_index(&self, eth_index: u8) -> Option<&EthPort> {
         self.ports.iter().find(|p| p.eth_index == eth_index)
     }

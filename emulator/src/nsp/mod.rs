@@ -15,27 +15,40 @@ use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
 use eth::{EthTable, NSP_ETH_TABLE_SIZE};
 use resource::{NFP_RESOURCE_HWINFO, NFP_RESOURCE_NFP_NFFW, NFP_RESOURCE_NSP, Resource};
 
-// MU map of the service processor [choice, probe.md §7.6].
+// The service processor's memory (docs/memory.md) [choice]: the resource
+// table at its start, then these regions.
+/// NSP CSRs (the `nfp.sp` resource).
 pub const NSP_CSR_BASE: u64 = 0x81_0000_1000;
+/// Size of the `nfp.sp` resource.
 pub const NSP_CSR_SIZE: u64 = 0x100;
+/// The hwinfo table (the `nfp.info` resource).
 pub const HWINFO_BASE: u64 = 0x81_0000_2000;
+/// Size of the `nfp.info` resource.
 pub const HWINFO_SIZE: u64 = 0x2000;
+/// The firmware-info block (the `nfp.nffw` resource).
 pub const NFFW_INFO_BASE: u64 = 0x81_0000_4000;
+/// Size of the `nfp.nffw` resource.
 pub const NFFW_INFO_SIZE: u64 = 0x1000;
-/// The NSP's default command buffer. 4 MiB so whole firmware images fit
-/// without the DMA path (nfp_nsp.c:437-491).
+/// The NSP's default command buffer. 8 MiB so every firmware image Debian
+/// ships (the largest is 6.9 MB) fits without the DMA path
+/// (nfp_nsp.c:660-694).
 pub const NSP_DFLT_BUFFER_BASE: u64 = 0x81_0010_0000;
-pub const NSP_DFLT_BUFFER_MB: u64 = 4;
-/// MU memory that belongs to the service processor and survives a soft
-/// reset of the application firmware.
-pub const NSP_MU_RANGE: std::ops::Range<u64> = 0x81_0000_0000..0x81_0100_0000;
+/// Size of the default buffer in MiB (`NSP_DFLT_BUFFER_SIZE_MB`,
+/// nfp_nsp.c:56).
+pub const NSP_DFLT_BUFFER_MB: u64 = 8;
 
 // CSRs relative to NSP_CSR_BASE (nfp_nsp.c:30-58).
+/// `NSP_STATUS` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_STATUS: u64 = 0x00;
+/// `NSP_COMMAND` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_COMMAND: u64 = 0x08;
+/// `NSP_BUFFER` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_BUFFER: u64 = 0x10;
+/// `NSP_DFLT_BUFFER` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_DFLT_BUFFER: u64 = 0x18;
+/// `NSP_DFLT_BUFFER_CONFIG` CSR offset (nfp_nsp.c:30-58).
 pub const NSP_DFLT_BUFFER_CONFIG: u64 = 0x20;
+/// `NFP_CAP_CMD_DMA_SG` CSR offset (nfp_nsp.c:30-58).
 pub const NFP_CAP_CMD_DMA_SG: u64 = 0x28;
 const NSP_COMMAND_START: u64 = 1 << 0;
 const NSP_COMMAND_DMA_BUF: u64 = 1 << 1;
@@ -44,27 +57,47 @@ pub const NSP_MAGIC: u64 = 0xab10;
 /// ABI 0.37: the newest minor the 6.12 driver distinguishes
 /// (nfp_nsp.h:33-71, nfp_nsp_eth.c:188-195).
 pub const NSP_ABI_MAJOR: u64 = 0;
+/// NSP ABI minor version the NSP reports.
 pub const NSP_ABI_MINOR: u64 = 37;
 
 // Command codes (nfp_nsp.c:84-104).
+/// NSP command `SPCODE_NOOP` (nfp_nsp.c:84-104).
 pub const SPCODE_NOOP: u16 = 0;
+/// NSP command `SPCODE_SOFT_RESET` (nfp_nsp.c:84-104).
 pub const SPCODE_SOFT_RESET: u16 = 1;
+/// NSP command `SPCODE_FW_DEFAULT` (nfp_nsp.c:84-104).
 pub const SPCODE_FW_DEFAULT: u16 = 2;
+/// NSP command `SPCODE_PHY_INIT` (nfp_nsp.c:84-104).
 pub const SPCODE_PHY_INIT: u16 = 3;
+/// NSP command `SPCODE_MAC_INIT` (nfp_nsp.c:84-104).
 pub const SPCODE_MAC_INIT: u16 = 4;
+/// NSP command `SPCODE_PHY_RXADAPT` (nfp_nsp.c:84-104).
 pub const SPCODE_PHY_RXADAPT: u16 = 5;
+/// NSP command `SPCODE_FW_LOAD` (nfp_nsp.c:84-104).
 pub const SPCODE_FW_LOAD: u16 = 6;
+/// NSP command `SPCODE_ETH_RESCAN` (nfp_nsp.c:84-104).
 pub const SPCODE_ETH_RESCAN: u16 = 7;
+/// NSP command `SPCODE_ETH_CONTROL` (nfp_nsp.c:84-104).
 pub const SPCODE_ETH_CONTROL: u16 = 8;
+/// NSP command `SPCODE_NSP_WRITE_FLASH` (nfp_nsp.c:84-104).
 pub const SPCODE_NSP_WRITE_FLASH: u16 = 11;
+/// NSP command `SPCODE_NSP_SENSORS` (nfp_nsp.c:84-104).
 pub const SPCODE_NSP_SENSORS: u16 = 12;
+/// NSP command `SPCODE_NSP_IDENTIFY` (nfp_nsp.c:84-104).
 pub const SPCODE_NSP_IDENTIFY: u16 = 13;
+/// NSP command `SPCODE_FW_STORED` (nfp_nsp.c:84-104).
 pub const SPCODE_FW_STORED: u16 = 16;
+/// NSP command `SPCODE_HWINFO_LOOKUP` (nfp_nsp.c:84-104).
 pub const SPCODE_HWINFO_LOOKUP: u16 = 17;
+/// NSP command `SPCODE_HWINFO_SET` (nfp_nsp.c:84-104).
 pub const SPCODE_HWINFO_SET: u16 = 18;
+/// NSP command `SPCODE_FW_LOADED` (nfp_nsp.c:84-104).
 pub const SPCODE_FW_LOADED: u16 = 19;
+/// NSP command `SPCODE_VERSIONS` (nfp_nsp.c:84-104).
 pub const SPCODE_VERSIONS: u16 = 21;
+/// NSP command `SPCODE_READ_SFF_EEPROM` (nfp_nsp.c:84-104).
 pub const SPCODE_READ_SFF_EEPROM: u16 = 22;
+/// NSP command `SPCODE_READ_MEDIA` (nfp_nsp.c:84-104).
 pub const SPCODE_READ_MEDIA: u16 = 23;
 
 const EINVAL: u8 = 22;
@@ -82,23 +115,31 @@ pub fn fw_load_status(major: u8, minor: u8) -> u32 {
 /// driver turns into a message (nfp_nsp.c:738-789).
 #[derive(Debug, thiserror::Error)]
 pub enum FwLoadError {
+    /// The file is not a readable NFFW image.
     #[error("can not parse FW file: {0}")]
-    Parse(String),
+    Parse(#[source] nfp_firmware::NffwError),
+    /// No runtime symbol table, no `.mip` symbol or no valid MIP.
     #[error("MIP not found in FW file: {0}")]
-    NoMip(String),
+    NoMip(#[source] nfp_firmware::NffwError),
+    /// The MIP names no firmware.
     #[error("null firmware name in MIP")]
     NullName,
+    /// FW_STORED with an empty flash.
     #[error("no firmware stored in flash")]
     NoStoredFirmware,
+    /// The image contradicts itself (MIP tables, sections, names).
+    #[error("inconsistent FW file: {0}")]
+    Image(#[source] nfp_firmware::check::ImageError),
+    /// The image does not fit the card's memories.
     #[error("firmware does not fit the card: {0}")]
-    Layout(String),
+    Layout(#[from] crate::app::layout::LayoutError),
 }
 
 impl FwLoadError {
     /// (major, minor) of the load status.
     pub fn status(&self) -> (u8, u8) {
         match self {
-            FwLoadError::Parse(_) | FwLoadError::Layout(_) => (2, 5),
+            FwLoadError::Parse(_) | FwLoadError::Image(_) | FwLoadError::Layout(_) => (2, 5),
             FwLoadError::NoMip(_) => (2, 6),
             FwLoadError::NullName => (2, 7),
             FwLoadError::NoStoredFirmware => (2, 1),
@@ -128,21 +169,32 @@ pub trait FirmwareHost {
 /// Board facts the service processor reports.
 #[derive(Clone, Debug)]
 pub struct BoardInfo {
+    /// `assembly.partno` (e.g. AMDA0099-0001).
     pub partno: String,
+    /// `assembly.serial`.
     pub serial: String,
+    /// `assembly.revision`.
     pub revision: String,
+    /// `assembly.model`.
     pub model: String,
+    /// `cpld.version`.
     pub cpld_version: String,
+    /// `pn`: the marketing part number.
     pub part_number: String,
+    /// BSP version reported by NSP_IDENTIFY and VERSIONS.
     pub bsp_version: String,
 }
 
 /// Static sensor readings (millidegrees C, microwatts) [choice].
 #[derive(Clone, Copy, Debug)]
 pub struct Sensors {
+    /// Chip temperature, millidegrees Celsius.
     pub chip_temp: u32,
+    /// Board power, microwatts.
     pub assembly_power: u32,
+    /// 12 V rail power, microwatts.
     pub assembly_12v_power: u32,
+    /// 3.3 V rail power, microwatts.
     pub assembly_3v3_power: u32,
 }
 
@@ -163,19 +215,26 @@ pub const NSP_SENSOR_MASK_ALL: u64 = 0xf;
 /// Counters of NSP activity, for introspection.
 #[derive(Clone, Debug, Default)]
 pub struct NspStats {
+    /// Commands run.
     pub commands: u64,
+    /// Commands answered with an error.
     pub errors: u64,
+    /// Code of the last command.
     pub last_code: Option<u16>,
 }
 
 /// The service processor.
 #[derive(Debug)]
 pub struct Nsp {
+    /// Board facts (hwinfo).
     pub board: BoardInfo,
+    /// The ETH table.
     pub eth: EthTable,
     hwinfo: Vec<(String, String)>,
     overrides: Vec<(String, String)>,
+    /// Sensor readings.
     pub sensors: Sensors,
+    /// Activity counters.
     pub stats: NspStats,
 }
 
@@ -211,6 +270,7 @@ fn c_str(b: &[u8]) -> String {
 }
 
 impl Nsp {
+    /// A service processor for `board` with the ports of `eth`.
     pub fn new(board: BoardInfo, eth: EthTable) -> Self {
         let mut hwinfo = vec![
             ("assembly.vendor".to_string(), "Netronome".to_string()),
@@ -650,3 +710,36 @@ pub fn write_nffw_info(mu: &mut Mu, mip: Option<MipLocation>) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn buffer_bounds_at_the_edges() {
+        let cpp = u64::from(NFP_CPP_TARGET_MU) << 56;
+        let end = NSP_DFLT_BUFFER_BASE + (NSP_DFLT_BUFFER_MB << 20);
+        assert_eq!(
+            Nsp::buffer_addr(
+                cpp | NSP_DFLT_BUFFER_BASE,
+                (NSP_DFLT_BUFFER_MB << 20) as usize
+            ),
+            Some(NSP_DFLT_BUFFER_BASE)
+        );
+        assert_eq!(Nsp::buffer_addr(cpp | (end - 8), 8), Some(end - 8));
+        assert_eq!(Nsp::buffer_addr(cpp | (end - 8), 9), None);
+        assert_eq!(
+            Nsp::buffer_addr(cpp | NSP_DFLT_BUFFER_BASE, usize::MAX),
+            None
+        );
+        assert_eq!(Nsp::buffer_addr(cpp | ((1 << 40) - 1), 2), None);
+        assert_eq!(
+            Nsp::buffer_addr(NSP_DFLT_BUFFER_BASE, 8),
+            None,
+            "not the MU target"
+        );
+        assert!(!Nsp::is_command_write(u64::MAX, usize::MAX));
+        assert!(Nsp::is_command_write(NSP_CSR_BASE + NSP_COMMAND + 7, 1));
+        assert!(!Nsp::is_command_write(NSP_CSR_BASE + NSP_COMMAND + 8, 8));
+    }
+}

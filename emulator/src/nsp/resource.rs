@@ -8,6 +8,7 @@ use super::crc::crc32_posix;
 pub const NFP_RESOURCE_TBL_BASE: u64 = 0x81_0000_0000;
 /// `NFP_RESOURCE_TBL_SIZE` (nfp_resource.c:18).
 pub const NFP_RESOURCE_TBL_SIZE: u64 = 4096;
+/// Size of `struct nfp_resource_entry` (nfp_resource.c:41-55).
 pub const NFP_RESOURCE_ENTRY_SIZE: u64 = 32;
 /// `NFP_RESOURCE_TBL_ENTRIES` (nfp_resource.c:57-59).
 pub const NFP_RESOURCE_TBL_ENTRIES: usize = 128;
@@ -16,7 +17,9 @@ pub const NFP_RESOURCE_TBL_NAME: &str = "nfp.res";
 
 /// Resource names (nfpcore/nfp.h:48-65).
 pub const NFP_RESOURCE_NSP: &str = "nfp.sp";
+/// `NFP_RESOURCE_NFP_HWINFO` (nfpcore/nfp.h:48-65).
 pub const NFP_RESOURCE_HWINFO: &str = "nfp.info";
+/// `NFP_RESOURCE_NFP_NFFW` (nfpcore/nfp.h:48-65).
 pub const NFP_RESOURCE_NFP_NFFW: &str = "nfp.nffw";
 
 /// Key of a resource name: the POSIX CRC of the 8-byte zero-padded name
@@ -32,9 +35,13 @@ pub fn resource_key(name: &str) -> u32 {
 /// One region in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resource {
+    /// Resource name (at most 8 bytes).
     pub name: &'static str,
+    /// CPP target of the region.
     pub cpp_target: u8,
+    /// CPP action.
     pub cpp_action: u8,
+    /// CPP token.
     pub cpp_token: u8,
     /// MU address, 256-byte aligned.
     pub addr: u64,

@@ -291,3 +291,75 @@ fn unknown_commands_and_bad_buffers_are_refused() {
     let r = cmd(&h, SPCODE_FW_LOAD, u32::MAX, &[], 0);
     assert_eq!(r.errno, EINVAL);
 }
+
+/// FW_LOAD of `img` placed in the default buffer directly (fast for big
+/// images); returns (ret, errno).
+fn fw_load_direct(h: &Host, img: &[u8]) -> (u32, u8) {
+    let dflt = h.mu_read64(NSP_CSR_BASE + NSP_DFLT_BUFFER);
+    h.card.chip().mu.write(dflt & ((1 << 40) - 1), img);
+    h.mu_write64(NSP_CSR_BASE + NSP_BUFFER, dflt);
+    h.mu_write64(
+        NSP_CSR_BASE + NSP_COMMAND,
+        u64::from(img.len() as u32) << 32 | u64::from(SPCODE_FW_LOAD) << 16 | 1,
+    );
+    let status = h.mu_read64(NSP_CSR_BASE + NSP_STATUS);
+    let command = h.mu_read64(NSP_CSR_BASE + NSP_COMMAND);
+    ((command >> 32) as u32, ((status >> 8) & 0xff) as u8)
+}
+
+#[test]
+fn images_that_do_not_fit_are_refused_through_fw_load() {
+    use nfp_firmware::Section;
+    use nfp_firmware::image::EMEM_SECTION_INFO;
+    use nfp_firmware::nffw::section_info;
+    let h = host();
+    // Overlapping sections; a section in a memory the card lacks; a
+    // section past the end of EMEM.
+    let cases: [(&str, Section); 3] = [
+        (
+            "overlap",
+            Section::progbits(".x", 0x81_b000, EMEM_SECTION_INFO, vec![0; 8]),
+        ),
+        (
+            "no memory",
+            Section::nobits(".x", 0, section_info(26, 0, 4), 8),
+        ),
+        (
+            "outside",
+            Section::nobits(".x", 0x7fff_0000, EMEM_SECTION_INFO, 0x2_0000),
+        ),
+    ];
+    for (what, s) in cases {
+        let mut img = bpf_image(&BoardSpec::agilio_cx_2x25());
+        img.sections.push(s);
+        let (ret, errno) = fw_load_direct(&h, &img.to_bytes());
+        assert_eq!((ret, errno), (fw_load_status(2, 5), EINVAL), "{what}");
+        assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 0, "{what}");
+    }
+    // The good image still loads afterwards.
+    assert_eq!(fw_load_direct(&h, &image()), (0, 0));
+}
+
+#[test]
+fn the_default_buffer_holds_the_largest_debian_image() {
+    use nfp_firmware::Section;
+    use nfp_firmware::image::EMEM_SECTION_INFO;
+    let h = host();
+    assert_eq!(
+        h.mu_read64(NSP_CSR_BASE + NSP_DFLT_BUFFER_CONFIG) & 0xff,
+        8,
+        "8 MiB (NSP_DFLT_BUFFER_SIZE_MB)"
+    );
+    // A 7 MB image (Debian's largest is 6.9 MB) loads through FW_LOAD.
+    let mut img = bpf_image(&BoardSpec::agilio_cx_2x25());
+    img.sections.push(Section::progbits(
+        ".ememdata9.i24",
+        0x100_0000,
+        EMEM_SECTION_INFO,
+        vec![0x5a; 7_000_000],
+    ));
+    let bytes = img.to_bytes();
+    assert!(bytes.len() > 7_000_000);
+    assert_eq!(fw_load_direct(&h, &bytes), (0, 0));
+    assert_eq!(h.card.chip().mu.read_u32(0x18_0100_0000), 0x5a5a_5a5a);
+}

@@ -18,52 +18,86 @@ pub const PCI_CFG_SPACE_SIZE: usize = 256;
 pub const PCI_CFG_SPACE_EXP_SIZE: usize = 4096;
 
 // Type 0 header registers (pci_regs.h).
+/// `PCI_VENDOR_ID` (include/uapi/linux/pci_regs.h).
 pub const PCI_VENDOR_ID: usize = 0x00;
+/// `PCI_DEVICE_ID` (include/uapi/linux/pci_regs.h).
 pub const PCI_DEVICE_ID: usize = 0x02;
+/// `PCI_COMMAND` (include/uapi/linux/pci_regs.h).
 pub const PCI_COMMAND: usize = 0x04;
+/// `PCI_STATUS` (include/uapi/linux/pci_regs.h).
 pub const PCI_STATUS: usize = 0x06;
+/// `PCI_CLASS_REVISION` (include/uapi/linux/pci_regs.h).
 pub const PCI_CLASS_REVISION: usize = 0x08;
+/// `PCI_CACHE_LINE_SIZE` (include/uapi/linux/pci_regs.h).
 pub const PCI_CACHE_LINE_SIZE: usize = 0x0c;
+/// `PCI_HEADER_TYPE` (include/uapi/linux/pci_regs.h).
 pub const PCI_HEADER_TYPE: usize = 0x0e;
+/// `PCI_BASE_ADDRESS_0` (include/uapi/linux/pci_regs.h).
 pub const PCI_BASE_ADDRESS_0: usize = 0x10;
+/// `PCI_SUBSYSTEM_VENDOR_ID` (include/uapi/linux/pci_regs.h).
 pub const PCI_SUBSYSTEM_VENDOR_ID: usize = 0x2c;
+/// `PCI_SUBSYSTEM_ID` (include/uapi/linux/pci_regs.h).
 pub const PCI_SUBSYSTEM_ID: usize = 0x2e;
+/// `PCI_ROM_ADDRESS` (include/uapi/linux/pci_regs.h).
 pub const PCI_ROM_ADDRESS: usize = 0x30;
+/// `PCI_CAPABILITY_LIST` (include/uapi/linux/pci_regs.h).
 pub const PCI_CAPABILITY_LIST: usize = 0x34;
+/// `PCI_INTERRUPT_LINE` (include/uapi/linux/pci_regs.h).
 pub const PCI_INTERRUPT_LINE: usize = 0x3c;
+/// `PCI_INTERRUPT_PIN` (include/uapi/linux/pci_regs.h).
 pub const PCI_INTERRUPT_PIN: usize = 0x3d;
 
+/// `PCI_COMMAND_MEMORY` (include/uapi/linux/pci_regs.h).
 pub const PCI_COMMAND_MEMORY: u16 = 0x0002;
+/// `PCI_COMMAND_MASTER` (include/uapi/linux/pci_regs.h).
 pub const PCI_COMMAND_MASTER: u16 = 0x0004;
+/// `PCI_COMMAND_PARITY` (include/uapi/linux/pci_regs.h).
 pub const PCI_COMMAND_PARITY: u16 = 0x0040;
+/// `PCI_COMMAND_SERR` (include/uapi/linux/pci_regs.h).
 pub const PCI_COMMAND_SERR: u16 = 0x0100;
+/// `PCI_COMMAND_INTX_DISABLE` (include/uapi/linux/pci_regs.h).
 pub const PCI_COMMAND_INTX_DISABLE: u16 = 0x0400;
 
+/// `PCI_STATUS_CAP_LIST` (include/uapi/linux/pci_regs.h).
 pub const PCI_STATUS_CAP_LIST: u16 = 0x0010;
 /// Error bits of the status register, all RW1C.
 pub const PCI_STATUS_ERRORS: u16 = 0x0100 | 0x0800 | 0x1000 | 0x2000 | 0x4000 | 0x8000;
 
+/// `PCI_BASE_ADDRESS_MEM_TYPE_64` (include/uapi/linux/pci_regs.h).
 pub const PCI_BASE_ADDRESS_MEM_TYPE_64: u32 = 0x04;
+/// `PCI_BASE_ADDRESS_MEM_PREFETCH` (include/uapi/linux/pci_regs.h).
 pub const PCI_BASE_ADDRESS_MEM_PREFETCH: u32 = 0x08;
 
+/// `PCI_CAP_ID_PM` (include/uapi/linux/pci_regs.h).
 pub const PCI_CAP_ID_PM: u8 = 0x01;
+/// `PCI_CAP_ID_EXP` (include/uapi/linux/pci_regs.h).
 pub const PCI_CAP_ID_EXP: u8 = 0x10;
+/// `PCI_CAP_ID_MSIX` (include/uapi/linux/pci_regs.h).
 pub const PCI_CAP_ID_MSIX: u8 = 0x11;
+/// `PCI_EXT_CAP_ID_DSN` (include/uapi/linux/pci_regs.h).
 pub const PCI_EXT_CAP_ID_DSN: u16 = 0x0003;
 
 /// Capability placement of a real NFP-4000: PM@0x80, MSI-X@0xb0, PCIe v2@0xc0
 /// [external: lspci of a real card, probe.md §1.3]; DSN is the first
 /// extended capability.
 pub const CAP_PM_OFFSET: usize = 0x80;
+/// Offset of the capability MSIX in config space [choice].
 pub const CAP_MSIX_OFFSET: usize = 0xb0;
+/// Offset of the capability EXP in config space [choice].
 pub const CAP_EXP_OFFSET: usize = 0xc0;
+/// Offset of the extended capability DSN in config space [choice].
 pub const EXT_CAP_DSN_OFFSET: usize = 0x100;
 
 // MSI-X capability (pci_regs.h).
+/// `PCI_MSIX_FLAGS` (include/uapi/linux/pci_regs.h).
 pub const PCI_MSIX_FLAGS: usize = 2;
+/// `PCI_MSIX_TABLE` (include/uapi/linux/pci_regs.h).
 pub const PCI_MSIX_TABLE: usize = 4;
+/// `PCI_MSIX_PBA` (include/uapi/linux/pci_regs.h).
 pub const PCI_MSIX_PBA: usize = 8;
+/// `PCI_MSIX_FLAGS_ENABLE` (include/uapi/linux/pci_regs.h).
 pub const PCI_MSIX_FLAGS_ENABLE: u16 = 0x8000;
+/// `PCI_MSIX_FLAGS_MASKALL` (include/uapi/linux/pci_regs.h).
 pub const PCI_MSIX_FLAGS_MASKALL: u16 = 0x4000;
 const PCI_CAP_MSIX_SIZEOF: usize = 12;
 
@@ -325,10 +359,12 @@ impl ConfigSpace {
         (idx < PCI_CFG_SPACE_EXP_SIZE as u64).then_some(idx as usize)
     }
 
+    /// Little-endian 16-bit read at `off` (0 outside the space).
     pub fn read16(&self, off: usize) -> u16 {
         u16::from_le_bytes([self.data[off], self.data[off + 1]])
     }
 
+    /// Little-endian 32-bit read at `off` (0 outside the space).
     pub fn read32(&self, off: usize) -> u32 {
         u32::from_le_bytes(self.data[off..off + 4].try_into().expect("4 bytes"))
     }

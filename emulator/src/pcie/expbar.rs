@@ -11,29 +11,54 @@ use super::{NFP_BARS, NFP_PCIE_SLICES_PER_BAR};
 pub const NFP_PCIE_EXPBARS: usize = 24;
 
 // Config word fields (nfp6000_pcie.c:67-89).
+/// `NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_SHIFT` (nfp6000_pcie.c:67-89).
 pub const NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_SHIFT: u32 = 29;
+/// `NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_FIXED` (nfp6000_pcie.c:67-89).
 pub const NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_FIXED: u32 = 0;
+/// `NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_BULK` (nfp6000_pcie.c:67-89).
 pub const NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_BULK: u32 = 1;
+/// `NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_TARGET` (nfp6000_pcie.c:67-89).
 pub const NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_TARGET: u32 = 2;
+/// `NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_GENERAL` (nfp6000_pcie.c:67-89).
 pub const NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_GENERAL: u32 = 3;
+/// `NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_EXPLICIT0` (nfp6000_pcie.c:67-89).
 pub const NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_EXPLICIT0: u32 = 4;
 
 /// What a host access to a BAR offset reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
     /// BAR0.0: the PCIe island's own space (target 0) at `addr`.
-    Local { addr: u64 },
+    /// BAR0.0: the PCIe island's own space (target 0) at `addr`.
+    Local {
+        /// Offset in the island's space.
+        addr: u64,
+    },
     /// A FIXED or BULK window: a CPP transaction at `addr`.
-    Cpp { id: CppId, addr: u64 },
+    /// A FIXED or BULK window: a CPP transaction at `addr`.
+    Cpp {
+        /// Target, action and token of the window.
+        id: CppId,
+        /// Address of the access.
+        addr: u64,
+    },
     /// An explicit-transaction group slice: a read kicks off the transaction
     /// of `area` (nfp6000_pcie.c:1121-1213).
     Explicit {
+        /// Explicit group (0-3).
         group: usize,
+        /// Area of the group (0-3).
         area: usize,
+        /// Offset inside the area.
         offset: u64,
     },
     /// A slice whose config word the driver never programs this way.
-    Unmapped { index: usize, cfg: u32 },
+    /// A slice whose config word the driver never programs this way.
+    Unmapped {
+        /// Slice index (0-23).
+        index: usize,
+        /// Its config word.
+        cfg: u32,
+    },
     /// Not inside any slice of this BAR (or crossing a slice boundary).
     Outside,
 }
@@ -54,6 +79,7 @@ pub struct ExpansionBars {
 }
 
 impl ExpansionBars {
+    /// The config word of slice `index`.
     pub fn get(&self, index: usize) -> Option<u32> {
         self.cfg.get(index).copied()
     }
@@ -77,7 +103,8 @@ impl ExpansionBars {
         };
         let slice_no = offset / slice;
         let soff = offset % slice;
-        if slice_no >= NFP_PCIE_SLICES_PER_BAR || soff + len as u64 > slice {
+        // soff < slice: the subtraction cannot wrap, the sum is never formed.
+        if slice_no >= NFP_PCIE_SLICES_PER_BAR || len as u64 > slice - soff {
             return Window::Outside;
         }
         let index = first + slice_no as usize;
@@ -90,6 +117,8 @@ impl ExpansionBars {
         let target = ((cfg >> 23) & 0xf) as u8;
         let token = ((cfg >> 21) & 0x3) as u8;
         match cfg >> NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_SHIFT {
+            // Base (at most 2^40) plus an offset inside a slice (at most
+            // 2^27): no overflow; the MU decodes 40 bits.
             NFP_PCIE_BAR_PCIE2CPP_MAPTYPE_FIXED => Window::Cpp {
                 id: CppId::new(target, ((cfg >> 16) & 0x1f) as u8, token),
                 addr: (u64::from(cfg & 0xffff) << 24) + soff,
@@ -283,5 +312,33 @@ mod tests {
             }
         );
         assert!(!e.set(24, 0));
+    }
+
+    #[test]
+    fn edge_offsets_and_lengths_do_not_overflow() {
+        let mut e = ExpansionBars::default();
+        e.set(
+            1,
+            compute_bar(
+                24,
+                NFP_CPP_TARGET_MU,
+                NFP_CPP_ACTION_RW,
+                0,
+                0xff_ff00_0000,
+                4,
+            ),
+        );
+        assert_eq!(e.decode(0, u64::MAX, 4), Window::Outside);
+        assert_eq!(e.decode(0, 16 << 20, usize::MAX), Window::Outside);
+        // The last 4 bytes of slice 1 of BAR0, at the top of the 40-bit space.
+        let last = (32 << 20) - 4;
+        assert!(matches!(
+            e.decode(0, last, 4),
+            Window::Cpp {
+                addr: 0xff_ffff_fffc,
+                ..
+            }
+        ));
+        assert_eq!(e.decode(0, last, 5), Window::Outside, "crosses the slice");
     }
 }

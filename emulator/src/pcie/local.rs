@@ -7,6 +7,7 @@ use super::expbar::{ExpansionBars, NFP_PCIE_EXPBARS};
 
 /// `NFP_PCIE_SRAM` (nfp6000_pcie.c:91): 64 KiB modelled.
 pub const NFP_PCIE_SRAM: u64 = 0x0000;
+/// Size of the PCIe island's SRAM (explicit transaction data).
 pub const NFP_PCIE_SRAM_SIZE: u64 = 0x1_0000;
 /// `NFP_PCIE_EM` (nfp6000_pcie.c:90): mapped by the driver, never used.
 pub const NFP_PCIE_EM: u64 = 0x2_0000;
@@ -15,6 +16,7 @@ pub const NFP_PCIE_BAR_PF0: u64 = 0x3_0000;
 /// `NFP_PCIE_BAR_EXPLICIT_BAR0(0, 0)` relative to `NFP_PCIE_BAR`
 /// (nfp6000_pcie.c:38): 4 groups x 4 areas x 16 bytes.
 pub const NFP_PCIE_BAR_EXPLICIT: u64 = 0x80;
+/// Explicit transaction groups (nfp6000_pcie.c:1000-1020).
 pub const NFP_PCIE_EXPLICIT_GROUPS: usize = 4;
 /// `pcie_cfg_expbar_offset` (nfpcore/nfp_dev.c:38): config-space alias of
 /// the BAR config block, used before BAR0.0 is mapped (probe.md §1.4).
@@ -29,6 +31,7 @@ pub const NFP_QCP_AREA_SIZE: u64 = 0x8_0000;
 /// One explicit-transaction area's three CSRs (nfp6000_pcie.c:38-65).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExplicitCsrs {
+    /// CSR0-2 as the driver wrote them.
     pub csr: [u32; 3],
 }
 
@@ -45,9 +48,11 @@ impl ExplicitCsrs {
     pub fn data_ref(&self) -> u64 {
         u64::from(self.csr[1] & 0x3fff)
     }
+    /// CPP target, CSR2 bits 31:28.
     pub fn target(&self) -> u8 {
         (self.csr[2] >> 28) as u8
     }
+    /// CPP action, CSR2 bits 27:23.
     pub fn action(&self) -> u8 {
         ((self.csr[2] >> 23) & 0x1f) as u8
     }
@@ -60,7 +65,9 @@ impl ExplicitCsrs {
 /// Registers and SRAM of the PCIe island.
 #[derive(Debug)]
 pub struct PcieLocal {
+    /// The 24 expansion BAR config words.
     pub expbars: ExpansionBars,
+    /// Explicit transaction groups (nfp6000_pcie.c:1000-1020).
     pub explicit: [[ExplicitCsrs; 4]; NFP_PCIE_EXPLICIT_GROUPS],
     sram: Box<[u8]>,
 }
@@ -95,6 +102,7 @@ impl PcieLocal {
         );
     }
 
+    /// Host write to the PCIe island's registers at `addr`.
     pub fn write(&mut self, addr: u64, data: &[u8]) {
         if let Some(r) = Self::sram_range(addr, data.len()) {
             self.sram[r].copy_from_slice(data);
@@ -112,10 +120,12 @@ impl PcieLocal {
         );
     }
 
+    /// The PCIe SRAM.
     pub fn sram(&self) -> &[u8] {
         &self.sram
     }
 
+    /// The PCIe SRAM, writable.
     pub fn sram_mut(&mut self) -> &mut [u8] {
         &mut self.sram
     }

@@ -31,7 +31,9 @@ pub struct BarDef {
     pub index: usize,
     /// Size in bytes, a power of two.
     pub size: u64,
+    /// 64-bit BAR.
     pub is_64bit: bool,
+    /// Prefetchable BAR.
     pub prefetchable: bool,
 }
 
@@ -67,10 +69,12 @@ pub const NFP_PCIE_SLICES_PER_BAR: u64 = 8;
 pub const NFP_MSIX_VECTORS: u16 = 256;
 /// MSI-X table: BAR0 offset 0, in the fixed BAR0.0 slice (probe.md §1.5).
 pub const NFP_MSIX_TABLE_BAR: u8 = 0;
+/// MSI-X table offset in BAR0 (table BIR 0).
 pub const NFP_MSIX_TABLE_OFFSET: u32 = 0;
 /// MSI-X PBA: BAR0 offset 0x01100190, in the fixed BAR0.1 (XPB) slice
 /// (probe.md §1.5, [external: lspci of a real card]).
 pub const NFP_MSIX_PBA_BAR: u8 = 0;
+/// MSI-X PBA offset in BAR0.
 pub const NFP_MSIX_PBA_OFFSET: u32 = 0x0110_0190;
 
 /// Build the PCIe Device Serial Number as the driver reads it

@@ -16,12 +16,14 @@ pub struct MsixVectors {
 }
 
 impl MsixVectors {
+    /// `count` vectors, none assigned.
     pub fn new(count: u16) -> Self {
         Self {
             fds: (0..count).map(|_| None).collect(),
         }
     }
 
+    /// Number of vectors.
     pub fn count(&self) -> usize {
         self.fds.len()
     }
@@ -42,10 +44,12 @@ impl MsixVectors {
         Ok(())
     }
 
+    /// Forget every vector's eventfd.
     pub fn release_all(&mut self) {
         self.fds.iter_mut().for_each(|f| *f = None);
     }
 
+    /// Whether `vector` has an eventfd.
     pub fn is_assigned(&self, vector: u16) -> bool {
         self.fds
             .get(usize::from(vector))

@@ -86,6 +86,7 @@ fn type_name(t: u32) -> String {
 fn mem_name(m: MemType) -> String {
     match m {
         MemType::Mu => "mu".into(),
+        MemType::EmuCache => "emucache".into(),
         MemType::Cls => "cls".into(),
         MemType::Lmem => "lmem".into(),
         MemType::Other(v) => format!("{v}"),
@@ -173,6 +174,21 @@ fn dump(file: &Path) -> Result<(), String> {
         Err(e) => {
             let _ = writeln!(out, "mip: error: {e}");
             failed.get_or_insert(e);
+        }
+    }
+
+    // The loader's consistency checks (MIP tables, section overlaps); a
+    // report only: the file is still a readable image.
+    match nfp_firmware::check::check(&img) {
+        Ok(c) => {
+            let _ = writeln!(
+                out,
+                "check: ok ({} symbols through the MIP)",
+                c.symbols.len()
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(out, "check: refused: {e}");
         }
     }
 
