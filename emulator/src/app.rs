@@ -7,8 +7,6 @@
 //! may come from the driver (FW_LOAD), from "flash" (`nfp-emu --firmware`,
 //! FW_STORED, NSP_WRITE_FLASH) or be replaced at run time.
 
-pub mod layout;
-
 use nfp_firmware::check::ImageError;
 use nfp_firmware::{Nffw, NffwError, RtSym, SectionData};
 use tracing::info;
@@ -78,7 +76,7 @@ struct Prepared {
 }
 
 /// Parse and check an image completely (firmware crate: MIP and its tables,
-/// sections; [`layout`]: the card's memories) before anything is installed.
+/// sections; [`crate::cpp::layout`]: the card's memories) before anything is installed.
 fn prepare(bytes: &[u8], map: &MemoryMap) -> Result<Prepared, FwLoadError> {
     let nffw = Nffw::parse(bytes).map_err(FwLoadError::Parse)?;
     let checked = nfp_firmware::check::check(&nffw).map_err(|e| match e {
@@ -90,12 +88,12 @@ fn prepare(bytes: &[u8], map: &MemoryMap) -> Result<Prepared, FwLoadError> {
     if checked.mip.name.is_empty() {
         return Err(FwLoadError::NullName);
     }
-    layout::check(map, &nffw, &checked)?;
+    crate::cpp::layout::check(map, &nffw, &checked)?;
     let symbols = checked
         .symbols
         .into_iter()
         .map(|sym| Symbol {
-            mu_addr: layout::object_mu_address(&sym),
+            mu_addr: crate::cpp::layout::object_mu_address(&sym),
             sym,
         })
         .collect();
@@ -168,7 +166,7 @@ impl AppFirmware {
         let mut loaded = 0u64;
         for s in p.nffw.sections.iter().filter(|s| s.is_loadable()) {
             // Checked by `prepare`: the section fits its memory.
-            let memory = match layout::section_memory(mu.map(), s) {
+            let memory = match crate::cpp::layout::section_memory(mu.map(), s) {
                 Ok(Some(m)) => m,
                 Ok(None) => {
                     crate::guest_debug!(

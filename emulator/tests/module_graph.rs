@@ -358,11 +358,7 @@ fn uses(g: &BTreeSet<(ModPath, String, String)>, parent: &[&str], from: &str) ->
 /// Known cycles outside the packet path, waiting for their owners: an edge
 /// (parent, from, to) to leave out. Each must still exist, so that the list
 /// only shrinks.
-const KNOWN: &[(&[&str], &str, &str)] = &[
-    // nsp::FwLoadError wraps app::layout::LayoutError while app uses nsp
-    // (since a9a0a31).
-    (&[], "nsp", "app"),
-];
+const KNOWN: &[(&[&str], &str, &str)] = &[];
 
 #[test]
 fn no_module_uses_a_sibling_that_uses_it_back() {

@@ -5,9 +5,9 @@ use nfp_firmware::image::{BoardSpec, EMEM_SECTION_INFO, bpf_image};
 use nfp_firmware::nffw::{RTSTRTAB_SECTION, RTSYMTAB_SECTION, section_info};
 use nfp_firmware::{Nffw, RtSym, Section, SectionData};
 
-use super::layout::LayoutError;
 use super::*;
 use crate::card::{Card, CardConfig, CardError};
+use crate::cpp::layout::LayoutError;
 
 fn good() -> Nffw {
     bpf_image(&BoardSpec::agilio_cx_2x25())

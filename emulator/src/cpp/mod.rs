@@ -7,6 +7,7 @@
 //! (target, action, token, 40-bit address) per access; island bits live in
 //! the address (see [`mu`]).
 
+pub mod layout;
 pub mod memmap;
 pub mod mu;
 pub mod xpb;

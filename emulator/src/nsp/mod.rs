@@ -132,7 +132,7 @@ pub enum FwLoadError {
     Image(#[source] nfp_firmware::check::ImageError),
     /// The image does not fit the card's memories.
     #[error("firmware does not fit the card: {0}")]
-    Layout(#[from] crate::app::layout::LayoutError),
+    Layout(#[from] crate::cpp::layout::LayoutError),
 }
 
 impl FwLoadError {

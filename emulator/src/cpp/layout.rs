@@ -1,4 +1,4 @@
-//! Where an image's sections and objects go in the card's memories, and
+//! Where a firmware image's sections and objects go in the card's memories, and
 //! the checks that they fit there before anything is installed.
 
 use nfp_firmware::check::Checked;
