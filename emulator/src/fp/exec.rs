@@ -13,10 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::trace;
 
-use super::insn::{
-    AluOp, Bank, BrCond, Cmd, Insn, LmMode, MemOp, NFP_INSN_MASK, Opnd, ShfOp, ShiftCtl, decode,
-    ecc_ok,
-};
+use super::insn::{AluOp, Bank, BrCond, Cmd, Insn, LmMode, MemOp, Opnd, ShfOp, ShiftCtl, decode};
+use super::word::{NFP_INSN_MASK, ecc_ok};
 
 /// Local memory per ME: 1024 words (nfp_me.h:513-533, bits 11..2 of an LM
 /// address CSR).

@@ -13,6 +13,7 @@ pub mod disasm;
 pub mod exec;
 pub mod insn;
 pub mod me;
+pub mod word;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

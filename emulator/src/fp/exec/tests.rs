@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use super::*;
 use crate::fp::asm::{self, R, alu_op as op, br, cmd, sc, shf_op};
-use crate::fp::insn::with_ecc;
+use crate::fp::word::with_ecc;
 
 const START: u16 = 3072;
 const DONE: u16 = 1;
