@@ -204,8 +204,14 @@ impl fmt::Display for ExecutorKind {
 
 /// A name no executor has.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown executor {0:?} (known: interp)")]
+#[error("unknown executor {0:?} (known: {known})", known = known_executors())]
 pub struct UnknownExecutor(pub String);
+
+/// The names of [`ExecutorKind::ALL`], comma-separated.
+fn known_executors() -> String {
+    let names: Vec<&str> = ExecutorKind::ALL.iter().map(|k| k.name()).collect();
+    names.join(", ")
+}
 
 impl FromStr for ExecutorKind {
     type Err = UnknownExecutor;
