@@ -10,7 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
-use nfp_emu::fp::exec::{NoEnv, Program, le_words};
+use nfp_emu::fp::exec::{ExecutorKind, NoEnv, Program, le_words};
 use nfp_emu::fp::me::{DEFAULT_BUDGET, Me, MeStats};
 
 fn image(bytes: &[u8]) -> Program {
@@ -49,7 +49,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("fp");
     g.throughput(Throughput::Elements(1));
     let stats = MeStats::default();
-    let mut me = Me::new(0);
+    // The interpreter, behind the executor seam as the flow processor
+    // runs it.
+    let mut me = Me::new(0, ExecutorKind::Interp.executor());
     let frame = vec![0u8; 64];
     let mut ctm = vec![0u8; 16 * 1024];
     g.bench_function("baseline_frame_copy", |b| {

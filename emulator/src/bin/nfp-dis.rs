@@ -37,7 +37,7 @@ fn main() -> anyhow::Result<()> {
     print!("{}", nfp_emu::fp::disasm::listing(&words, args.base));
     if args.ecc {
         for (i, w) in words.iter().enumerate() {
-            if !nfp_emu::fp::insn::ecc_ok(*w) {
+            if !nfp_emu::fp::word::ecc_ok(*w) {
                 println!(
                     "ECC error in word {i} (.{}): {w:016x}",
                     usize::from(args.base) + i

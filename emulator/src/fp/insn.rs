@@ -1,62 +1,33 @@
 //! NFP-6xxx (ME 2.8) microengine instruction words, decoded once at load
-//! into [`Insn`]: the forms the Linux nfp JIT emits (bpf.md §4; class masks
-//! from binutils include/opcode/nfp.h:100-158, operand encodings from
-//! opcodes/nfp-dis.c:961-1098), 4-context mode.
+//! into [`Insn`]: the forms the Linux nfp JIT emits, 4-context mode. The
+//! word's layout is [`super::word`]'s.
 
-/// Bits 0..44 hold the instruction, 45..51 the ECC (nfp_asm.c:285-320).
-pub const NFP_INSN_MASK: u64 = (1 << 45) - 1;
-const ECC_POLY: [u64; 7] = [
-    0x0ff8_0000_7fff,
-    0x11f8_01ff_801f,
-    0x1e38_7e07_81e1,
-    0x17cb_8e38_8e22,
-    0x1af5_b2c9_3244,
-    0x1f56_d552_5488,
-    0x0daf_69a4_6910,
-];
-
-/// The 7 ECC bits of a 45-bit instruction (nfp_asm.c:288-296, 311-320).
-pub fn ecc(insn: u64) -> u64 {
-    ECC_POLY.iter().enumerate().fold(0, |e, (i, p)| {
-        e | u64::from((insn & p).count_ones() & 1) << i
-    })
-}
-
-/// Whether a ustore word carries a correct ECC and nothing above bit 51.
-pub fn ecc_ok(word: u64) -> bool {
-    word >> 52 == 0 && (word >> 45) & 0x7f == ecc(word & NFP_INSN_MASK)
-}
-
-/// A word with its ECC filled in (what the driver DMAs).
-pub fn with_ecc(insn: u64) -> u64 {
-    let i = insn & NFP_INSN_MASK;
-    i | ecc(i) << 45
-}
-
-fn bf(w: u64, hi: u32, lo: u32) -> u32 {
-    ((w >> lo) & ((1 << (hi - lo + 1)) - 1)) as u32
-}
-
-fn bit(w: u64, n: u32) -> bool {
-    (w >> n) & 1 != 0
-}
+pub use super::word::LmMode;
+use super::word::{
+    A_SRC8, A_SRC10, B_SRC8, B_SRC10, Class, CmdTgtAct, DEFBR, DST_LMEXTN, I8, NFP_INSN_MASK,
+    NO_CC, OP_ALU_DST, OP_ALU_DST_AB, OP_ALU_OP, OP_ALU_SW, OP_BR_ALU_IMM_HI, OP_BR_BIT_BV,
+    OP_BR_MASK, OP_CMD_CNT, OP_CMD_CTX, OP_CMD_INDIR, OP_CMD_MODE, OP_CMD_SIG, OP_IMMED_IMM,
+    OP_IMMED_INV, OP_IMMED_SHIFT, OP_IMMED_WIDTH, OP_LCSR_ADDR, OP_LCSR_WRITE, OP_LDF_BMASK,
+    OP_LDF_ZF, OP_MUL_DST_AB, OP_MUL_STEP, OP_MUL_SW, OP_MUL_TYPE, OP_SHF_DST, OP_SHF_DST_AB,
+    OP_SHF_OP, OP_SHF_SC, OP_SHF_SHIFT, OP_SHF_SW, Restricted, SRC_LMEXTN, Unrestricted, WR_AB,
+    alu_op, br_mask, br_target, cmd_of, cmd_tgt_act, cmd_xfer, imm8, immed_width, is_imm10, lm_ptr,
+    mul_step, shf_op, shf_sc,
+};
 
 /// GPR bank.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bank {
+    /// Bank A.
     A,
+    /// Bank B.
     B,
 }
 
-/// Post-modification of an LM index register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LmMode {
-    /// `*l$indexN[off]`: word offset ORed into the index.
-    Offset(u8),
-    /// `*l$indexN++`
-    PostInc,
-    /// `*l$indexN--`
-    PostDec,
+impl Bank {
+    /// Bank B if `b`, else A (a `DST_AB` bit).
+    fn of(b: bool) -> Self {
+        if b { Bank::B } else { Bank::A }
+    }
 }
 
 /// An operand field after decoding.
@@ -68,7 +39,12 @@ pub enum Opnd {
     /// transfer-out file.
     Xfer(u8),
     /// Local memory through index register `ptr` (0..3).
-    Lm { ptr: u8, mode: LmMode },
+    Lm {
+        /// Index register 0..3.
+        ptr: u8,
+        /// Offset or post-modification.
+        mode: LmMode,
+    },
     /// Immediate value (sources only).
     Imm(u32),
     /// No destination (`--`).
@@ -79,63 +55,42 @@ pub enum Opnd {
     Other(u16),
 }
 
-/// Decode a 10-bit (unrestricted) operand (nfp-dis.c:961-1030).
+/// Decode an unrestricted (10-bit) operand field.
 fn opnd10(v: u32, bank: Bank, lm_ext: bool, dst: bool) -> Opnd {
-    let n = (v & 0x1f) as u8;
-    if v >> 6 == 0 {
-        Opnd::Gpr(bank, n)
-    } else if v >> 7 == 0x3 {
-        Opnd::Xfer(n + if v & 0x40 != 0 { 32 } else { 0 })
-    } else if v >> 6 == 0x8 {
-        let ptr = ((v >> 5) & 1) as u8 + if lm_ext { 2 } else { 0 };
-        let mode = if v & 0x10 != 0 {
-            if v & 1 != 0 {
-                LmMode::PostDec
-            } else {
-                LmMode::PostInc
-            }
-        } else {
-            LmMode::Offset((v & 0xf) as u8)
-        };
-        Opnd::Lm { ptr, mode }
-    } else if v >> 8 == 0x3 {
-        if dst { Opnd::None } else { Opnd::Imm(v & 0xff) }
-    } else {
-        Opnd::Other(v as u16)
+    match Unrestricted::decode(v) {
+        Unrestricted::Gpr(n) => Opnd::Gpr(bank, n),
+        Unrestricted::Xfer(n) => Opnd::Xfer(n),
+        Unrestricted::Lm { ptr, mode } => Opnd::Lm {
+            ptr: lm_ptr(ptr, lm_ext),
+            mode,
+        },
+        Unrestricted::Imm(_) if dst => Opnd::None,
+        Unrestricted::Imm(x) => Opnd::Imm(u32::from(x)),
+        Unrestricted::AbsGpr(_)
+        | Unrestricted::XferIndexed(_)
+        | Unrestricted::NnIndexed { .. }
+        | Unrestricted::Nn(_)
+        | Unrestricted::Undecodable => Opnd::Other(v as u16),
     }
 }
 
-/// Decode an 8-bit (restricted) operand (nfp-dis.c:1035-1098).
+/// Decode a restricted (8-bit) operand field; `imm8_msb` is the
+/// instruction's [`I8`] bit.
 fn opnd8(v: u32, bank: Bank, lm_ext: bool, imm8_msb: bool, dst: bool) -> Opnd {
-    let n = (v & 0x1f) as u8;
-    match v >> 5 {
-        0 => return Opnd::Gpr(bank, n),
-        4 => return Opnd::Xfer(n),
-        6 => return Opnd::Xfer(n + 32),
-        _ => {}
+    match Restricted::decode(v) {
+        Restricted::Gpr(n) => Opnd::Gpr(bank, n),
+        Restricted::Xfer(n) => Opnd::Xfer(n),
+        Restricted::Lm { ptr, offset } => Opnd::Lm {
+            ptr: lm_ptr(ptr, lm_ext),
+            mode: LmMode::Offset(offset),
+        },
+        Restricted::Imm(_) if dst => Opnd::None,
+        Restricted::Imm(_) => Opnd::Imm(imm8(v, imm8_msb)),
+        Restricted::XferIndexed(_) | Restricted::NnIndexed { .. } => Opnd::Other(v as u16),
     }
-    if v >> 4 == 0x5 {
-        let ptr = ((v >> 3) & 1) as u8 + if lm_ext { 2 } else { 0 };
-        return Opnd::Lm {
-            ptr,
-            mode: LmMode::Offset((v & 7) as u8),
-        };
-    }
-    if v & 0x20 != 0 {
-        return if dst {
-            Opnd::None
-        } else {
-            Opnd::Imm(u32::from(imm8_msb) << 7 | ((v >> 6) & 3) << 5 | (v & 0x1f))
-        };
-    }
-    Opnd::Other(v as u16)
 }
 
-fn is_imm10(v: u32) -> bool {
-    v >> 8 == 0x3
-}
-
-/// ALU operations (nfp_asm.h:179-192).
+/// ALU operations ([`alu_op`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AluOp {
     /// `B`
@@ -168,25 +123,25 @@ pub enum AluOp {
 
 impl AluOp {
     fn from_bits(v: u32) -> Self {
-        match v {
-            0x00 => AluOp::None,
-            0x01 => AluOp::Add,
-            0x04 => AluOp::Not,
-            0x05 => AluOp::Add16,
-            0x08 => AluOp::And,
-            0x0c => AluOp::AndNotA,
-            0x0d => AluOp::SubC,
-            0x10 => AluOp::AndNotB,
-            0x11 => AluOp::AddC,
-            0x14 => AluOp::Or,
-            0x15 => AluOp::Sub,
-            0x18 => AluOp::Xor,
-            o => AluOp::Other(o as u8),
+        match u64::from(v) {
+            alu_op::NONE => AluOp::None,
+            alu_op::ADD => AluOp::Add,
+            alu_op::NOT => AluOp::Not,
+            alu_op::ADD_2B => AluOp::Add16,
+            alu_op::AND => AluOp::And,
+            alu_op::AND_NOT_A => AluOp::AndNotA,
+            alu_op::SUB_C => AluOp::SubC,
+            alu_op::AND_NOT_B => AluOp::AndNotB,
+            alu_op::ADD_C => AluOp::AddC,
+            alu_op::OR => AluOp::Or,
+            alu_op::SUB => AluOp::Sub,
+            alu_op::XOR => AluOp::Xor,
+            _ => AluOp::Other(v as u8),
         }
     }
 }
 
-/// Shift control of `alu_shf` and `ld_field` (nfp_asm.h:151-156).
+/// Shift control of `alu_shf` and `ld_field` ([`shf_sc`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShiftCtl {
     /// Rotate right (0 = no shift).
@@ -201,16 +156,16 @@ pub enum ShiftCtl {
 
 impl ShiftCtl {
     fn from_bits(v: u32) -> Self {
-        match v & 3 {
-            0 => ShiftCtl::RotR,
-            1 => ShiftCtl::ShR,
-            2 => ShiftCtl::ShL,
+        match u64::from(v) {
+            shf_sc::R_ROT => ShiftCtl::RotR,
+            shf_sc::R_SHF => ShiftCtl::ShR,
+            shf_sc::L_SHF => ShiftCtl::ShL,
             _ => ShiftCtl::DblR,
         }
     }
 }
 
-/// `alu_shf` operations (nfp-dis.c:75-85).
+/// `alu_shf` operations ([`shf_op`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShfOp {
     /// `B`
@@ -233,34 +188,47 @@ pub enum ShfOp {
 
 impl ShfOp {
     fn from_bits(v: u32) -> Self {
-        match v & 7 {
-            0 => ShfOp::B,
-            1 => ShfOp::NotB,
-            2 => ShfOp::And,
-            3 => ShfOp::AndNotA,
-            4 => ShfOp::AndNotB,
-            5 => ShfOp::Or,
-            6 => ShfOp::Ashr,
+        match u64::from(v) {
+            shf_op::NONE => ShfOp::B,
+            shf_op::NOT_B => ShfOp::NotB,
+            shf_op::AND => ShfOp::And,
+            shf_op::AND_NOT_A => ShfOp::AndNotA,
+            shf_op::AND_NOT_B => ShfOp::AndNotB,
+            shf_op::OR => ShfOp::Or,
+            shf_op::ASHR => ShfOp::Ashr,
             _ => ShfOp::ByteAlign,
         }
     }
 }
 
-/// Branch conditions (nfp_asm.h:70-80; 0x18 = unconditional).
+/// Branch conditions ([`br_mask`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrCond {
+    /// `beq`
     Eq,
+    /// `bne`
     Ne,
+    /// `bmi`
     Mi,
+    /// `bpl`
     Pl,
+    /// `bcs` (`bhs`)
     Cs,
+    /// `bcc` (`blo`)
     Cc,
+    /// `bvs`
     Vs,
+    /// `bvc`
     Vc,
+    /// `bge`
     Ge,
+    /// `blt`
     Lt,
+    /// `ble`
     Le,
+    /// `bgt`
     Gt,
+    /// `br`
     Always,
     /// Context/signal/state conditions the JIT never emits.
     Other(u8),
@@ -268,21 +236,21 @@ pub enum BrCond {
 
 impl BrCond {
     fn from_bits(v: u32) -> Self {
-        match v {
-            0x00 => BrCond::Eq,
-            0x01 => BrCond::Ne,
-            0x02 => BrCond::Mi,
-            0x03 => BrCond::Pl,
-            0x04 => BrCond::Cs,
-            0x05 => BrCond::Cc,
-            0x06 => BrCond::Vs,
-            0x07 => BrCond::Vc,
-            0x08 => BrCond::Ge,
-            0x09 => BrCond::Lt,
-            0x0a => BrCond::Le,
-            0x0b => BrCond::Gt,
-            0x18 => BrCond::Always,
-            o => BrCond::Other(o as u8),
+        match u64::from(v) {
+            br_mask::BEQ => BrCond::Eq,
+            br_mask::BNE => BrCond::Ne,
+            br_mask::BMI => BrCond::Mi,
+            br_mask::BPL => BrCond::Pl,
+            br_mask::BHS => BrCond::Cs,
+            br_mask::BLO => BrCond::Cc,
+            br_mask::BVS => BrCond::Vs,
+            br_mask::BVC => BrCond::Vc,
+            br_mask::BGE => BrCond::Ge,
+            br_mask::BLT => BrCond::Lt,
+            br_mask::BLE => BrCond::Le,
+            br_mask::BGT => BrCond::Gt,
+            br_mask::UNC => BrCond::Always,
+            _ => BrCond::Other(v as u8),
         }
     }
 }
@@ -292,6 +260,7 @@ impl BrCond {
 pub struct Cmd {
     /// TGT_CMD field (target and action).
     pub tgt_cmd: u8,
+    /// Token (with TGT_CMD, which command).
     pub token: u8,
     /// First transfer register.
     pub xfer: u8,
@@ -299,22 +268,29 @@ pub struct Cmd {
     pub cnt: u8,
     /// 0..2: swap context after `ctx` defer slots; 3: no swap.
     pub ctx: u8,
+    /// Signal number.
     pub sig: u8,
     /// `indirect_ref`: PREV_ALU overrides fields.
     pub indirect: bool,
-    /// Address mode: 0 `(A<<8)+B`, 1 `(B<<8)+A`, 4 `A+B`.
+    /// Address mode: 0 `(A<<8)+B`, 1 `(B<<8)+A`, 4 `A+B`
+    /// ([`super::word::cmd_mode`]).
     pub mode: u8,
+    /// A operand.
     pub a: Opnd,
+    /// B operand.
     pub b: Opnd,
 }
 
-/// The MU commands the JIT emits: (target-action, token) pairs
-/// (nfp_asm.c:12-23, binutils nfp-dis.c:613-818).
+/// The MU commands the JIT emits ([`cmd_tgt_act`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MemOp {
+    /// `read8`
     Read8,
+    /// `read32_swap`
     Read32Swap,
+    /// `write8_swap`
     Write8Swap,
+    /// `write32_swap`
     Write32Swap,
     /// `add`/`add64` of transfer registers.
     Add,
@@ -325,14 +301,19 @@ pub enum MemOp {
 }
 
 impl Cmd {
+    /// Which of the JIT's commands this is.
     pub fn mem_op(&self) -> MemOp {
-        match (self.tgt_cmd, self.token) {
-            (0x43, 1) => MemOp::Read8,
-            (0x5c, 2) => MemOp::Read32Swap,
-            (0x42, 2) => MemOp::Write8Swap,
-            (0x5f, 2) => MemOp::Write32Swap,
-            (0x47, 0) => MemOp::Add,
-            (0x47, 2) => MemOp::AddImm,
+        let c = CmdTgtAct {
+            token: self.token,
+            tgt_cmd: self.tgt_cmd,
+        };
+        match c {
+            cmd_tgt_act::READ8 => MemOp::Read8,
+            cmd_tgt_act::READ32_SWAP => MemOp::Read32Swap,
+            cmd_tgt_act::WRITE8_SWAP => MemOp::Write8Swap,
+            cmd_tgt_act::WRITE32_SWAP => MemOp::Write32Swap,
+            cmd_tgt_act::ADD => MemOp::Add,
+            cmd_tgt_act::ADD_IMM => MemOp::AddImm,
             _ => MemOp::Other,
         }
     }
@@ -341,291 +322,317 @@ impl Cmd {
 /// One decoded instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Insn {
+    /// `alu[dst, a, op, b]`
     Alu {
+        /// Operation.
         op: AluOp,
+        /// Destination.
         dst: Opnd,
+        /// A operand (after the encoding's swap: the left one).
         a: Opnd,
+        /// B operand.
         b: Opnd,
+        /// The operands are swapped.
         swap: bool,
+        /// Write a GPR destination in both banks.
         wr_both: bool,
+        /// Leave the condition codes alone.
         no_cc: bool,
     },
+    /// `alu_shf[dst, a, op, b, shift]`, `asr`, `dbl_shf`.
     AluShf {
+        /// Operation.
         op: ShfOp,
+        /// Shift control.
         sc: ShiftCtl,
         /// Raw SHIFT field (for SC=ShL the left amount is 32 - field; 0
         /// with SC≠RotR means an indirect amount).
         shift: u8,
+        /// Destination.
         dst: Opnd,
+        /// A operand.
         a: Opnd,
+        /// B operand (the shifted one).
         b: Opnd,
+        /// The operands are swapped.
         swap: bool,
+        /// Write a GPR destination in both banks.
         wr_both: bool,
     },
+    /// `immed*[dst, value]`
     Immed {
+        /// Destination.
         dst: Opnd,
         /// The 16-bit constant before inversion and shift.
         value: u16,
         /// 0 whole word, 1 byte, 2 word (partial writes).
         width: u8,
+        /// Invert the constant.
         inv: bool,
         /// Byte shift (0..2; width=word uses 0 or 2).
         shift: u8,
+        /// Write a GPR destination in both banks.
         wr_both: bool,
     },
+    /// `ld_field[dst, bmask, src, shift]`
     LdField {
         /// Destination, also the first source.
         dst: Opnd,
+        /// The source.
         src: Opnd,
+        /// Shift control.
         sc: ShiftCtl,
+        /// Raw SHIFT field.
         shift: u8,
+        /// Bytes written.
         bmask: u8,
+        /// Clear the other bytes (`ld_field_w_clr`).
         zero_fill: bool,
+        /// Write a GPR destination in both banks.
         wr_both: bool,
+        /// The operands are swapped.
         swap: bool,
     },
+    /// `local_csr_rd[csr]`, `local_csr_wr[csr, src]`
     LocalCsr {
+        /// A write.
         write: bool,
         /// CSR byte address.
         csr: u16,
+        /// A operand.
         a: Opnd,
+        /// B operand.
         b: Opnd,
     },
+    /// `b<cond>[target]`
     Br {
+        /// Condition.
         cond: BrCond,
+        /// Defer slots.
         defer: u8,
+        /// Target address.
         target: u16,
     },
+    /// `br_bset`/`br_bclr[reg, bit, target]`
     BrBit {
+        /// `br_bset`.
         set: bool,
+        /// A operand (the register or bit number + 1).
         a: Opnd,
+        /// B operand.
         b: Opnd,
+        /// Defer slots.
         defer: u8,
+        /// Target address.
         target: u16,
     },
     /// `rtn[reg]` when `imm == 0`, else `jump[reg, imm]`.
     BrAlu {
+        /// A operand.
         a: Opnd,
+        /// B operand.
         b: Opnd,
+        /// Defer slots.
         defer: u8,
+        /// `jump`'s immediate.
         imm: u32,
     },
+    /// `mul_step`
     MulStep {
         /// 0..3 step1..4, 4 last, 5 last2.
         step: u8,
         /// 0 start, 1 24x8, 2 16x16, 3 32x32.
         ty: u8,
+        /// A operand.
         a: Opnd,
+        /// B operand.
         b: Opnd,
         /// For last/last2: the destination.
         dst: Opnd,
+        /// The operands are swapped.
         swap: bool,
+        /// Write a GPR destination in both banks.
         wr_both: bool,
     },
+    /// A CPP memory command.
     Cmd(Cmd),
     /// A word outside the emitted subset (or a class the JIT never uses).
     Invalid,
 }
 
-fn br_target(w: u64) -> u16 {
-    (u32::from(bit(w, 40)) << 13 | bf(w, 34, 22)) as u16
-}
-
 /// Decode bits 0..44 of a ustore word.
 pub fn decode(word: u64) -> Insn {
     let w = word & NFP_INSN_MASK;
-    let src_ext = bit(w, 42);
-    let dst_ext = bit(w, 43);
-    let wr_both = bit(w, 41);
-    if w & 0x0080_0000_0000 == 0 {
-        return Insn::Cmd(Cmd {
-            tgt_cmd: bf(w, 38, 32) as u8,
-            token: bf(w, 19, 18) as u8,
-            // bit 40: transfer register bit 5 (nfp-dis.c).
-            xfer: (bf(w, 24, 20) | u32::from(bit(w, 40)) << 5) as u8,
-            cnt: bf(w, 27, 25) as u8,
-            ctx: bf(w, 9, 8) as u8,
-            sig: bf(w, 31, 28) as u8,
-            indirect: bit(w, 41),
-            mode: bf(w, 44, 42) as u8,
-            a: opnd8(bf(w, 7, 0), Bank::A, false, false, false),
-            b: opnd8(bf(w, 17, 10), Bank::B, false, false, false),
-        });
-    }
-    if w & 0x00e0_0000_0000 == 0x0080_0000_0000 {
-        let i8 = bit(w, 18);
-        return Insn::AluShf {
-            op: ShfOp::from_bits(bf(w, 35, 33)),
-            sc: ShiftCtl::from_bits(bf(w, 9, 8)),
-            shift: bf(w, 32, 28) as u8,
-            dst: opnd8(
-                bf(w, 27, 20),
-                if bit(w, 36) { Bank::B } else { Bank::A },
-                dst_ext,
-                false,
-                true,
-            ),
-            a: opnd8(bf(w, 7, 0), Bank::A, src_ext, i8, false),
-            b: opnd8(bf(w, 17, 10), Bank::B, src_ext, i8, false),
-            swap: bit(w, 19),
-            wr_both,
-        };
-    }
-    if w & 0x00e0_0000_0000 == 0x00a0_0000_0000 {
-        return Insn::Alu {
-            op: AluOp::from_bits(bf(w, 35, 31)),
+    let src_ext = SRC_LMEXTN.is_set(w);
+    let dst_ext = DST_LMEXTN.is_set(w);
+    let wr_both = WR_AB.is_set(w);
+    let (a8, b8) = (A_SRC8.get(w), B_SRC8.get(w));
+    let (a10, b10) = (A_SRC10.get(w), B_SRC10.get(w));
+    let Some(class) = Class::of(w) else {
+        return Insn::Invalid;
+    };
+    match class {
+        Class::Cmd => {
+            let c = cmd_of(w);
+            Insn::Cmd(Cmd {
+                tgt_cmd: c.tgt_cmd,
+                token: c.token,
+                xfer: cmd_xfer(w) as u8,
+                cnt: OP_CMD_CNT.get(w) as u8,
+                ctx: OP_CMD_CTX.get(w) as u8,
+                sig: OP_CMD_SIG.get(w) as u8,
+                indirect: OP_CMD_INDIR.is_set(w),
+                mode: OP_CMD_MODE.get(w) as u8,
+                a: opnd8(a8, Bank::A, false, false, false),
+                b: opnd8(b8, Bank::B, false, false, false),
+            })
+        }
+        Class::AluShf => {
+            let i8 = I8.is_set(w);
+            Insn::AluShf {
+                op: ShfOp::from_bits(OP_SHF_OP.get(w)),
+                sc: ShiftCtl::from_bits(OP_SHF_SC.get(w)),
+                shift: OP_SHF_SHIFT.get(w) as u8,
+                dst: opnd8(
+                    OP_SHF_DST.get(w),
+                    Bank::of(OP_SHF_DST_AB.is_set(w)),
+                    dst_ext,
+                    false,
+                    true,
+                ),
+                a: opnd8(a8, Bank::A, src_ext, i8, false),
+                b: opnd8(b8, Bank::B, src_ext, i8, false),
+                swap: OP_SHF_SW.is_set(w),
+                wr_both,
+            }
+        }
+        Class::Alu => Insn::Alu {
+            op: AluOp::from_bits(OP_ALU_OP.get(w)),
             dst: opnd10(
-                bf(w, 29, 20),
-                if bit(w, 36) { Bank::B } else { Bank::A },
+                OP_ALU_DST.get(w),
+                Bank::of(OP_ALU_DST_AB.is_set(w)),
                 dst_ext,
                 true,
             ),
-            a: opnd10(bf(w, 9, 0), Bank::A, src_ext, false),
-            b: opnd10(bf(w, 19, 10), Bank::B, src_ext, false),
-            swap: bit(w, 30),
+            a: opnd10(a10, Bank::A, src_ext, false),
+            b: opnd10(b10, Bank::B, src_ext, false),
+            swap: OP_ALU_SW.is_set(w),
             wr_both,
-            no_cc: bit(w, 40),
-        };
-    }
-    if w & 0x01f9_0000_0000 == 0x00f0_0000_0000 {
-        let (sa, sb) = (bf(w, 9, 0), bf(w, 19, 10));
-        let (lo, dst) = if is_imm10(sb) {
-            let dst = if is_imm10(sa) {
-                Opnd::None
+            no_cc: NO_CC.is_set(w),
+        },
+        Class::Immed => {
+            // The low byte is in whichever field is an immediate; the
+            // other one is the destination.
+            let (lo, dst) = if is_imm10(b10) {
+                let dst = if is_imm10(a10) {
+                    Opnd::None
+                } else {
+                    opnd10(a10, Bank::A, dst_ext, true)
+                };
+                (b10 & 0xff, dst)
             } else {
-                opnd10(sa, Bank::A, dst_ext, true)
+                (a10 & 0xff, opnd10(b10, Bank::B, dst_ext, true))
             };
-            (sb & 0xff, dst)
-        } else {
-            (sa & 0xff, opnd10(sb, Bank::B, dst_ext, true))
-        };
-        let width = if bit(w, 29) {
-            1
-        } else if bit(w, 30) {
-            2
-        } else {
-            0
-        };
-        return Insn::Immed {
-            dst,
-            value: (bf(w, 27, 20) << 8 | lo) as u16,
-            width,
-            inv: bit(w, 31),
-            shift: bf(w, 34, 33) as u8,
-            wr_both,
-        };
-    }
-    if w & 0x01fa_00e0_0000 == 0x00c0_0000_0000 {
-        let swap = bit(w, 19);
-        let i8 = bit(w, 18);
-        let (dst, src) = if swap {
-            (
-                opnd8(bf(w, 17, 10), Bank::B, dst_ext, false, true),
-                opnd8(bf(w, 7, 0), Bank::A, src_ext, i8, false),
-            )
-        } else {
-            (
-                opnd8(bf(w, 7, 0), Bank::A, dst_ext, false, true),
-                opnd8(bf(w, 17, 10), Bank::B, src_ext, i8, false),
-            )
-        };
-        return Insn::LdField {
-            dst,
-            src,
-            sc: ShiftCtl::from_bits(bf(w, 9, 8)),
-            shift: bf(w, 32, 28) as u8,
-            bmask: bf(w, 27, 24) as u8,
-            zero_fill: bit(w, 20),
-            wr_both,
-            swap,
-        };
-    }
-    if w & 0x00f8_0000_0000 == 0x00e0_0000_0000 {
-        return Insn::Invalid; // ctx_arb
-    }
-    if w & 0x01fe_0010_0000 == 0x00fc_0000_0000 {
-        return Insn::LocalCsr {
-            write: bit(w, 21),
-            csr: (bf(w, 32, 22) * 4) as u16,
-            a: opnd10(bf(w, 9, 0), Bank::A, src_ext, false),
-            b: opnd10(bf(w, 19, 10), Bank::B, src_ext, false),
-        };
-    }
-    if w & 0x00f8_000c_3ce0 == 0x00d8_0000_0020 {
-        return Insn::Br {
-            cond: BrCond::from_bits(bf(w, 4, 0)),
-            defer: bf(w, 21, 20) as u8,
-            target: br_target(w),
-        };
-    }
-    if w & 0x00f8_0000_0000 == 0x00c8_0000_0000 {
-        return Insn::Invalid; // br=byte
-    }
-    if w & 0x00f8_0008_0300 == 0x00d0_0000_0000 {
-        return Insn::BrBit {
-            set: bit(w, 18),
-            a: opnd8(bf(w, 7, 0), Bank::A, src_ext, false, false),
-            b: opnd8(bf(w, 17, 10), Bank::B, src_ext, false, false),
-            defer: bf(w, 21, 20) as u8,
-            target: br_target(w),
-        };
-    }
-    if w & 0x00ff_8000_0000 == 0x00e8_0000_0000 {
-        let (sa, sb) = (bf(w, 9, 0), bf(w, 19, 10));
-        let lo = if is_imm10(sb) {
-            sb & 0xff
-        } else if is_imm10(sa) {
-            sa & 0xff
-        } else {
-            0
-        };
-        return Insn::BrAlu {
-            a: opnd10(sa, Bank::A, src_ext, false),
-            b: opnd10(sb, Bank::B, src_ext, false),
-            defer: bf(w, 21, 20) as u8,
-            imm: bf(w, 30, 22) << 8 | lo,
-        };
-    }
-    if w & 0x00fe_3f00_0000 == 0x00f8_0000_0000 {
-        let step = bf(w, 22, 20) as u8;
-        let bank = if bit(w, 23) { Bank::B } else { Bank::A };
-        let last = step >= 4;
-        return Insn::MulStep {
-            step,
-            ty: bf(w, 32, 31) as u8,
-            a: opnd10(bf(w, 9, 0), Bank::A, src_ext, false),
-            b: opnd10(bf(w, 19, 10), Bank::B, src_ext, false),
-            dst: if last {
-                opnd10(bf(w, 9, 0), bank, dst_ext, true)
+            let wd = u64::from(OP_IMMED_WIDTH.get(w));
+            let width = if wd & immed_width::BYTE != 0 {
+                immed_width::BYTE
+            } else if wd & immed_width::WORD != 0 {
+                immed_width::WORD
             } else {
-                Opnd::None
-            },
-            swap: bit(w, 30),
-            wr_both,
-        };
+                immed_width::ALL
+            };
+            Insn::Immed {
+                dst,
+                value: (OP_IMMED_IMM.get(w) << 8 | lo) as u16,
+                width: width as u8,
+                inv: OP_IMMED_INV.is_set(w),
+                shift: OP_IMMED_SHIFT.get(w) as u8,
+                wr_both,
+            }
+        }
+        Class::LdField => {
+            let swap = OP_SHF_SW.is_set(w);
+            let i8 = I8.is_set(w);
+            let (dst, src) = if swap {
+                (
+                    opnd8(b8, Bank::B, dst_ext, false, true),
+                    opnd8(a8, Bank::A, src_ext, i8, false),
+                )
+            } else {
+                (
+                    opnd8(a8, Bank::A, dst_ext, false, true),
+                    opnd8(b8, Bank::B, src_ext, i8, false),
+                )
+            };
+            Insn::LdField {
+                dst,
+                src,
+                sc: ShiftCtl::from_bits(OP_SHF_SC.get(w)),
+                shift: OP_SHF_SHIFT.get(w) as u8,
+                bmask: OP_LDF_BMASK.get(w) as u8,
+                zero_fill: OP_LDF_ZF.is_set(w),
+                wr_both,
+                swap,
+            }
+        }
+        Class::LocalCsr => Insn::LocalCsr {
+            write: OP_LCSR_WRITE.is_set(w),
+            csr: (OP_LCSR_ADDR.get(w) * 4) as u16,
+            a: opnd10(a10, Bank::A, src_ext, false),
+            b: opnd10(b10, Bank::B, src_ext, false),
+        },
+        Class::Branch => Insn::Br {
+            cond: BrCond::from_bits(OP_BR_MASK.get(w)),
+            defer: DEFBR.get(w) as u8,
+            target: br_target(w),
+        },
+        Class::BrBit => Insn::BrBit {
+            set: OP_BR_BIT_BV.is_set(w),
+            a: opnd8(a8, Bank::A, src_ext, false, false),
+            b: opnd8(b8, Bank::B, src_ext, false, false),
+            defer: DEFBR.get(w) as u8,
+            target: br_target(w),
+        },
+        Class::BrAlu => {
+            let lo = if is_imm10(b10) {
+                b10 & 0xff
+            } else if is_imm10(a10) {
+                a10 & 0xff
+            } else {
+                0
+            };
+            Insn::BrAlu {
+                a: opnd10(a10, Bank::A, src_ext, false),
+                b: opnd10(b10, Bank::B, src_ext, false),
+                defer: DEFBR.get(w) as u8,
+                imm: OP_BR_ALU_IMM_HI.get(w) << 8 | lo,
+            }
+        }
+        Class::Mult => {
+            let step = OP_MUL_STEP.get(w);
+            let last = u64::from(step) >= mul_step::LAST;
+            Insn::MulStep {
+                step: step as u8,
+                ty: OP_MUL_TYPE.get(w) as u8,
+                a: opnd10(a10, Bank::A, src_ext, false),
+                b: opnd10(b10, Bank::B, src_ext, false),
+                dst: if last {
+                    opnd10(a10, Bank::of(OP_MUL_DST_AB.is_set(w)), dst_ext, true)
+                } else {
+                    Opnd::None
+                },
+                swap: OP_MUL_SW.is_set(w),
+                wr_both,
+            }
+        }
+        // Classes the JIT never emits.
+        Class::CtxArb | Class::BrByte => Insn::Invalid,
     }
-    Insn::Invalid
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ecc_matches_the_golden_words() {
-        for w in [
-            0x000f_20f0_03f0_5bffu64,
-            0x0007_00b4_4160_5a20,
-            0x0000_60d8_0060_8038,
-            0x0008_8647_0008_0700,
-            0x0000_00f0_000c_0300,
-        ] {
-            assert!(ecc_ok(w), "{w:#x}");
-            assert_eq!(with_ecc(w & NFP_INSN_MASK), w);
-        }
-        assert!(!ecc_ok(0x0000_60d8_0060_8039), "one flipped bit");
-        assert!(!ecc_ok(0x0100_60d8_0060_8038), "bits above 51");
-    }
 
     #[test]
     fn decodes_the_golden_drop_program() {

@@ -4,11 +4,14 @@
 //! address, and the decode of the result word at DONE.
 
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::trace;
 
-use super::exec::{self, CTM_PKT_BUF, Ctx, Env, Fault, LM_WORDS, Packet, Program};
+use super::exec::{
+    CTM_PKT_BUF, Ctx, Env, Executor, Fault, LM_WORDS, Packet, Program, Thread, Tracer,
+};
 
 /// Contexts per ME in 4-context mode (the firmware runs BPF on contexts
 /// 0, 2, 4 and 6: nic_internal.c:511,523).
@@ -27,10 +30,13 @@ pub const PV_LEN_MASK: u32 = 0x3fff;
 /// PV word 4 bit 4: queue selected (`PV_QUEUE_SELECTED_bf`, main.h:64).
 pub const PV_QUEUE_SELECTED: u32 = 1 << 4;
 
-/// Result word bits (ebpf.uc:111-130).
+/// Result word: pass the packet to the host (ebpf.uc:111-130).
 pub const EBPF_RET_PASS: u32 = 1 << 16;
+/// Result word: drop the packet.
 pub const EBPF_RET_DROP: u32 = 1 << 17;
+/// Result word: redirect (transmit) the packet.
 pub const EBPF_RET_REDIR: u32 = 1 << 18;
+/// Result word: bits 23..20 select the BPF counter to bump.
 pub const EBPF_RET_STATS_SHIFT: u32 = 20;
 
 /// Instructions one packet may run before it is aborted.
@@ -51,6 +57,7 @@ pub fn pv_data(lm: &[u32; LM_WORDS], pv: u32) -> Range<usize> {
 pub enum Action {
     /// Continue to the host (RSS or the selected queue).
     Pass,
+    /// Drop it.
     Drop,
     /// Transmit out of the ingress port (XDP_TX).
     Tx,
@@ -59,6 +66,7 @@ pub enum Action {
 /// The end of one packet's run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// What to do with the packet.
     pub action: Action,
     /// Which BPF counter (0 = `bpf_pass`, 1..3 = `bpf_app1..3`) to bump.
     pub stat: Option<u8>,
@@ -68,6 +76,7 @@ pub struct Outcome {
     pub queue: Option<u8>,
     /// The result word.
     pub result: u32,
+    /// Instructions executed.
     pub steps: u64,
     /// Why the program was aborted, if it was.
     pub fault: Option<Fault>,
@@ -106,16 +115,21 @@ impl Outcome {
 /// Counters of one ME, per context.
 #[derive(Debug, Default)]
 pub struct MeStats {
+    /// Packets run.
     pub packets: [AtomicU64; CONTEXTS],
+    /// Instructions executed.
     pub instructions: [AtomicU64; CONTEXTS],
+    /// Packets aborted by a fault.
     pub aborts: [AtomicU64; CONTEXTS],
 }
 
 impl MeStats {
+    /// Packets run on all contexts.
     pub fn packets(&self) -> u64 {
         self.packets.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
+    /// Instructions executed on all contexts.
     pub fn instructions(&self) -> u64 {
         self.instructions
             .iter()
@@ -125,9 +139,12 @@ impl MeStats {
 }
 
 /// One microengine: local memory shared by its contexts, their registers
-/// and a CTM packet buffer.
+/// and a CTM packet buffer. Its packets' programs run on the executor it is
+/// given.
 pub struct Me {
+    /// ME number (0..MEs).
     pub id: u16,
+    exec: Arc<dyn Executor>,
     lm: Box<[u32; LM_WORDS]>,
     ctx: Box<[Ctx; CONTEXTS]>,
     ctm: Box<[u8]>,
@@ -138,14 +155,17 @@ impl std::fmt::Debug for Me {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Me")
             .field("id", &self.id)
+            .field("exec", &self.exec.name())
             .finish_non_exhaustive()
     }
 }
 
 impl Me {
-    pub fn new(id: u16) -> Self {
+    /// ME `id`, its contexts' programs running on `exec`.
+    pub fn new(id: u16, exec: Arc<dyn Executor>) -> Self {
         Self {
             id,
+            exec,
             lm: Box::new([0; LM_WORDS]),
             ctx: Box::new(std::array::from_fn(|c| {
                 Ctx::new(0x9e37_79b9 ^ u32::from(id) << 8 ^ c as u32)
@@ -226,11 +246,21 @@ impl Me {
                 prog.start
             );
         }
-        let mut pkt = Packet {
-            num,
-            buf: &mut self.ctm,
+        let mut t = Thread {
+            ctx,
+            lm,
+            pkt: Packet {
+                num,
+                buf: &mut self.ctm,
+            },
+            env,
         };
-        let exit = exec::run(prog, ctx, lm, &mut pkt, env, budget, trace);
+        let exit = if trace {
+            self.exec.run_observed(prog, &mut t, budget, &mut Tracer)
+        } else {
+            self.exec.run(prog, &mut t, budget)
+        };
+        let lm = &*self.lm;
         let result = match exit.result {
             Ok(r) => r,
             Err(f) => return Outcome::aborted(f, exit.steps, entry),
@@ -272,7 +302,11 @@ impl Me {
 mod tests {
     use super::*;
     use crate::fp::asm::{self, R, alu_op as op, br, cmd};
-    use crate::fp::exec::NoEnv;
+    use crate::fp::exec::{Interpreter, NoEnv};
+
+    fn interp() -> Arc<dyn Executor> {
+        Arc::new(Interpreter)
+    }
 
     fn golden(bytes: &[u8]) -> Program {
         Program::load(&crate::fp::exec::le_words(bytes), 3072, 1, 4096).unwrap()
@@ -292,7 +326,7 @@ mod tests {
     #[test]
     fn golden_programs_on_every_context() {
         let stats = MeStats::default();
-        let mut me = Me::new(3);
+        let mut me = Me::new(3, interp());
         let drop = golden(include_bytes!("testdata/p1_drop.ustore.bin"));
         let byte = golden(include_bytes!("testdata/p2_byte.ustore.bin"));
         for i in 0..8 {
@@ -338,7 +372,7 @@ mod tests {
             4096,
         )
         .unwrap();
-        let mut me = Me::new(0);
+        let mut me = Me::new(0, interp());
         let frame: Vec<u8> = (0..60).collect();
         let o = me.run(
             &p,
@@ -359,7 +393,7 @@ mod tests {
     fn trace_prog_logs_each_instruction_disassembled_and_the_verdict() {
         let drop = golden(include_bytes!("testdata/p1_drop.ustore.bin"));
         let text = crate::logging::tests::Capture::run("nfp_emu::fp::trace=trace", || {
-            let mut me = Me::new(1);
+            let mut me = Me::new(1, interp());
             me.run(
                 &drop,
                 &[0; 60],
@@ -398,7 +432,7 @@ mod tests {
     fn a_fault_aborts_the_packet_as_xdp_aborted() {
         let p = Program::load(&[asm::br(br::UNC, 77, 0)], 3072, 1, 4096).unwrap();
         let stats = MeStats::default();
-        let o = Me::new(0).run(&p, &[0; 60], &NoEnv, DEFAULT_BUDGET, false, &stats);
+        let o = Me::new(0, interp()).run(&p, &[0; 60], &NoEnv, DEFAULT_BUDGET, false, &stats);
         assert_eq!((o.action, o.stat), (Action::Drop, Some(3)));
         assert_eq!(o.fault, Some(Fault::OutOfProgram { pc: 77 }));
         assert_eq!(stats.aborts[0].load(Ordering::Relaxed), 1);

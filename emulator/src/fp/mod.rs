@@ -6,6 +6,14 @@
 //! workers; a packet goes to the ME its flow hashes to, so packets of one
 //! flow are processed, and leave the card, in arrival order. Each worker
 //! runs its packets to completion and hands the outcome to the datapath.
+//!
+//! Where a packet's program runs is an [`exec::Executor`] the pool is
+//! given (chosen through [`FpConfig::exec`]); the MEs and the pool never
+//! learn which. The instruction word is defined once, in [`word`], and
+//! read by the decoder ([`insn`]), the disassembler ([`disasm`]) and the
+//! test assembler.
+
+#![warn(missing_docs)]
 
 #[cfg(test)]
 pub mod asm;
@@ -13,6 +21,7 @@ pub mod disasm;
 pub mod exec;
 pub mod insn;
 pub mod me;
+pub mod word;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_channel::{Receiver, Sender};
 use tracing::warn;
 
-use exec::{Env, Program};
+use exec::{Env, Executor, ExecutorKind, Program};
 use me::{Me, MeStats, Outcome};
 
 /// MEs of the model (the NFP-4000's flow-processing cores the firmware
@@ -41,6 +50,8 @@ pub struct FpConfig {
     pub trace: bool,
     /// Instructions a packet may run.
     pub budget: u64,
+    /// The executor packets run on (`--fp-exec`).
+    pub exec: ExecutorKind,
 }
 
 impl Default for FpConfig {
@@ -50,6 +61,7 @@ impl Default for FpConfig {
             mes: DEFAULT_MES,
             trace: false,
             budget: me::DEFAULT_BUDGET,
+            exec: ExecutorKind::default(),
         }
     }
 }
@@ -62,6 +74,7 @@ pub struct Job<T> {
     /// The program, taken when the packet arrived: a packet never sees
     /// half of one program and half of another.
     pub prog: Arc<Program>,
+    /// The frame as it arrived.
     pub frame: Vec<u8>,
 }
 
@@ -72,6 +85,7 @@ pub type Handler<T> = Arc<dyn Fn(Job<T>, &Outcome, &[u8]) + Send + Sync>;
 /// Counters of the whole flow processor.
 #[derive(Debug)]
 pub struct FpStats {
+    /// Per ME.
     pub mes: Box<[MeStats]>,
     /// Packets each worker thread processed.
     pub workers: Box<[AtomicU64]>,
@@ -79,8 +93,11 @@ pub struct FpStats {
 
 /// The pool of workers.
 pub struct FlowProcessor<T> {
+    /// The layout it runs with (threads and MEs clamped).
     pub cfg: FpConfig,
     senders: Vec<Sender<(u16, Job<T>)>>,
+    exec: Arc<dyn Executor>,
+    /// Its counters.
     pub stats: Arc<FpStats>,
 }
 
@@ -88,14 +105,27 @@ impl<T> std::fmt::Debug for FlowProcessor<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FlowProcessor")
             .field("cfg", &self.cfg)
+            .field("exec", &self.exec.name())
             .finish_non_exhaustive()
     }
 }
 
 impl<T: Send + 'static> FlowProcessor<T> {
-    /// Start `cfg.threads` workers sharing `cfg.mes` MEs; outcomes go to
-    /// `handler`, EMEM and helper calls to `env`.
+    /// Start `cfg.threads` workers sharing `cfg.mes` MEs, running packets
+    /// on the executor `cfg.exec` names; outcomes go to `handler`, EMEM and
+    /// helper calls to `env`.
     pub fn start(cfg: FpConfig, env: &Arc<dyn Env + Send + Sync>, handler: &Handler<T>) -> Self {
+        Self::with_executor(cfg, cfg.exec.executor(), env, handler)
+    }
+
+    /// As [`FlowProcessor::start`], running packets on `exec` (whatever
+    /// `cfg.exec` says).
+    pub fn with_executor(
+        cfg: FpConfig,
+        exec: Arc<dyn Executor>,
+        env: &Arc<dyn Env + Send + Sync>,
+        handler: &Handler<T>,
+    ) -> Self {
         let threads = cfg.threads.clamp(1, 256);
         let mes = cfg.mes.clamp(threads, 1024);
         let cfg = FpConfig {
@@ -114,7 +144,7 @@ impl<T: Send + 'static> FlowProcessor<T> {
             // Worker w owns MEs w, w + threads, ...
             let owned: Vec<Me> = (w..mes)
                 .step_by(threads)
-                .map(|m| Me::new(m as u16))
+                .map(|m| Me::new(m as u16, exec.clone()))
                 .collect();
             let (env, handler, stats, cfg) = (env.clone(), handler.clone(), stats.clone(), cfg);
             let spawned = std::thread::Builder::new()
@@ -127,8 +157,21 @@ impl<T: Send + 'static> FlowProcessor<T> {
         Self {
             cfg,
             senders,
+            exec,
             stats,
         }
+    }
+
+    /// The executor packets run on.
+    pub fn executor(&self) -> &Arc<dyn Executor> {
+        &self.exec
+    }
+
+    /// Prepare a newly loaded program for the executor (e.g. translate
+    /// it): call once per program, on the control thread that loaded it.
+    /// Packets may run `prog` before, during and after; they never wait.
+    pub fn prepare(&self, prog: &Arc<Program>) {
+        self.exec.prepare(prog);
     }
 
     /// The ME a flow hash maps to.
@@ -195,8 +238,133 @@ fn worker<T>(
 mod tests {
     use super::*;
     use crate::fp::asm::{self, R, alu_op, br};
-    use crate::fp::exec::NoEnv;
+    use crate::fp::exec::{Exit, Interpreter, NoEnv, Thread};
     use parking_lot::Mutex;
+    use std::time::Duration;
+
+    /// A second executor, to prove the seam: it counts what it is asked,
+    /// leaves an artefact on the programs it prepares, and counts the
+    /// packets that found it (where a translating executor would switch
+    /// to its translation); the interpreter does the work.
+    #[derive(Debug, Default)]
+    struct Counting {
+        prepared: AtomicU64,
+        runs: AtomicU64,
+        translated: AtomicU64,
+    }
+
+    /// What `Counting` makes of a program.
+    struct Translation {
+        seq: u64,
+    }
+
+    impl Executor for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+
+        fn prepare(&self, prog: &Arc<Program>) {
+            self.prepared.fetch_add(1, Ordering::Relaxed);
+            assert!(
+                prog.set_artefact(Box::new(Translation { seq: prog.seq }))
+                    .is_ok()
+            );
+        }
+
+        fn run(&self, prog: &Program, t: &mut Thread<'_>, budget: u64) -> Exit {
+            self.runs.fetch_add(1, Ordering::Relaxed);
+            let art = prog
+                .artefact()
+                .and_then(|a| a.downcast_ref::<Translation>());
+            if art.is_some_and(|a| a.seq == prog.seq) {
+                self.translated.fetch_add(1, Ordering::Relaxed);
+            }
+            Interpreter.run(prog, t, budget)
+        }
+    }
+
+    #[test]
+    fn packets_run_on_the_executor_the_flow_processor_is_given() {
+        // XDP_TX (result 0x44 << 16) after touching the packet.
+        let prog = Arc::new(
+            Program::load(
+                &[
+                    asm::alu(R::A(2), R::None, alu_op::NONE, R::Lm(1, 2)),
+                    asm::mem(asm::cmd::READ8, 0, R::A(2), R::Imm(0), 0, 4, 0, false),
+                    asm::br(br::UNC, 1, 2),
+                    asm::alu(R::A(0), R::None, alu_op::NONE, R::Imm(0)),
+                    asm::immed(R::A(0), 0x44, 0, false, 2),
+                ],
+                3072,
+                1,
+                4096,
+            )
+            .unwrap(),
+        );
+        let exec = Arc::new(Counting::default());
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let start = |cfg: FpConfig| {
+            let tx = tx.clone();
+            FlowProcessor::with_executor(
+                cfg,
+                exec.clone(),
+                &(Arc::new(NoEnv) as Arc<dyn Env + Send + Sync>),
+                &(Arc::new(move |job: Job<u32>, out: &Outcome, _: &[u8]| {
+                    let _ = tx.send((job.tag, out.action, out.steps));
+                }) as Handler<u32>),
+            )
+        };
+        let cfg = FpConfig {
+            threads: 2,
+            mes: 4,
+            ..FpConfig::default()
+        };
+        let fp = start(cfg);
+        assert_eq!(fp.executor().name(), "counting");
+        let send = |fp: &FlowProcessor<u32>, n: u32| {
+            for i in 0..n {
+                let job = Job {
+                    tag: i,
+                    prog: prog.clone(),
+                    frame: vec![i as u8; 60],
+                };
+                assert!(fp.submit(i.wrapping_mul(0x9e37_79b9), job).is_ok());
+            }
+            for _ in 0..n {
+                let (_, action, steps) = rx
+                    .recv_timeout(Duration::from_secs(120))
+                    .expect("every packet comes back");
+                assert_eq!((action, steps), (me::Action::Tx, 5));
+            }
+        };
+        // Before the program is prepared every packet runs without the
+        // artefact; after, every one finds it.
+        send(&fp, 20);
+        assert_eq!(exec.runs.load(Ordering::Relaxed), 20);
+        assert_eq!(exec.translated.load(Ordering::Relaxed), 0);
+        fp.prepare(&prog);
+        assert_eq!(exec.prepared.load(Ordering::Relaxed), 1);
+        send(&fp, 30);
+        assert_eq!(exec.runs.load(Ordering::Relaxed), 50);
+        assert_eq!(exec.translated.load(Ordering::Relaxed), 30);
+        // Traced packets are observed runs: the interpreter serves them,
+        // not the executor's own `run`.
+        let traced = start(FpConfig { trace: true, ..cfg });
+        send(&traced, 10);
+        assert_eq!(exec.runs.load(Ordering::Relaxed), 50);
+        let counted: u64 = fp.stats.mes.iter().map(MeStats::packets).sum::<u64>()
+            + traced.stats.mes.iter().map(MeStats::packets).sum::<u64>();
+        assert_eq!(counted, 60);
+    }
+
+    #[test]
+    fn the_default_executor_is_the_interpreter_by_name() {
+        assert_eq!(FpConfig::default().exec, ExecutorKind::Interp);
+        assert_eq!("interp".parse(), Ok(ExecutorKind::Interp));
+        assert_eq!(ExecutorKind::Interp.executor().name(), "interp");
+        let e = "jit".parse::<ExecutorKind>().unwrap_err();
+        assert_eq!(e.to_string(), "unknown executor \"jit\" (known: interp)");
+    }
 
     #[test]
     fn packets_of_a_flow_leave_in_arrival_order_across_workers() {

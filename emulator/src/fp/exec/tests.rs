@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use super::*;
 use crate::fp::asm::{self, R, alu_op as op, br, cmd, sc, shf_op};
-use crate::fp::insn::with_ecc;
+use crate::fp::word::{NFP_INSN_MASK, with_ecc};
 
 const START: u16 = 3072;
 const DONE: u16 = 1;
@@ -38,20 +38,30 @@ impl T {
     }
 
     fn run_prog<E: Env>(&mut self, words: &[u64], env: &E) -> Exit {
+        self.run_observed(words, env, None)
+    }
+
+    /// Run `words` as they are, shown to `obs` if there is one.
+    fn run_observed<E: Env>(
+        &mut self,
+        words: &[u64],
+        env: &E,
+        obs: Option<&mut dyn Observer>,
+    ) -> Exit {
         let prog = Program::load(words, START, DONE, 4096).expect("valid program");
-        let mut pkt = Packet {
-            num: PKT,
-            buf: &mut self.buf,
-        };
-        run(
-            &prog,
-            &mut self.ctx,
-            &mut self.lm,
-            &mut pkt,
+        let mut t = Thread {
+            ctx: &mut self.ctx,
+            lm: &mut self.lm,
+            pkt: Packet {
+                num: PKT,
+                buf: &mut self.buf,
+            },
             env,
-            10_000,
-            false,
-        )
+        };
+        match obs {
+            Some(obs) => Interpreter.run_observed(&prog, &mut t, 10_000, obs),
+            None => Interpreter.run(&prog, &mut t, 10_000),
+        }
     }
 
     /// Value of an ALU result written to A0.
@@ -1187,5 +1197,127 @@ fn random_programs_never_panic_and_always_stop() {
     assert!(
         outcomes.iter().all(|&n| n > 10),
         "runs that finished / hit the budget / faulted: {outcomes:?}"
+    );
+}
+
+/// Everything an observer is shown.
+#[derive(Debug, Default)]
+struct Seen {
+    insns: Vec<u16>,
+    branches: Vec<(u16, u8, bool)>,
+    mems: Vec<MemCmd>,
+    helpers: Vec<(u16, u16)>,
+    done: Option<(u16, u32)>,
+}
+
+impl Observer for Seen {
+    fn insn(&mut self, prog: &Program, pc: u16, insn: &crate::fp::insn::Insn) {
+        assert_eq!(prog.fetch(pc), Some(insn));
+        self.insns.push(pc);
+    }
+    fn branch(&mut self, pc: u16, defer: u8, taken: bool) {
+        self.branches.push((pc, defer, taken));
+    }
+    fn mem(&mut self, cmd: &MemCmd) {
+        self.mems.push(*cmd);
+    }
+    fn helper(&mut self, pc: u16, ret: u16) {
+        self.helpers.push((pc, ret));
+    }
+    fn done(&mut self, pc: u16, result: u32) {
+        self.done = Some((pc, result));
+    }
+}
+
+#[test]
+fn an_observer_sees_every_step_and_changes_nothing() {
+    // The golden map program: a helper call, an atomic add to EMEM and
+    // branches, run plainly and observed from the same state.
+    let prog = golden(include_bytes!("../testdata/p3_map.ustore.bin"));
+    let run = |obs: Option<&mut dyn Observer>| {
+        let env = OneArray(Emem(RefCell::new([0; 64])));
+        let mut t = T::new();
+        enter(&mut t, &[0; 60]);
+        let e = t.run_observed(&prog, &env, obs);
+        let mem = *env.0.0.borrow();
+        (e, t.ctx.gpr, t.ctx.lm_addr, t.lm, mem)
+    };
+    let plain = run(None);
+    let mut seen = Seen::default();
+    let observed = run(Some(&mut seen));
+    assert_eq!(plain, observed, "observing changes nothing");
+    let exit = plain.0;
+    assert_eq!(exit.result, Ok(0x0011_0000));
+    // Every step is an instruction or a helper call.
+    assert_eq!(
+        (seen.insns.len() + seen.helpers.len()) as u64,
+        exit.steps,
+        "{seen:?}"
+    );
+    assert!(seen.insns.iter().all(|&pc| pc >= START));
+    assert_eq!(seen.helpers.len(), 1);
+    assert_eq!(seen.helpers[0].0, 0x200, "map_lookup_elem");
+    assert!(!seen.branches.is_empty());
+    assert!(
+        seen.mems
+            .iter()
+            .any(|m| m.op == crate::fp::insn::MemOp::AddImm && !m.ctm && !m.swap),
+        "the counter's add_imm to EMEM: {:?}",
+        seen.mems
+    );
+    assert_eq!(seen.done, Some((DONE, 0x0011_0000)));
+    // Without a DONE nothing says done.
+    let mut seen = Seen::default();
+    let e = T::new().run_observed(&[asm::br(br::UNC, 77, 0)], &NoEnv, Some(&mut seen));
+    assert_eq!(e.result, Err(Fault::OutOfProgram { pc: 77 }));
+    assert_eq!(
+        (seen.insns, seen.branches),
+        (vec![START], vec![(START, 0, true)])
+    );
+    assert_eq!(seen.done, None);
+}
+
+#[test]
+fn faults_and_load_errors_are_errors_with_their_texts() {
+    let f: &dyn std::error::Error = &Fault::Budget { pc: 7 };
+    assert_eq!(f.to_string(), "instruction budget exhausted at .7");
+    for (f, text) in [
+        (
+            Fault::Invalid {
+                pc: 3072,
+                word: 0x00e0_0000_0000,
+            },
+            "invalid instruction 0x000000e000000000 at .3072 (ctx_arb[kill])",
+        ),
+        (
+            Fault::Operand {
+                pc: 1,
+                word: 0x0000_00f0_000c_0300,
+            },
+            "unsupported operand in 0x000000f0000c0300 at .1 (nop)",
+        ),
+        (
+            Fault::OutOfProgram { pc: 77 },
+            "jump to .77, outside the program and its helpers",
+        ),
+        (
+            Fault::Memory {
+                pc: 5,
+                addr: 0x1234,
+            },
+            "memory command at .5 to unmapped address 0x1234",
+        ),
+    ] {
+        assert_eq!(f.to_string(), text);
+    }
+    let e: &dyn std::error::Error = &LoadError::Empty;
+    assert_eq!(e.to_string(), "empty program");
+    assert_eq!(
+        LoadError::TooLong { len: 11, max: 10 }.to_string(),
+        "program of 11 instructions exceeds 10"
+    );
+    assert_eq!(
+        LoadError::Ecc { index: 1, word: 8 }.to_string(),
+        "word 1 (0x0000000000000008) fails its ECC check"
     );
 }
