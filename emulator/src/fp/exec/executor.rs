@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use tracing::trace;
 
-use super::{Ctx, Env, Exit, Interpreter, LM_WORDS, MemCmd, Packet, Program};
+use super::{Ctx, Env, Exit, Interpreter, LM_WORDS, Packet, Program};
 use crate::fp::disasm::Disasm;
 use crate::fp::insn::Insn;
+use crate::fp::insn::MemOp;
 
 /// What one packet's run works on: one ME context's registers, the ME's
 /// local memory, the packet in CTM and the firmware environment (EMEM,
@@ -222,4 +223,26 @@ impl FromStr for ExecutorKind {
             .find(|k| k.name() == s)
             .ok_or_else(|| UnknownExecutor(s.to_owned()))
     }
+}
+
+/// A memory command as issued: operands, address and overrides resolved
+/// (what [`Observer::mem`] is shown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemCmd {
+    /// Address of the command in the program.
+    pub pc: u16,
+    /// What it does.
+    pub op: MemOp,
+    /// CTM packet memory (32-bit mode), else EMEM (40-bit mode).
+    pub ctm: bool,
+    /// The address.
+    pub addr: u64,
+    /// First transfer register.
+    pub xfer: u8,
+    /// Length field (units depend on the command), after overrides.
+    pub len: u8,
+    /// Immediate data (`add_imm`), from the override.
+    pub imm: u32,
+    /// The context swaps out until the command completes.
+    pub swap: bool,
 }

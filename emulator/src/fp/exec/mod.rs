@@ -18,7 +18,7 @@ mod ctx;
 mod env;
 mod executor;
 mod interp;
-mod mem;
+
 mod program;
 
 pub use ctx::{
@@ -26,9 +26,10 @@ pub use ctx::{
     NFP_CSR_PSEUDO_RND_NUM, XFER_REGS,
 };
 pub use env::{Env, NoEnv, Packet};
-pub use executor::{Executor, ExecutorKind, NoObserver, Observer, Thread, Tracer, UnknownExecutor};
+pub use executor::{
+    Executor, ExecutorKind, MemCmd, NoObserver, Observer, Thread, Tracer, UnknownExecutor,
+};
 pub use interp::{Interpreter, interpret};
-pub use mem::MemCmd;
 pub use program::{Artefact, LoadError, Program, le_words};
 
 use super::disasm::Disasm;

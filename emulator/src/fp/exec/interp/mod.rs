@@ -2,16 +2,18 @@
 //! instructions one by one, generic over an [`Observer`] so that an
 //! unobserved run carries no observation code.
 
+mod mem;
+
 use tracing::trace;
 
 use super::ctx::lm_csr;
-use super::mem::Pending;
 use super::{
     Ctx, Env, Executor, Exit, Fault, LM_WORDS, NFP_CSR_PSEUDO_RND_NUM, NoObserver, Observer,
     Packet, Program, Thread,
 };
 use crate::fp::insn::{AluOp, Insn, Opnd, ShfOp, ShiftCtl};
 use crate::fp::word::NFP_INSN_MASK;
+use mem::Pending;
 
 /// The interpreter: the reference executor, and the one that serves
 /// observed runs (`--trace-prog`, profiles) for every other.

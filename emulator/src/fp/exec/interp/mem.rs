@@ -2,9 +2,9 @@
 //! performed after their defer slots against the packet (CTM) or EMEM
 //! (bpf.md §4.4.10).
 
-use super::interp::Machine;
-use super::{Fault, Observer, XFER_REGS};
+use super::Machine;
 use crate::cpp::mu::MU_ADDR_MASK as ADDR40_MASK;
+use crate::fp::exec::{Fault, MemCmd, Observer, XFER_REGS};
 use crate::fp::insn::{Cmd, MemOp};
 use crate::fp::word::{cmd_ctx_swap, cmd_mode};
 
@@ -19,31 +19,9 @@ const CMD_OVE_DATA_SHIFT: u32 = 3;
 /// (nfp_me.h:919-970).
 const CMD_OVE_DATA_IMM16: u32 = 2;
 
-/// A memory command as issued: operands, address and overrides resolved
-/// (what [`Observer::mem`] is shown).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MemCmd {
-    /// Address of the command in the program.
-    pub pc: u16,
-    /// What it does.
-    pub op: MemOp,
-    /// CTM packet memory (32-bit mode), else EMEM (40-bit mode).
-    pub ctm: bool,
-    /// The address.
-    pub addr: u64,
-    /// First transfer register.
-    pub xfer: u8,
-    /// Length field (units depend on the command), after overrides.
-    pub len: u8,
-    /// Immediate data (`add_imm`), from the override.
-    pub imm: u32,
-    /// The context swaps out until the command completes.
-    pub swap: bool,
-}
-
 /// A memory command issued and waiting for its defer slots.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Pending {
+pub(in crate::fp::exec) struct Pending {
     countdown: u8,
     cmd: MemCmd,
 }
