@@ -9,8 +9,11 @@
 //! their own set-up failures (a fixture that cannot be built is a broken
 //! test), never on what the card answers unless a method says so.
 
+pub mod ccm;
 mod driver;
+pub mod fuzz;
 mod rings;
+pub mod seeds;
 pub mod storm;
 
 use std::fs::File;

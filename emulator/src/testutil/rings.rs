@@ -6,11 +6,11 @@
 
 use crate::nfd::desc::{NFD3_RX_DESC_SIZE, NFD3_TX_DESC_SIZE, PCIE_DESC_RX_DD, TxDesc, fl_desc};
 use crate::nfd::vnic::{
-    NFP_NET_CFG_CTRL, NFP_NET_CFG_FLBUFSZ, NFP_NET_CFG_ICR_BASE, NFP_NET_CFG_MACADDR,
-    NFP_NET_CFG_MTU, NFP_NET_CFG_RXRS_ENABLE, NFP_NET_CFG_START_RXQ, NFP_NET_CFG_START_TXQ,
-    NFP_NET_CFG_TXRS_ENABLE, NFP_NET_CFG_UPDATE, NFP_NET_CFG_UPDATE_GEN, NFP_NET_CFG_UPDATE_MSIX,
-    NFP_NET_CFG_UPDATE_RING, nfp_net_cfg_rxr_addr, nfp_net_cfg_rxr_sz, nfp_net_cfg_rxr_vec,
-    nfp_net_cfg_txr_addr, nfp_net_cfg_txr_sz, nfp_net_cfg_txr_vec,
+    NFP_NET_CFG_CTRL, NFP_NET_CFG_CTRL_ENABLE, NFP_NET_CFG_FLBUFSZ, NFP_NET_CFG_ICR_BASE,
+    NFP_NET_CFG_MACADDR, NFP_NET_CFG_MTU, NFP_NET_CFG_RXRS_ENABLE, NFP_NET_CFG_START_RXQ,
+    NFP_NET_CFG_START_TXQ, NFP_NET_CFG_TXRS_ENABLE, NFP_NET_CFG_UPDATE, NFP_NET_CFG_UPDATE_GEN,
+    NFP_NET_CFG_UPDATE_MSIX, NFP_NET_CFG_UPDATE_RING, nfp_net_cfg_rxr_addr, nfp_net_cfg_rxr_sz,
+    nfp_net_cfg_rxr_vec, nfp_net_cfg_txr_addr, nfp_net_cfg_txr_sz, nfp_net_cfg_txr_vec,
 };
 
 use super::Driver;
@@ -110,12 +110,19 @@ pub struct VnicRig {
 
 impl VnicRig {
     /// Bring up ring 0 of the vNIC whose control BAR is at `bar` as
-    /// `nfp_net_set_config_and_enable()` does (nfp_net_common.c:979-1040,
-    /// ring registers nfp_net_dp.c:383-402): map the layout's RAM, give its
-    /// vector an eventfd, write rings, MTU, buffer size, MAC and `ctrl`,
-    /// then reconfig with GEN | RING | MSIX. Returns the UPDATE word the
-    /// card answered with as the error if it is not 0.
+    /// `nfp_net_open()` does: first `nfp_net_clear_config_and_disable()`
+    /// (nfp_net_common.c:924-946: rings off, ENABLE cleared, reconfig),
+    /// then `nfp_net_set_config_and_enable()` (nfp_net_common.c:979-1040,
+    /// ring registers nfp_net_dp.c:383-402): map the layout's RAM (unless
+    /// mapped), give its vector an eventfd, write rings, MTU, buffer size,
+    /// MAC and `ctrl`, then reconfig with GEN | RING | MSIX. Returns the
+    /// UPDATE word the card answered with as the error if it is not 0.
     pub fn enable(drv: &mut Driver, bar: u64, layout: RingLayout, ctrl: u32) -> Result<Self, u32> {
+        let update = NFP_NET_CFG_UPDATE_GEN | NFP_NET_CFG_UPDATE_RING | NFP_NET_CFG_UPDATE_MSIX;
+        drv.mu_write64(bar + NFP_NET_CFG_TXRS_ENABLE, 0);
+        drv.mu_write64(bar + NFP_NET_CFG_RXRS_ENABLE, 0);
+        drv.mu_write32(bar + NFP_NET_CFG_CTRL, ctrl & !NFP_NET_CFG_CTRL_ENABLE);
+        Self::reconfig(drv, bar, update);
         drv.map_ram(layout.ram, layout.ram_size);
         drv.assign_vector(u16::from(layout.vector));
         let txq = drv.mu_read32(
@@ -150,11 +157,7 @@ impl VnicRig {
         drv.mu_write32(bar + NFP_NET_CFG_MTU, 1500);
         drv.mu_write32(bar + NFP_NET_CFG_FLBUFSZ, layout.buf_size as u32);
         drv.mu_write32(bar + NFP_NET_CFG_CTRL, ctrl);
-        let answer = Self::reconfig(
-            drv,
-            bar,
-            NFP_NET_CFG_UPDATE_GEN | NFP_NET_CFG_UPDATE_RING | NFP_NET_CFG_UPDATE_MSIX,
-        );
+        let answer = Self::reconfig(drv, bar, update);
         if answer != 0 {
             return Err(answer);
         }

@@ -50,6 +50,48 @@ const MAX_CHUNK: usize = 2048;
 /// Most instructions of a program loaded by one operation.
 const MAX_PROG_WORDS: usize = 64;
 
+/// Operation codes: the first byte of each operation, modulo [`op::COUNT`].
+pub mod op {
+    /// Raw BAR write (BAR0 CSRs, QC, the mock's window, BAR2, BAR4, any).
+    pub const BAR_WRITE: u8 = 0;
+    /// Raw BAR read.
+    pub const BAR_READ: u8 = 1;
+    /// Config-space read or write (mostly the expansion-BAR alias).
+    pub const CONFIG: u8 = 2;
+    /// A write into a vNIC's control BAR or the NSP CSRs.
+    pub const VNIC_REG: u8 = 3;
+    /// A reconfig with a given UPDATE word.
+    pub const RECONFIG: u8 = 4;
+    /// Bytes written anywhere in the vNICs' guest RAM.
+    pub const GUEST_WRITE: u8 = 5;
+    /// TX descriptors with fuzzed fields, then a doorbell.
+    pub const TX_DESCS: u8 = 6;
+    /// One frame sent the way the driver sends it.
+    pub const SEND: u8 = 7;
+    /// Freelist buffers posted.
+    pub const POST_FL: u8 = 8;
+    /// A doorbell on any queue.
+    pub const DOORBELL: u8 = 9;
+    /// A frame from the wire.
+    pub const WIRE_RX: u8 = 10;
+    /// An ICR byte unmasked.
+    pub const UNMASK: u8 = 11;
+    /// RX ring drained and the freelist refilled.
+    pub const DRAIN: u8 = 12;
+    /// A program loaded with UPDATE_BPF.
+    pub const LOAD_PROGRAM: u8 = 13;
+    /// The data vNIC's RAM unmapped, or mapped again.
+    pub const DMA_TOGGLE: u8 = 14;
+    /// An MSI-X vector's eventfd released, or assigned.
+    pub const MSIX_TOGGLE: u8 = 15;
+    /// An NSP command.
+    pub const NSP: u8 = 16;
+    /// A vNIC brought up again.
+    pub const ENABLE: u8 = 17;
+    /// Number of operations.
+    pub const COUNT: u8 = 18;
+}
+
 /// A reader of the operation stream: reads past the end give zeros, so
 /// every input decodes to some sequence of operations.
 #[derive(Debug)]
@@ -95,6 +137,11 @@ impl<'a> ByteStream<'a> {
     /// The next little-endian u32.
     pub fn u32(&mut self) -> u32 {
         u32::from_le_bytes(self.array())
+    }
+
+    /// Everything not consumed yet.
+    pub fn rest(&mut self) -> &'a [u8] {
+        self.bytes(self.data.len())
     }
 
     /// The next little-endian u64.
@@ -259,19 +306,19 @@ impl Storm {
         if self.seen.ops % SAMPLE_EVERY == 0 {
             self.sample();
         }
-        let op = s.u8();
-        match op % 18 {
-            0 => self.bar_access(s, true),
-            1 => self.bar_access(s, false),
-            2 => self.config_access(s),
-            3 => self.vnic_reg_write(s),
-            4 => {
+        let code = s.u8();
+        match code % op::COUNT {
+            op::BAR_WRITE => self.bar_access(s, true),
+            op::BAR_READ => self.bar_access(s, false),
+            op::CONFIG => self.config_access(s),
+            op::VNIC_REG => self.vnic_reg_write(s),
+            op::RECONFIG => {
                 let sel = s.u8();
                 let update = s.u32();
                 let bar = self.rig(sel).bar;
                 VnicRig::reconfig(&self.drv, bar, update);
             }
-            5 => {
+            op::GUEST_WRITE => {
                 // Descriptors and buffers: anywhere in (or just past) the
                 // two vNICs' RAM.
                 let span = self.ctrl.layout.ram + self.ctrl.layout.ram_size - STORM_RAM;
@@ -279,8 +326,8 @@ impl Storm {
                 let data = s.chunk(MAX_CHUNK);
                 self.drv.guest_write(at, data);
             }
-            6 => self.tx_descriptors(s),
-            7 => {
+            op::TX_DESCS => self.tx_descriptors(s),
+            op::SEND => {
                 let sel = s.u8();
                 let frame = s.chunk(MAX_CHUNK);
                 let drv = &self.drv;
@@ -291,7 +338,7 @@ impl Storm {
                 };
                 rig.send(drv, frame);
             }
-            8 => {
+            op::POST_FL => {
                 let sel = s.u8();
                 let n = u32::from(s.u8() % 80);
                 let drv = &self.drv;
@@ -302,21 +349,21 @@ impl Storm {
                 };
                 rig.post_fl(drv, n);
             }
-            9 => self.doorbell(s),
-            10 => {
+            op::DOORBELL => self.doorbell(s),
+            op::WIRE_RX => {
                 let port = usize::from(s.u8() % 3);
                 let kind = s.u8();
                 let payload = s.chunk(MAX_CHUNK);
                 let frame = frame(kind, payload);
                 self.drv.card.datapath().wire_rx(port, &frame);
             }
-            11 => {
+            op::UNMASK => {
                 let sel = s.u8();
                 let drv = &self.drv;
                 let rig = if sel & 1 == 0 { &self.data } else { &self.ctrl };
                 rig.unmask(drv);
             }
-            12 => {
+            op::DRAIN => {
                 // Drain what the card delivered, then refill the freelist.
                 let sel = s.u8();
                 let drv = &self.drv;
@@ -331,8 +378,8 @@ impl Storm {
                 }
                 rig.post_fl(drv, n);
             }
-            13 => self.load_program(s),
-            14 => {
+            op::LOAD_PROGRAM => self.load_program(s),
+            op::DMA_TOGGLE => {
                 // DMA map changes: the data vNIC's RAM goes away or comes
                 // back (fresh, zeroed).
                 let l = self.data.layout;
@@ -341,7 +388,7 @@ impl Storm {
                     self.drv.map_ram(l.ram, l.ram_size);
                 }
             }
-            15 => {
+            op::MSIX_TOGGLE => {
                 let v = u16::from(s.u8() % 8);
                 let msix = &self.drv.card.datapath().host.msix;
                 if msix.read().is_assigned(v) {
@@ -350,9 +397,9 @@ impl Storm {
                     self.drv.assign_vector(v);
                 }
             }
-            16 => self.nsp(s),
+            op::NSP => self.nsp(s),
             _ => {
-                // Bring a vNIC up again (after a soft reset and FW_STORED,
+                // op::ENABLE: bring a vNIC up again (after a soft reset and FW_STORED,
                 // or after the storm reconfigured it into uselessness).
                 let sel = s.u8();
                 let (bar, layout) = {
@@ -530,6 +577,108 @@ impl Storm {
 impl Default for Storm {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Builds operation streams (the seeds of the `card_mmio` fuzz target and
+/// storms with a purpose); each method appends one operation as
+/// [`Storm::step`] decodes it. `sel` picks the vNIC: even the data vNIC,
+/// odd the control vNIC.
+#[derive(Clone, Debug, Default)]
+pub struct Ops(pub Vec<u8>);
+
+impl Ops {
+    fn chunk(&mut self, data: &[u8]) {
+        match u8::try_from(data.len()) {
+            Ok(n) if n < 0xe0 => self.0.push(n),
+            _ => {
+                self.0.push(0xff);
+                let n = u16::try_from(data.len()).expect("chunk under 64 KiB");
+                self.0.extend_from_slice(&n.to_le_bytes());
+            }
+        }
+        self.0.extend_from_slice(data);
+    }
+
+    /// Send `frame` on the vNIC's TX ring ([`op::SEND`]).
+    pub fn send(mut self, sel: u8, frame: &[u8]) -> Self {
+        self.0.extend_from_slice(&[op::SEND, sel]);
+        self.chunk(frame);
+        self
+    }
+
+    /// A frame from the wire on `port`, built by [`frame`] ([`op::WIRE_RX`]).
+    pub fn wire_rx(mut self, port: u8, kind: u8, payload: &[u8]) -> Self {
+        self.0.extend_from_slice(&[op::WIRE_RX, port, kind]);
+        self.chunk(payload);
+        self
+    }
+
+    /// Post `n` freelist buffers ([`op::POST_FL`]).
+    pub fn post_fl(mut self, sel: u8, n: u8) -> Self {
+        self.0.extend_from_slice(&[op::POST_FL, sel, n]);
+        self
+    }
+
+    /// Drain the RX ring and refill the freelist ([`op::DRAIN`]).
+    pub fn drain(mut self, sel: u8) -> Self {
+        self.0.extend_from_slice(&[op::DRAIN, sel]);
+        self
+    }
+
+    /// Unmask the vNIC's ring vector ([`op::UNMASK`]).
+    pub fn unmask(mut self, sel: u8) -> Self {
+        self.0.extend_from_slice(&[op::UNMASK, sel]);
+        self
+    }
+
+    /// Reconfig with `update` ([`op::RECONFIG`]).
+    pub fn reconfig(mut self, sel: u8, update: u32) -> Self {
+        self.0.extend_from_slice(&[op::RECONFIG, sel]);
+        self.0.extend_from_slice(&update.to_le_bytes());
+        self
+    }
+
+    /// Write the 4-byte `value` at offset `off` of the vNIC's control BAR
+    /// ([`op::VNIC_REG`]).
+    pub fn vnic_reg32(mut self, sel: u8, off: u16, value: u32) -> Self {
+        self.0
+            .extend_from_slice(&[op::VNIC_REG, 7 | (sel & 1) << 3]);
+        self.0.extend_from_slice(&off.to_le_bytes());
+        self.0.push(2);
+        self.0.extend_from_slice(&u64::from(value).to_le_bytes());
+        self
+    }
+
+    /// Load `words` (as DMAed, ECC included) with UPDATE_BPF on the data
+    /// vNIC ([`op::LOAD_PROGRAM`]).
+    pub fn load_program(mut self, words: &[u64]) -> Self {
+        let n = u8::try_from(words.len().min(MAX_PROG_WORDS)).unwrap_or(0);
+        self.0.extend_from_slice(&[op::LOAD_PROGRAM, 1, n]);
+        for w in &words[..usize::from(n)] {
+            self.0.extend_from_slice(&w.to_le_bytes());
+        }
+        self
+    }
+
+    /// An NSP command ([`op::NSP`]); `option` in units of 16.
+    pub fn nsp(mut self, code: u8, option16: u8, input: &[u8], out_len: u8) -> Self {
+        self.0.extend_from_slice(&[op::NSP, code, option16]);
+        self.chunk(input);
+        self.0.push(out_len);
+        self
+    }
+
+    /// Bring the vNIC up again ([`op::ENABLE`]).
+    pub fn enable(mut self, sel: u8) -> Self {
+        self.0.extend_from_slice(&[op::ENABLE, sel]);
+        self
+    }
+
+    /// Toggle the data vNIC's DMA mapping ([`op::DMA_TOGGLE`]).
+    pub fn dma_toggle(mut self) -> Self {
+        self.0.push(op::DMA_TOGGLE);
+        self
     }
 }
 
