@@ -422,10 +422,8 @@ pub(crate) mod tests {
     #[test]
     fn link_status_follows_the_cabling() {
         use crate::ports::PortSpec;
-        use nfp_firmware::image::{BoardSpec, bpf_image};
-        let img = bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes();
         let h = Driver::new(&CardConfig {
-            flash_firmware: Some(img),
+            flash_firmware: Some(crate::testutil::firmware_image()),
             cabling: vec![PortSpec::Loop(1), PortSpec::None],
             ..CardConfig::default()
         });
