@@ -424,8 +424,7 @@ impl Storm {
     fn bar_access(&mut self, s: &mut ByteStream<'_>, write: bool) {
         let how = s.u8();
         let r = u64::from(s.u32());
-        let len = s.width();
-        let v = s.u64().to_le_bytes();
+        let (len, v) = write_value(s);
         let (bar, off) = match how % 6 {
             0 => (0, NFP_PCIE_BAR_PF0 + r % 0x200),
             1 => (0, NFP_QCP_BASE + r % (256 * 0x800)),
@@ -473,8 +472,7 @@ impl Storm {
     fn vnic_reg_write(&mut self, s: &mut ByteStream<'_>) {
         let sel = s.u8();
         let r = u64::from(s.u16());
-        let len = s.width();
-        let v = s.u64().to_le_bytes();
+        let (len, v) = write_value(s);
         let addr = match sel % 8 {
             6 => NSP_CSR_BASE + r % NSP_CSR_SIZE,
             7 => self.rig(sel >> 3).bar + r % NFP_NET_CFG_BAR_SZ,
@@ -578,6 +576,33 @@ impl Default for Storm {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Values that break address and length arithmetic.
+const EDGE_VALUES: [u64; 8] = [
+    0,
+    1,
+    u64::MAX,
+    u64::MAX - 15,
+    1 << 63,
+    (1 << 40) - 8,
+    u32::MAX as u64,
+    0x8000_0000,
+];
+
+/// The width (1, 2, 4 or 8 bytes, bits 1:0 of the first byte) and value
+/// of a register write: raw, or (bits 4:2 of the first byte = 5, 6, 7) an
+/// edge value, an address in the storm's guest RAM, a small number.
+fn write_value(s: &mut ByteStream<'_>) -> (usize, [u8; 8]) {
+    let w = s.u8();
+    let raw = s.u64();
+    let v = match (w >> 2) & 7 {
+        5 => EDGE_VALUES[(raw % 8) as usize],
+        6 => STORM_RAM + raw % (8 << 20),
+        7 => raw & 0xff,
+        _ => raw,
+    };
+    (1 << (w & 3), v.to_le_bytes())
 }
 
 /// Builds operation streams (the seeds of the `card_mmio` fuzz target and
