@@ -474,6 +474,7 @@ impl Storm {
         let r = u64::from(s.u16());
         let (len, v) = write_value(s);
         let addr = match sel % 8 {
+            5 => self.rig(sel >> 3).bar + VNIC_REGS[r as usize % VNIC_REGS.len()],
             6 => NSP_CSR_BASE + r % NSP_CSR_SIZE,
             7 => self.rig(sel >> 3).bar + r % NFP_NET_CFG_BAR_SZ,
             _ => self.rig(sel >> 3).bar + r % 0x0d00,
@@ -577,6 +578,14 @@ impl Default for Storm {
         Self::new()
     }
 }
+
+/// The control-BAR registers the card acts on (nfp_net_ctrl.h): CTRL,
+/// UPDATE, ring enables, MTU, FLBUFSZ, LSC, BPF size and address, RSS
+/// control, key and table, the ring registers of rings 0 and 1, an ICR.
+const VNIC_REGS: [u64; 22] = [
+    0x000, 0x004, 0x008, 0x010, 0x018, 0x01c, 0x020, 0x08e, 0x090, 0x100, 0x104, 0x12c, 0x200,
+    0x208, 0x600, 0x601, 0x640, 0x800, 0x808, 0xa00, 0xa40, 0xc01,
+];
 
 /// Values that break address and length arithmetic.
 const EDGE_VALUES: [u64; 8] = [
