@@ -281,134 +281,19 @@ impl Chip {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::card::{Card, CardConfig};
-    use crate::cpp::{MU_TOKEN_TEST_SET_IMM, NFP_CPP_TARGET_MU};
+    use crate::card::CardConfig;
     use crate::nsp::resource::{NFP_RESOURCE_TBL_BASE, resource_key};
+    use crate::testutil::Driver;
+    /// The driver-side mock, under the name the NSP tests import it by
+    /// (until they use `testutil::Driver` themselves).
+    pub(crate) use crate::testutil::Driver as Host;
+    use crate::testutil::MutexError;
 
-    const SLICE: u64 = 16 << 20; // BAR0 slices
-
-    /// Drives a card the way the nfp driver does: programs BAR0 slices with
-    /// `compute_bar()` words (nfp6000_pcie.c:193-265) and accesses through
-    /// them.
-    pub(crate) struct Host {
-        pub card: Card,
-    }
-
-    impl Host {
-        pub fn new(cfg: &CardConfig) -> Self {
-            let card = Card::new(cfg).unwrap();
-            // The first expansion-BAR write of every probe goes to config space.
-            card.config_write(0x400, &0x6000_0000u32.to_le_bytes());
-            Self { card }
-        }
-
-        fn program(&self, slice: u64, tgt: u8, act: u8, tok: u8, addr: u64) -> u64 {
-            let base = addr & !(SLICE - 1);
-            let cfg = if act == NFP_CPP_ACTION_RW || act == 0 {
-                1 << 29 | u32::from(tgt) << 23 | u32::from(tok) << 21 | (base >> 19) as u32
-            } else {
-                u32::from(tgt) << 23
-                    | u32::from(act) << 16
-                    | u32::from(tok) << 21
-                    | (base >> 24) as u32
-            };
-            self.card
-                .bar_write(0, 0x30000 + 4 * slice, &cfg.to_le_bytes());
-            let mut back = [0u8; 4];
-            self.card.bar_read(0, 0x30000 + 4 * slice, &mut back);
-            assert_eq!(u32::from_le_bytes(back), cfg, "expansion BAR read-back");
-            slice * SLICE + (addr - base)
-        }
-
-        pub fn read(&self, tgt: u8, act: u8, tok: u8, addr: u64, buf: &mut [u8]) {
-            let slice = if act == NFP_CPP_ACTION_RW || act == 0 {
-                2
-            } else {
-                3
-            };
-            let off = self.program(slice, tgt, act, tok, addr);
-            self.card.bar_read(0, off, buf);
-        }
-
-        pub fn write(&self, tgt: u8, act: u8, tok: u8, addr: u64, data: &[u8]) {
-            let slice = if act == NFP_CPP_ACTION_RW || act == 0 {
-                2
-            } else {
-                6
-            };
-            let off = self.program(slice, tgt, act, tok, addr);
-            self.card.bar_write(0, off, data);
-        }
-
-        pub fn mu_read32(&self, act: u8, tok: u8, addr: u64) -> u32 {
-            let mut b = [0u8; 4];
-            self.read(NFP_CPP_TARGET_MU, act, tok, addr, &mut b);
-            u32::from_le_bytes(b)
-        }
-
-        pub fn mu_read64(&self, addr: u64) -> u64 {
-            let mut b = [0u8; 8];
-            self.read(NFP_CPP_TARGET_MU, NFP_CPP_ACTION_RW, 0, addr, &mut b);
-            u64::from_le_bytes(b)
-        }
-
-        pub fn mu_write64(&self, addr: u64, v: u64) {
-            self.write(
-                NFP_CPP_TARGET_MU,
-                NFP_CPP_ACTION_RW,
-                0,
-                addr,
-                &v.to_le_bytes(),
-            );
-        }
-
-        /// `nfp_cpp_mutex_trylock()` (nfp_mutex.c:262-328) for `owner`.
-        pub fn trylock(&self, addr: u64, key: u32, owner: u16) -> Result<(), &'static str> {
-            if self.mu_read32(MU_ACTION_ATOMIC_READ, 0, addr + 4) != key {
-                return Err("EPERM");
-            }
-            let old = self.mu_read32(MU_ACTION_TEST_SET_IMM, MU_TOKEN_TEST_SET_IMM, addr);
-            match old & 0xffff {
-                0 => {
-                    let v = u32::from(owner) << 16 | 0xf;
-                    self.write(
-                        NFP_CPP_TARGET_MU,
-                        MU_ACTION_ATOMIC_WRITE,
-                        0,
-                        addr,
-                        &v.to_le_bytes(),
-                    );
-                    Ok(())
-                }
-                0xf => Err("EBUSY"),
-                _ => Err("EINVAL"),
-            }
-        }
-
-        /// `nfp_cpp_mutex_unlock()` (nfp_mutex.c:217-254).
-        pub fn unlock(&self, addr: u64, key: u32, owner: u16) -> Result<(), &'static str> {
-            if self.mu_read32(MU_ACTION_ATOMIC_READ, 0, addr + 4) != key {
-                return Err("EPERM");
-            }
-            let v = self.mu_read32(MU_ACTION_ATOMIC_READ, 0, addr);
-            if v != u32::from(owner) << 16 | 0xf {
-                return Err("EACCES");
-            }
-            let v = u32::from(owner) << 16;
-            self.write(
-                NFP_CPP_TARGET_MU,
-                MU_ACTION_ATOMIC_WRITE,
-                0,
-                addr,
-                &v.to_le_bytes(),
-            );
-            Ok(())
-        }
-    }
+    const SLICE: u64 = crate::testutil::BAR0_SLICE;
 
     #[test]
     fn config_space_alias_programs_bar0_slice0() {
-        let h = Host::new(&CardConfig::default());
+        let h = Driver::new(&CardConfig::default());
         let mut b = [0u8; 4];
         h.card.bar_read(0, 0x30000, &mut b);
         assert_eq!(u32::from_le_bytes(b), 0x6000_0000);
@@ -418,7 +303,7 @@ pub(crate) mod tests {
 
     #[test]
     fn xpb_model_and_imb_through_a_bulk_window() {
-        let h = Host::new(&CardConfig::default());
+        let h = Driver::new(&CardConfig::default());
         let mut b = [0u8; 4];
         h.read(
             NFP_CPP_TARGET_ISLAND_XPB,
@@ -440,25 +325,25 @@ pub(crate) mod tests {
 
     #[test]
     fn resource_table_mutexes_with_contention() {
-        let h = Host::new(&CardConfig::default());
+        let h = Driver::new(&CardConfig::default());
         let tbl = NFP_RESOURCE_TBL_BASE;
         // The table's own mutex: key 0, unlocked at power-on.
         assert_eq!(h.mu_read32(MU_ACTION_ATOMIC_READ, 0, tbl + 4), 0);
         h.trylock(tbl, 0, 0x10ff).unwrap();
         assert_eq!(h.mu_read32(MU_ACTION_ATOMIC_READ, 0, tbl), 0x10ff_000f);
         // A second interface contends and must wait.
-        assert_eq!(h.trylock(tbl, 0, 0x20ff), Err("EBUSY"));
+        assert_eq!(h.trylock(tbl, 0, 0x20ff), Err(MutexError::Busy));
         // It cannot unlock someone else's lock.
-        assert_eq!(h.unlock(tbl, 0, 0x20ff), Err("EACCES"));
+        assert_eq!(h.unlock(tbl, 0, 0x20ff), Err(MutexError::Acces));
         h.unlock(tbl, 0, 0x10ff).unwrap();
         h.trylock(tbl, 0, 0x20ff).unwrap();
         h.unlock(tbl, 0, 0x20ff).unwrap();
         // Entry 1 is nfp.sp with its CRC key; a wrong key is refused.
         let sp = tbl + 32;
         let key = resource_key("nfp.sp");
-        assert_eq!(h.trylock(sp, key ^ 1, 0x10ff), Err("EPERM"));
+        assert_eq!(h.trylock(sp, key ^ 1, 0x10ff), Err(MutexError::Perm));
         h.trylock(sp, key, 0x10ff).unwrap();
-        assert_eq!(h.trylock(sp, key, 0x10ff), Err("EBUSY"));
+        assert_eq!(h.trylock(sp, key, 0x10ff), Err(MutexError::Busy));
         h.unlock(sp, key, 0x10ff).unwrap();
         // A lock word left in another state is not a valid mutex.
         h.write(
@@ -468,12 +353,12 @@ pub(crate) mod tests {
             sp,
             &0x10ff_0003u32.to_le_bytes(),
         );
-        assert_eq!(h.trylock(sp, key, 0x10ff), Err("EINVAL"));
+        assert_eq!(h.trylock(sp, key, 0x10ff), Err(MutexError::Inval));
     }
 
     #[test]
     fn explicit_transaction_reads_mu() {
-        let h = Host::new(&CardConfig::default());
+        let h = Driver::new(&CardConfig::default());
         h.mu_write64(0x18_0000_1238, 0x1122_3344_5566_7788);
         // Group 0 at BAR0.4, area 1: CSRs then the kick-off read.
         h.card.bar_write(0, 0x30010, &0x8000_0000u32.to_le_bytes());
@@ -496,7 +381,7 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_targets_read_zero_and_do_not_panic() {
-        let h = Host::new(&CardConfig::default());
+        let h = Driver::new(&CardConfig::default());
         let mut b = [0xffu8; 8];
         h.read(12, NFP_CPP_ACTION_RW, 0, 0x1000, &mut b);
         assert_eq!(b, [0; 8]);
@@ -507,41 +392,18 @@ pub(crate) mod tests {
 
     #[test]
     fn driver_probe_path_rtsyms_vnic_bar_and_reconfig() {
-        use nfp_firmware::image::{BoardSpec, bpf_image};
-        let img = bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes();
-        let h = Host::new(&CardConfig {
-            flash_firmware: Some(img),
+        let h = Driver::new(&CardConfig {
+            flash_firmware: Some(crate::testutil::firmware_image()),
             ..CardConfig::default()
         });
         let rw = NFP_CPP_ACTION_RW;
-        // nfp.nffw -> fwinfo[0] -> MIP (nfp_nffw.c, nfp_mip.c).
         let nffw = crate::nsp::NFFW_INFO_BASE;
-        assert_eq!(h.mu_read32(rw, 0, nffw) & 1, 1, "init");
-        let w0 = h.mu_read32(rw, 0, nffw + 0x328);
-        assert_eq!(w0 >> 31, 1, "loaded");
-        let (id, island) = CppId::from_raw(h.mu_read32(rw, 0, nffw + 0x32c));
-        assert_eq!(id.target, NFP_CPP_TARGET_MU);
-        let mip_off = u64::from(w0 & 0xff) << 32 | u64::from(h.mu_read32(rw, 0, nffw + 0x330));
-        // Island translation with the card's IMB (mode 0, addr40).
-        let xlate = |addr: u64| u64::from(island) << 32 | addr;
-        let mip = xlate(mip_off);
-        assert_eq!(h.mu_read32(rw, 0, mip), 0x0050_494d);
-        let symtab = xlate(u64::from(h.mu_read32(rw, 0, mip + 0x20)));
-        let symtab_size = h.mu_read32(rw, 0, mip + 0x24);
-        let strtab = xlate(u64::from(h.mu_read32(rw, 0, mip + 0x28)));
-        let strtab_size = h.mu_read32(rw, 0, mip + 0x2c);
-        assert_eq!(symtab_size % 16, 0);
-        let mut st = vec![0u8; symtab_size as usize];
-        for (i, c) in st.chunks_mut(8).enumerate() {
-            c.copy_from_slice(&h.mu_read64(symtab + 8 * i as u64).to_le_bytes());
-        }
-        let mut ss = vec![0u8; strtab_size.div_ceil(8) as usize * 8];
-        for (i, c) in ss.chunks_mut(8).enumerate() {
-            c.copy_from_slice(&h.mu_read64(strtab + 8 * i as u64).to_le_bytes());
-        }
-        let syms = nfp_firmware::rtsym::decode(&st, &ss).unwrap();
-        let bar0 = syms.iter().find(|s| s.name == "_pf0_net_bar0").unwrap();
-        let bar = u64::from(bar0.island) << 32 | bar0.addr;
+        assert_eq!(h.mu_read32(rw, 0, nffw) & 1, 1, "nfp.nffw init");
+        // nfp.nffw -> fwinfo[0] -> MIP -> symtab/strtab, as the driver
+        // walks it (the mock's rtsyms()).
+        let syms = h.rtsyms().expect("rtsym table through the MIP");
+        assert!(syms.iter().any(|s| s.name == "_abi_bpf_capabilities"));
+        let bar = h.rtsym_addr("_pf0_net_bar0").unwrap();
         // vNIC 0's control BAR.
         assert_eq!(h.mu_read32(rw, 0, bar + 0x30), 0x500, "VERSION");
         assert_eq!(
@@ -549,13 +411,12 @@ pub(crate) mod tests {
             1 << 27,
             "CAP.BPF"
         );
-        let start_txq = u64::from(h.mu_read32(rw, 0, bar + 0x48));
+        let start_txq = h.mu_read32(rw, 0, bar + 0x48);
         // Reconfig: UPDATE, then +1 on the config queue's write pointer
         // through a target-0 BULK window (nfp_net_common.c:84-91).
-        h.write(NFP_CPP_TARGET_MU, rw, 0, bar + 0x4, &3u32.to_le_bytes());
+        h.mu_write32(bar + 0x4, 3);
         assert_eq!(h.mu_read32(rw, 0, bar + 0x4), 3, "no ack before the kick");
-        let qc = 0x8_0000 + (start_txq + 1) * 0x800 + 0x4;
-        h.write(NFP_CPP_TARGET_LOCAL, rw, 0, qc, &1u32.to_le_bytes());
+        h.qc_add_wptr(start_txq as u16 + 1, 1);
         assert_eq!(
             h.mu_read32(rw, 0, bar + 0x4),
             0,
@@ -564,12 +425,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn firmware_loaded_through_the_nsp_publishes_rtsyms() {
+        let h = Driver::new(&CardConfig::default());
+        assert_eq!(h.rtsyms(), None, "no firmware at power-on");
+        let r = h.load_firmware(&crate::testutil::firmware_image());
+        assert!(r.done, "NSP answered synchronously");
+        assert_eq!((r.ret, r.errno), (0, 0));
+        assert!(h.rtsym_addr("_pf0_net_ctrl_bar").is_some());
+        // A truncated image is refused and loads nothing.
+        let h = Driver::new(&CardConfig::default());
+        let r = h.load_firmware(&crate::testutil::firmware_image()[..300]);
+        assert_eq!(r.errno, 22, "EINVAL");
+        assert_eq!(h.rtsyms(), None);
+    }
+
+    #[test]
     fn link_status_follows_the_cabling() {
         use crate::ports::PortSpec;
-        use nfp_firmware::image::{BoardSpec, bpf_image};
-        let img = bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes();
-        let h = Host::new(&CardConfig {
-            flash_firmware: Some(img),
+        let h = Driver::new(&CardConfig {
+            flash_firmware: Some(crate::testutil::firmware_image()),
             cabling: vec![PortSpec::Loop(1), PortSpec::None],
             ..CardConfig::default()
         });

@@ -9,7 +9,9 @@
 //! programs, [`datapath`] the firmware's packet path between [`ports`] and
 //! the host, [`maps`] the offloaded BPF maps, [`pkt`] packet parsing and
 //! checksums; [`chip`] and [`card`] tie them together and [`vfio`]
-//! presents the card to QEMU.
+//! presents the card to QEMU. `testutil` (tests, and the `test-utils`
+//! feature) holds the fixtures shared by unit tests, fuzz targets and
+//! benches.
 
 pub mod app;
 pub mod card;
@@ -25,6 +27,8 @@ pub mod nsp;
 pub mod pcie;
 pub mod pkt;
 pub mod ports;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testutil;
 pub mod vfio;
 
 pub use card::{Card, CardConfig};
