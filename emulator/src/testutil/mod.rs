@@ -24,9 +24,8 @@ pub use driver::{BAR0_SLICE, Driver, MutexError, NspReply};
 pub use rings::{RingLayout, RxSlot, VnicRig};
 
 use crate::dma::DmaMapping;
-use crate::nfd::vnic::{
-    NFD_QUEUES_PER_VNIC, NFP_NET_CFG_BAR_SZ, NFP_NET_CFG_CTRL_BPF, VnicKind, VnicParams,
-};
+use crate::nfd::ctrl::{NFP_NET_CFG_BAR_SZ, NFP_NET_CFG_CTRL_BPF, VnicKind, VnicParams};
+use crate::nfd::vnic::NFD_QUEUES_PER_VNIC;
 
 /// MU address of data vNIC 0's control BAR in the project's firmware
 /// (`_pf0_net_bar0`: EMEM island 24, 0x808000; see the firmware crate's

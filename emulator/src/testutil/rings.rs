@@ -4,14 +4,14 @@
 //! BAR and the reconfig doorbell; then packets posted and doorbells rung
 //! as the NFD3 datapath does (nfd3/dp.c).
 
-use crate::nfd::desc::{NFD3_RX_DESC_SIZE, NFD3_TX_DESC_SIZE, PCIE_DESC_RX_DD, TxDesc, fl_desc};
-use crate::nfd::vnic::{
+use crate::nfd::ctrl::{
     NFP_NET_CFG_CTRL, NFP_NET_CFG_CTRL_ENABLE, NFP_NET_CFG_FLBUFSZ, NFP_NET_CFG_ICR_BASE,
     NFP_NET_CFG_MACADDR, NFP_NET_CFG_MTU, NFP_NET_CFG_RXRS_ENABLE, NFP_NET_CFG_START_RXQ,
     NFP_NET_CFG_START_TXQ, NFP_NET_CFG_TXRS_ENABLE, NFP_NET_CFG_UPDATE, NFP_NET_CFG_UPDATE_GEN,
     NFP_NET_CFG_UPDATE_MSIX, NFP_NET_CFG_UPDATE_RING, nfp_net_cfg_rxr_addr, nfp_net_cfg_rxr_sz,
     nfp_net_cfg_rxr_vec, nfp_net_cfg_txr_addr, nfp_net_cfg_txr_sz, nfp_net_cfg_txr_vec,
 };
+use crate::nfd::desc::{NFD3_RX_DESC_SIZE, NFD3_TX_DESC_SIZE, PCIE_DESC_RX_DD, TxDesc, fl_desc};
 
 use super::Driver;
 

@@ -13,14 +13,14 @@
 //! guest: no operation panics (overflow checks are on in tests and fuzz
 //! builds) or hangs.
 
-use crate::nfd::desc::TxDesc;
-use crate::nfd::rings::{NFP_NET_CFG_STATS_BASE, stat};
-use crate::nfd::vnic::{
+use crate::nfd::ctrl::{
     NFP_NET_CFG_BAR_SZ, NFP_NET_CFG_BPF_ADDR, NFP_NET_CFG_BPF_SIZE, NFP_NET_CFG_CTRL_ENABLE,
     NFP_NET_CFG_CTRL_GATHER, NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_CTRL_LSO, NFP_NET_CFG_CTRL_PROMISC,
     NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM, NFP_NET_CFG_CTRL_TXCSUM,
     NFP_NET_CFG_UPDATE_BPF,
 };
+use crate::nfd::ctrl::{NFP_NET_CFG_STATS_BASE, stat};
+use crate::nfd::desc::TxDesc;
 use crate::nsp::{NSP_CSR_BASE, NSP_CSR_SIZE};
 use crate::pcie::local::{NFP_PCIE_BAR_PF0, NFP_PCIE_CFG_EXPBAR_OFFSET, NFP_QCP_BASE};
 
@@ -545,7 +545,7 @@ impl Storm {
         for _ in 0..n {
             let w = s.u64();
             let w = if flags & 1 == 0 {
-                crate::fp::insn::with_ecc(w & crate::fp::insn::NFP_INSN_MASK)
+                crate::fp::word::with_ecc(w & crate::fp::word::NFP_INSN_MASK)
             } else {
                 w
             };
