@@ -72,41 +72,42 @@ fn join_addr(v: u64) -> u64 {
     (v >> 56) << 32 | (v & 0xffff_ffff)
 }
 
-impl FirmwareEnv {
-    fn map_op(&self, id: u32, ctx: &mut Ctx, lm: &[u32; LM_WORDS]) {
-        // A0 = table id; key at ActLMAddr0, value at ActLMAddr2, flags R4
-        // (jit.c:1725-1764).
-        let tid = ctx.a(0);
-        let Some(t) = self.maps.table(tid) else {
-            crate::guest_debug!(tid, "helper {id} on an unknown map");
-            set_r0(
-                ctx,
-                if id == BPF_FUNC_MAP_LOOKUP_ELEM {
-                    0
-                } else {
-                    (-MapError::BadMap.errno()) as u64
-                },
-            );
-            return;
-        };
-        let mut key = [0u8; MAP_MAX_KV_SIZE as usize];
-        let key = &mut key[..(t.key_size as usize).min(MAP_MAX_KV_SIZE as usize)];
-        lm_bytes(lm, ctx.lm_addr[0], key);
-        let r = match id {
-            BPF_FUNC_MAP_LOOKUP_ELEM => t.lookup(key).map_or(0, split_addr),
-            BPF_FUNC_MAP_UPDATE_ELEM => {
-                let mut v = [0u8; MAP_MAX_KV_SIZE as usize];
-                let v = &mut v[..(t.value_size as usize).min(MAP_MAX_KV_SIZE as usize)];
-                lm_bytes(lm, ctx.lm_addr[2], v);
-                t.update(key, v, reg64(ctx, 8))
-                    .map_or_else(|e| (-e.errno()) as u64, |()| 0)
-            }
-            _ => t.delete(key).map_or_else(|e| (-e.errno()) as u64, |()| 0),
-        };
-        trace!(target: "nfp_emu::fp::trace", "  helper {id} on map {tid}: R0 = {r:#x}");
-        set_r0(ctx, r);
-    }
+/// The map helpers (lookup/update/delete, `id`) as the firmware runs
+/// them: A0 = table id; key at ActLMAddr0, value at ActLMAddr2, flags R4
+/// (jit.c:1725-1764); the result in R0.
+pub fn map_helper(maps: &MapStore, id: u32, ctx: &mut Ctx, lm: &[u32; LM_WORDS]) {
+    let tid = ctx.a(0);
+    let Some(t) = maps.table(tid) else {
+        crate::guest_debug!(tid, "helper {id} on an unknown map");
+        set_r0(
+            ctx,
+            if id == BPF_FUNC_MAP_LOOKUP_ELEM {
+                0
+            } else {
+                (-MapError::BadMap.errno()) as u64
+            },
+        );
+        return;
+    };
+    let mut key = [0u8; MAP_MAX_KV_SIZE as usize];
+    let key = &mut key[..(t.key_size as usize).min(MAP_MAX_KV_SIZE as usize)];
+    lm_bytes(lm, ctx.lm_addr[0], key);
+    let r = match id {
+        BPF_FUNC_MAP_LOOKUP_ELEM => t.lookup(key).map_or(0, split_addr),
+        BPF_FUNC_MAP_UPDATE_ELEM => {
+            let mut v = [0u8; MAP_MAX_KV_SIZE as usize];
+            let v = &mut v[..(t.value_size as usize).min(MAP_MAX_KV_SIZE as usize)];
+            lm_bytes(lm, ctx.lm_addr[2], v);
+            t.update(key, v, reg64(ctx, 8))
+                .map_or_else(|e| (-e.errno()) as u64, |()| 0)
+        }
+        _ => t.delete(key).map_or_else(|e| (-e.errno()) as u64, |()| 0),
+    };
+    trace!(target: "nfp_emu::fp::trace", "  helper {id} on map {tid}: R0 = {r:#x}");
+    set_r0(ctx, r);
+}
 
+impl FirmwareEnv {
     /// `bpf_perf_event_output`: R2 perf map id, R3 flags (bits 51..32:
     /// packet bytes to append), R4 data (of the type in A1), R5 size
     /// (jit.c:1778-1801, bpf.md §8). The event goes to the host on the
@@ -178,7 +179,7 @@ impl Env for FirmwareEnv {
         };
         match id {
             BPF_FUNC_MAP_LOOKUP_ELEM | BPF_FUNC_MAP_UPDATE_ELEM | BPF_FUNC_MAP_DELETE_ELEM => {
-                self.map_op(id, ctx, lm);
+                map_helper(&self.maps, id, ctx, lm);
             }
             BPF_FUNC_PERF_EVENT_OUTPUT => self.perf_event(ctx, lm, pkt),
             _ => return false,

@@ -465,6 +465,18 @@ impl MapStore {
             .map(|t| (t.clone(), addr - t.base))
     }
 
+    /// `update` on table `tid`.
+    pub fn update(&self, tid: u32, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
+        self.table(tid)
+            .ok_or(MapError::BadMap)?
+            .update(key, value, flags)
+    }
+
+    /// `lookup` on table `tid`.
+    pub fn lookup(&self, tid: u32, key: &[u8]) -> Option<u64> {
+        self.table(tid)?.lookup(key)
+    }
+
     /// EMEM read of map values.
     pub fn emem_read(&self, addr: u64, out: &mut [u8]) -> bool {
         match self.at(addr, out.len() as u64) {
