@@ -16,7 +16,8 @@ use crate::fp::me::pv_data;
 use crate::maps::ccm::bpf_event;
 use crate::maps::{MAP_MAX_KV_SIZE, MapError, MapStore};
 
-/// Helper ids (include/uapi/linux/bpf.h `___BPF_FUNC_MAPPER`).
+/// Helper ids (include/uapi/linux/bpf.h `___BPF_FUNC_MAPPER`), as the
+/// firmware crate names them.
 pub use nfp_firmware::image::{
     BPF_FUNC_MAP_DELETE_ELEM, BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_MAP_UPDATE_ELEM,
     BPF_FUNC_PERF_EVENT_OUTPUT,
