@@ -131,7 +131,7 @@ fn lock_free_readers_never_miss_a_present_key() {
                 while !done.load(Ordering::Acquire) || n < 1000 {
                     let (k, s) = &stable[(next() % 16) as usize];
                     assert_eq!(ix.find(&pack(k)), Some(*s), "present key missed");
-                    assert_eq!(ix.find(&pack(&key(1 << 40 | next() % 1000, 8))), None);
+                    assert_eq!(ix.find(&pack(&key((1 << 40) | (next() % 1000), 8))), None);
                     n += 1;
                 }
                 lookups.fetch_add(n, Ordering::Relaxed);
