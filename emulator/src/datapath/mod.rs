@@ -234,7 +234,8 @@ impl std::fmt::Debug for Datapath {
 
 impl Datapath {
     /// A datapath whose port `i` is cabled as `specs[i]` and sits at ETH
-    /// table position `slots[i]`.
+    /// table position `slots[i]`; offloaded maps live in `map_region` of
+    /// EMEM.
     pub fn new(
         msix_vectors: u16,
         specs: &[PortSpec],
@@ -242,6 +243,7 @@ impl Datapath {
         pcap_dir: Option<&std::path::Path>,
         fp_cfg: FpConfig,
         bpf_dump: Option<PathBuf>,
+        map_region: std::ops::Range<u64>,
     ) -> Result<Arc<Self>, PortError> {
         let pool = Arc::new(FramePool::default());
         let ports = ports::connect(specs, pcap_dir, &pool)?;
@@ -258,7 +260,7 @@ impl Datapath {
             fp: OnceLock::new(),
             bpf_dump,
             last_dump: AtomicU64::new(0),
-            maps: Arc::new(MapStore::new()),
+            maps: Arc::new(MapStore::with_region(map_region)),
         }))
     }
 

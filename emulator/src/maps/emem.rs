@@ -10,11 +10,8 @@
 //! outlive large ones do not pin the large ones' holes apart (the classic
 //! pattern that fragments a single-ended first fit: a large table, a
 //! small one after it, the large one freed and a slightly larger one
-//! asked for, again and again). The region is [`MAP_EMEM_BASE`] ..
-//! [`MAP_EMEM_END`].
-//!
-//! [`MAP_EMEM_BASE`]: super::MAP_EMEM_BASE
-//! [`MAP_EMEM_END`]: super::MAP_EMEM_END
+//! asked for, again and again). The region is the card's
+//! [`MemoryMap::map_region`](crate::cpp::memmap::MemoryMap::map_region).
 
 use std::alloc::Layout;
 use std::collections::BTreeMap;

@@ -49,12 +49,6 @@ pub const MAP_MAX_KV_SIZE: u32 = 256;
 /// capabilities announce (the project's firmware announces 64).
 pub const MAP_MAX_MAPS: u32 = 1024;
 
-/// Where map tables live: EMEM (MU island 24), above what the firmware
-/// image uses.
-pub const MAP_EMEM_BASE: u64 = 0x18_8000_0000;
-/// End of the map region.
-pub const MAP_EMEM_END: u64 = 0x19_0000_0000;
-
 /// Why a map operation failed, as the firmware reports it in control
 /// message replies (`CMSG_RC_ERR_*`, bpf/fw.h:62-71) and helpers return
 /// it (negative errno).
@@ -148,6 +142,9 @@ impl Directory {
 /// What MAP_ALLOC/MAP_FREE/reset change, under one lock.
 #[derive(Debug)]
 struct Control {
+    /// The part of EMEM the tables live in (the card's
+    /// [`MemoryMap::map_region`](crate::cpp::memmap::MemoryMap::map_region)).
+    region: std::ops::Range<u64>,
     limits: Option<MapLimits>,
     emem: EmemAllocator,
     next_tid: u32,
@@ -186,15 +183,22 @@ impl Default for MapStore {
 }
 
 impl MapStore {
-    /// A store for firmware without maps (until [`reset`](Self::reset)).
+    /// A store for firmware without maps (until [`reset`](Self::reset)),
+    /// its tables in the map region of the default card's EMEM.
     pub fn new() -> Self {
+        Self::with_region(crate::cpp::memmap::MemoryMap::default().map_region())
+    }
+
+    /// A store whose tables live in `region` (MU addresses in EMEM).
+    pub fn with_region(region: std::ops::Range<u64>) -> Self {
         Self {
             id: STORE_IDS.fetch_add(1, Ordering::Relaxed),
             dir: ArcSwap::from_pointee(Directory::default()),
             generation: AtomicU64::new(0),
             ctl: Mutex::new(Control {
+                emem: EmemAllocator::new(region.start, region.end),
+                region,
                 limits: None,
-                emem: EmemAllocator::new(MAP_EMEM_BASE, MAP_EMEM_END),
                 next_tid: 1,
             }),
         }
@@ -205,7 +209,7 @@ impl MapStore {
     pub fn reset(&self, limits: Option<MapLimits>) {
         let mut c = self.ctl.lock();
         c.limits = limits;
-        c.emem = EmemAllocator::new(MAP_EMEM_BASE, MAP_EMEM_END);
+        c.emem = EmemAllocator::new(c.region.start, c.region.end);
         self.publish(Directory::default());
     }
 
@@ -361,6 +365,11 @@ impl MapStore {
             d.at(addr, out.len() as u64)
                 .is_some_and(|(t, off)| t.read(off, out))
         })
+    }
+
+    /// The MU addresses the tables live in.
+    pub fn region(&self) -> std::ops::Range<u64> {
+        self.ctl.lock().region.clone()
     }
 
     /// EMEM write of map values; false as for [`emem_read`](Self::emem_read).

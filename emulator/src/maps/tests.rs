@@ -472,7 +472,7 @@ fn largest_maps_created_and_freed_1000_times() {
     let s = MapStore::new();
     let l = firmware_limits();
     s.reset(Some(l));
-    let region = MAP_EMEM_END - MAP_EMEM_BASE;
+    let region = s.region().end - s.region().start;
     assert_eq!(s.emem_free(), (region, region));
     for i in 0..1000u32 {
         let (ty, key) = if i % 2 == 0 {
@@ -605,7 +605,7 @@ fn random_interleaved_maps_never_fail_within_the_limits() {
     for (tid, _) in live {
         s.free(tid).unwrap();
     }
-    let region = MAP_EMEM_END - MAP_EMEM_BASE;
+    let region = s.region().end - s.region().start;
     assert_eq!(s.emem_free(), (region, region));
 }
 
