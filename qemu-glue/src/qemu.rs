@@ -13,6 +13,28 @@ pub const SHARE_DIR: &str = "/nfp-vm/share";
 /// 9p mount tag of the shared directory; the guest mounts it at /mnt/host.
 pub const SHARE_TAG: &str = "host";
 
+/// Kernel arguments for a TCG guest on a busy host. Under TCG the vCPUs and
+/// QEMU's timers are ordinary host threads: on a loaded machine they stall
+/// for many milliseconds at a time, which the kernel's self-checks read as
+/// broken hardware.
+pub const TCG_UNDER_LOAD: &[&str] = &[
+    // check_timer() (arch/x86/kernel/apic/io_apic.c) waits ~10 ticks of
+    // mdelay for the PIT interrupt to advance jiffies and panics with
+    // "IO-APIC + timer doesn't work!" when QEMU's timer thread did not run
+    // in time.
+    "no_timer_check",
+    // The TCG guest's TSC is the host's (cpu_get_host_ticks): constant
+    // rate. Without this the clocksource watchdog compares it with HPET
+    // from a vCPU that may be descheduled between the two reads, can mark
+    // it unstable and move timekeeping to the slow HPET.
+    "tsc=reliable",
+    // A descheduled vCPU thread looks like a CPU stuck with interrupts off
+    // (soft lockup after 20 s) or one that never passes a quiescent state
+    // (RCU stall after 21 s); both print backtraces, neither is a guest bug.
+    "nowatchdog",
+    "rcupdate.rcu_cpu_stall_suppress=1",
+];
+
 /// How the guest's serial console (ttyS0) is connected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Console {
@@ -53,7 +75,8 @@ pub fn args(spec: &QemuSpec) -> Vec<String> {
         "none",
         "-no-reboot",
     ]);
-    push(&["-name", &spec.name]);
+    // QEMU's option syntax: a comma in a value is written twice.
+    push(&["-name", &spec.name.replace(',', ",,")]);
     push(&["-accel", "tcg", "-cpu", "max"]);
     push(&["-smp", &spec.cpus.to_string(), "-m", &mem]);
     // Shared memfd RAM: DMA maps reach nfp-emu with an fd it can mmap.
@@ -76,6 +99,7 @@ pub fn args(spec: &QemuSpec) -> Vec<String> {
         "random.trust_cpu=on".into(),
         "net.ifnames=0".into(),
     ];
+    cmdline.extend(TCG_UNDER_LOAD.iter().map(|a| a.to_string()));
     cmdline.extend(spec.kernel_args.iter().cloned());
     push(&["-append", &cmdline.join(" ")]);
     // Root file system; writes go to a throw-away overlay.
@@ -181,6 +205,22 @@ mod tests {
         assert_eq!(devs[1]["driver"], "vfio-user-pci");
         assert_eq!(devs[1]["socket"]["type"], "unix");
         assert_eq!(devs[1]["socket"]["path"], "/nfp-vm/run/nfp1.sock");
+    }
+
+    #[test]
+    fn kernel_survives_a_busy_host() {
+        let a = args(&spec());
+        let cmdline = after(&a, "-append")[0];
+        for w in ["no_timer_check", "tsc=reliable", "nowatchdog"] {
+            assert!(cmdline.split(' ').any(|x| x == w), "{w} in {cmdline}");
+        }
+    }
+
+    #[test]
+    fn commas_in_the_name_are_escaped() {
+        let mut s = spec();
+        s.name = "nfp-vm:/tmp/a,b".into();
+        assert_eq!(after(&args(&s), "-name"), ["nfp-vm:/tmp/a,,b"]);
     }
 
     #[test]
