@@ -35,6 +35,14 @@ pub const TCG_UNDER_LOAD: &[&str] = &[
     "rcupdate.rcu_cpu_stall_suppress=1",
 ];
 
+/// How long QEMU's vfio-user client waits for a reply from nfp-emu, in ms
+/// (`x-msg-timeout`, QEMU's default 5000). A reply can be slow on a busy
+/// host, and slower behind a backlog of posted writes; a reply that misses
+/// the deadline makes QEMU fail the access and, when the reply does come,
+/// lose its place in the message stream ("unexpected reply"), which ends
+/// the connection. A guard against a card that hangs, not a wait.
+pub const VFIO_USER_MSG_TIMEOUT_MS: u32 = 120_000;
+
 /// How the guest's serial console (ttyS0) is connected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Console {
@@ -148,6 +156,7 @@ pub fn args(spec: &QemuSpec) -> Vec<String> {
             "id": format!("nfp{i}"),
             "bus": port,
             "socket": {"type": "unix", "path": format!("{RUN_DIR}/{sock}")},
+            "x-msg-timeout": VFIO_USER_MSG_TIMEOUT_MS,
         });
         push(&["-device", &dev.to_string()]);
     }
@@ -205,6 +214,7 @@ mod tests {
         assert_eq!(devs[1]["driver"], "vfio-user-pci");
         assert_eq!(devs[1]["socket"]["type"], "unix");
         assert_eq!(devs[1]["socket"]["path"], "/nfp-vm/run/nfp1.sock");
+        assert_eq!(devs[1]["x-msg-timeout"], VFIO_USER_MSG_TIMEOUT_MS);
     }
 
     #[test]

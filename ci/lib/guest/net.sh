@@ -7,23 +7,31 @@
 # as a guard against an event that never comes.
 WAIT_LIMIT=${WAIT_LIMIT:-300}
 
-# wait_for CMD...: run CMD every 0.1 s until it succeeds; fails (status 1,
-# with a message on stderr) after WAIT_LIMIT seconds. Once a wait has
-# failed the run is failing anyway: later waits give up after 30 s, so that
-# a broken card fails a scenario in minutes, not after a string of full
-# deadlines.
+# wait_for CMD...: run CMD until it succeeds, looking again after 0.1 s,
+# then 0.2, 0.5 and every second (each look and each sleep costs a TCG
+# guest a process or two: a tight loop would take a vCPU from the work it
+# waits for); fails (status 1, with a message on stderr) after WAIT_LIMIT
+# seconds. Once a wait has failed the run is failing anyway: later waits
+# give up after 30 s, so that a broken card fails a scenario in minutes,
+# not after a string of full deadlines.
 WAITS_FAILED=0
 wait_for() {
   _wf_limit=$WAIT_LIMIT
   [ "$WAITS_FAILED" -eq 0 ] || _wf_limit=30
   _wf_end=$(($(date +%s) + _wf_limit))
+  _wf_nap=0.1
   until "$@"; do
     if [ "$(date +%s)" -ge "$_wf_end" ]; then
       echo "gave up after $_wf_limit s waiting for: $*" >&2
       WAITS_FAILED=$((WAITS_FAILED + 1))
       return 1
     fi
-    sleep 0.1
+    sleep "$_wf_nap"
+    case $_wf_nap in
+      0.1) _wf_nap=0.2 ;;
+      0.2) _wf_nap=0.5 ;;
+      *) _wf_nap=1 ;;
+    esac
   done
 }
 
