@@ -81,6 +81,11 @@ struct Common {
     /// Extra argument for every nfp-emu (repeat for several), e.g. --emu-arg=-vv.
     #[arg(long = "emu-arg", value_name = "ARG", allow_hyphen_values = true)]
     emu_args: Vec<String>,
+    /// Directory for this run's sockets and logs (created; must not exist
+    /// or be empty) [default: a new directory under $NFP_VM_RUN_BASE, else
+    /// $TMPDIR/nfp-vm].
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
 }
 
 fn emu_bin(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -135,7 +140,10 @@ fn spec(
         memory_mib: c.memory.max(256),
         emu_bin: emu_bin(c.emu)?,
         emu_args: emu_args(&c.ports, c.pcap.as_deref(), c.emu_args)?,
-        run_dir: vm::new_run_dir()?,
+        run_dir: match c.run_dir {
+            Some(d) => vm::given_run_dir(&d)?,
+            None => vm::new_run_dir()?,
+        },
         echo,
     })
 }
@@ -169,13 +177,17 @@ fn main() {
     if spec.mode != Mode::Shell {
         eprintln!("nfp-vm: console log: {run_dir}/console.log (logs of this run in {run_dir})");
     }
-    let outcome = match vm::run(&spec) {
-        Ok(o) => o,
+    let report = match vm::run(&spec) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("nfp-vm: {e:#}");
             std::process::exit(qemu_glue::EXIT_BOOT_FAILURE);
         }
     };
+    for card in &report.cards {
+        eprintln!("nfp-vm: {}", card.summary());
+    }
+    let outcome = report.outcome;
     match &outcome {
         Outcome::Exited(c) if spec.mode != Mode::Shell => {
             eprintln!("nfp-vm: script exited with status {c}");
