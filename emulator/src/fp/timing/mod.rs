@@ -78,6 +78,9 @@ pub struct Timing {
     profiles: Mutex<Vec<Arc<ProgramProfile>>>,
     firmware: OnceLock<Arc<dyn FirmwareInfo>>,
     records: OnceLock<RecordSink>,
+    /// Held while the profile files are written (by the periodic writer
+    /// and at exit).
+    files: Mutex<()>,
 }
 
 impl std::fmt::Debug for Timing {
@@ -98,6 +101,7 @@ impl Default for Timing {
             profiles: Mutex::new(Vec::new()),
             firmware: OnceLock::new(),
             records: OnceLock::new(),
+            files: Mutex::new(()),
         }
     }
 }
@@ -253,6 +257,7 @@ impl Timing {
     /// Write the snapshot to `path` as JSON and, beside it (extension
     /// `.txt`), as text tables; each file is replaced whole.
     pub fn write_files(&self, path: &Path) -> std::io::Result<()> {
+        let _one_writer = self.files.lock();
         let snap = self.snapshot();
         let json = serde_json::to_vec_pretty(&snap).map_err(std::io::Error::other)?;
         replace(path, &json)?;
