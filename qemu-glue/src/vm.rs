@@ -50,7 +50,7 @@ pub struct VmSpec {
     /// The `nfp-emu` binary.
     pub emu_bin: PathBuf,
     /// Extra arguments for every nfp-emu (e.g. `-vv`); `@CARD@` is replaced
-    /// by the card number.
+    /// by the card number, `@RUN@` by the run directory.
     pub emu_args: Vec<String>,
     /// Directory for sockets and logs (see [`new_run_dir`]).
     pub run_dir: PathBuf,
@@ -390,11 +390,10 @@ fn start_and_wait(
             .arg(run.join(format!("fp-stats{i}.txt")))
             .arg("--bpf-dump")
             .arg(run.join(format!("bpf{i}")))
-            .args(
-                spec.emu_args
-                    .iter()
-                    .map(|a| a.replace("@CARD@", &i.to_string())),
-            )
+            .args(spec.emu_args.iter().map(|a| {
+                a.replace("@CARD@", &i.to_string())
+                    .replace("@RUN@", &run.display().to_string())
+            }))
             .stdin(Stdio::null())
             .stdout(stdio_file(&log)?)
             .stderr(stdio_file(&log)?)

@@ -78,6 +78,13 @@ struct Common {
     /// Record every port's traffic as pcap files in DIR/nfpK/ (card K).
     #[arg(long, value_name = "DIR")]
     pcap: Option<PathBuf>,
+    /// Time and profile every packet each card's flow processor runs, with
+    /// the cost model of docs/timing.md: the run directory gets timingK.jsonl
+    /// (one JSON record per packet of card K) and profileK.json/.txt
+    /// (per-instruction profiles, cycles per packet and the estimated packet
+    /// rate of a real card, per program).
+    #[arg(long)]
+    timing: bool,
     /// Extra argument for every nfp-emu (repeat for several), e.g. --emu-arg=-vv.
     #[arg(long = "emu-arg", value_name = "ARG", allow_hyphen_values = true)]
     emu_args: Vec<String>,
@@ -129,6 +136,13 @@ fn spec(
 ) -> anyhow::Result<VmSpec> {
     if c.cards == 0 || c.cards > 8 {
         anyhow::bail!("--cards must be between 1 and 8");
+    }
+    let mut c = c;
+    if c.timing {
+        c.emu_args.extend([
+            "--timing=@RUN@/timing@CARD@.jsonl".to_owned(),
+            "--profile=@RUN@/profile@CARD@.json".to_owned(),
+        ]);
     }
     Ok(VmSpec {
         images: Images::new(c.cache),
