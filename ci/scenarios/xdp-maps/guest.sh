@@ -52,6 +52,7 @@ bpftool map dump name blocked | tee out/block-dump.txt
 # the card walks its table in)
 first=$(grep -m1 '^key' out/block-dump.txt | sed 's/^key: *//; s/ *value.*//')
 second=$(grep '^key' out/block-dump.txt | sed -n 2p | sed 's/^key: *//; s/ *value.*//')
+# shellcheck disable=SC2086 # the key's bytes are separate arguments
 bpftool map getnext name blocked key hex $first >out/block-getnext.txt 2>&1; echo "getnext rc $?" >>out/block-getnext.txt
 echo "expected next: $second" >>out/block-getnext.txt
 bpftool map delete name blocked key 0xc6 0x33 0x64 0x02
@@ -123,7 +124,9 @@ echo "cycles $cycles ok $ok ms_per_cycle $(( (t1 - t0) / 1000000 / (ok > 0 ? ok 
 # and the map still works: one element written and read back by the host
 inAfs bpftool map create "$pin" type hash key 64 value 64 entries 1048576 name big offload_dev "$A"
 key=$(seq 1 64 | tr '\n' ' ') val=$(seq 101 164 | tr '\n' ' ')
+# shellcheck disable=SC2086 # the bytes are separate arguments
 bpftool map update pinned "$pin" key $key value $val
+# shellcheck disable=SC2086
 bpftool -j map lookup pinned "$pin" key $key | python3 -c '
 import json, sys
 v = json.load(sys.stdin)["value"]

@@ -1,9 +1,11 @@
+# shellcheck shell=dash
 # Timing model (docs/timing.md). Programs are offloaded one after the other
 # on port 0 (netdev A, netns a) while port 1 (B, netns b) sends traffic;
 # nfp-vm --timing makes the card write one record per packet
 # (RUN_DIR/timing0.jsonl) and its per-program profiles
 # (RUN_DIR/profile0.json). The host-side check holds them against the BPF
 # counters the guest read here.
+# shellcheck source-path=SCRIPTDIR source=../../lib/guest/net.sh
 . lib/guest/net.sh
 mkdir -p out
 modprobe nfp
