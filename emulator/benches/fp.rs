@@ -17,6 +17,13 @@
 //! packets/s and as a ratio to the host (skipped, with the reason, where
 //! the kernel refuses: not root, no BPF, no JIT...). Nothing is asserted.
 //!
+//! Each program is also run on the interpreter metered by the timing model
+//! (`timing/`: cost and totals; `profile/`: and the per-instruction
+//! profile); their cost relative to the plain run is then measured again
+//! in interleaved rounds in thread CPU time (each round times every
+//! variant, so a busy machine's drift hits them alike), and a table gives
+//! the medians. `FP_BENCH_ROUNDS=N` runs only those rounds.
+//!
 //!   cargo bench -p nfp-emu --bench fp
 
 use std::hint::black_box;
@@ -25,7 +32,8 @@ use std::sync::Arc;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nfp_emu::fp::exec::{Executor, ExecutorKind, NoEnv, Program, le_words};
-use nfp_emu::fp::me::{DEFAULT_BUDGET, Me, MeStats};
+use nfp_emu::fp::me::{DEFAULT_BUDGET, Me, MeStats, Outcome};
+use nfp_emu::fp::timing::{Meter, ProgramProfile};
 
 /// One program to measure.
 struct Case {
@@ -217,7 +225,101 @@ fn bench(c: &mut Criterion<ThreadCpu>, cases: &[Case]) {
             });
         }
     }
+    // The timing model meters packets on the interpreter.
+    let mut me = Me::new(0, ExecutorKind::Interp.executor());
+    for case in cases {
+        let prof = ProgramProfile::new(case.prog.clone(), 1);
+        for (variant, profiling) in [("timing", false), ("profile", true)] {
+            g.bench_function(BenchmarkId::new(variant, case.name), |b| {
+                b.iter(|| {
+                    black_box(metered(
+                        &mut me,
+                        &prof,
+                        black_box(&case.frame),
+                        profiling,
+                        &stats,
+                    ))
+                });
+            });
+        }
+    }
     g.finish();
+}
+
+/// One packet run as the flow processor runs it with timing on.
+fn metered(
+    me: &mut Me,
+    prof: &ProgramProfile,
+    frame: &[u8],
+    profiling: bool,
+    stats: &MeStats,
+) -> Outcome {
+    let meter = Meter::new(prof, 0, profiling, None);
+    me.run_metered(
+        prof.program(),
+        frame,
+        &NoEnv,
+        DEFAULT_BUDGET,
+        false,
+        stats,
+        meter,
+    )
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Interleaved rounds on the interpreter: thread CPU ns per packet of each
+/// program off, timed and profiled, and the median over rounds of the
+/// ratios to off.
+fn rounds(cases: &[Case], rounds: usize) {
+    let stats = MeStats::default();
+    let mut me = Me::new(0, ExecutorKind::Interp.executor());
+    println!(
+        "\ninterleaved rounds ({rounds}) on the interpreter, thread CPU time per packet, medians (ratio to off):"
+    );
+    for case in cases {
+        let (prog, frame) = (&case.prog, &case.frame);
+        let prof = ProgramProfile::new(prog.clone(), 1);
+        let steps = me
+            .run(prog, frame, &NoEnv, DEFAULT_BUDGET, false, &stats)
+            .steps;
+        // About 20 ms of work per variant and round.
+        let n = (2_000_000 / steps.max(1)).max(1000);
+        let mut t = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..rounds {
+            for (v, times) in t.iter_mut().enumerate() {
+                let t0 = thread_cpu_ns();
+                for _ in 0..n {
+                    if v == 0 {
+                        black_box(me.run(
+                            prog,
+                            black_box(frame),
+                            &NoEnv,
+                            DEFAULT_BUDGET,
+                            false,
+                            &stats,
+                        ));
+                    } else {
+                        black_box(metered(&mut me, &prof, black_box(frame), v == 2, &stats));
+                    }
+                }
+                times.push(thread_cpu_ns().saturating_sub(t0) as f64 / n as f64);
+            }
+        }
+        let ratio = |v: usize| median(t[v].iter().zip(&t[0]).map(|(a, b)| a / b).collect());
+        println!(
+            "  {:<16} off {:>9.1} ns  timing {:>9.1} ns (x{:.2})  profile {:>9.1} ns (x{:.2})",
+            case.name,
+            median(t[0].clone()),
+            median(t[1].clone()),
+            ratio(1),
+            median(t[2].clone()),
+            ratio(2)
+        );
+    }
 }
 
 /// Mean time per packet (ns) of a finished benchmark, from criterion's
@@ -245,6 +347,14 @@ fn host_figures(cases: &[Case]) -> Vec<Result<host::Figure, String>> {
 
 fn main() {
     let cases = cases();
+    // FP_BENCH_ROUNDS=N: only the interleaved rounds (N of them).
+    if let Some(n) = std::env::var("FP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        rounds(&cases, n);
+        return;
+    }
     let mut c = Criterion::default()
         .with_measurement(ThreadCpu)
         .configure_from_args();
@@ -268,13 +378,29 @@ fn main() {
     if let Some(base) = mean_ns("baseline_frame_copy") {
         println!("  {:<22} {base:>10.1} ns", "baseline_frame_copy");
     }
+    // Instructions run per packet (the same on every executor).
+    let steps: Vec<u64> = {
+        let stats = MeStats::default();
+        let mut me = Me::new(0, ExecutorKind::Interp.executor());
+        cases
+            .iter()
+            .map(|c| {
+                me.run(&c.prog, &c.frame, &NoEnv, DEFAULT_BUDGET, false, &stats)
+                    .steps
+            })
+            .collect()
+    };
     println!(
-        "  {:<22} {:>10} {:>14} {:>12} {:>10}",
-        "executor/program", "ns/packet", "packets/s", "host ns", "x host"
+        "  {:<22} {:>10} {:>9} {:>14} {:>12} {:>10}",
+        "executor/program", "ns/packet", "ns/insn", "packets/s", "host ns", "x host"
     );
-    for k in ExecutorKind::ALL {
-        for (case, h) in cases.iter().zip(&host) {
-            let id = format!("{}/{}", k.name(), case.name);
+    let rows = ExecutorKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .chain(["timing", "profile"]);
+    for name in rows {
+        for ((case, h), n) in cases.iter().zip(&host).zip(&steps) {
+            let id = format!("{name}/{}", case.name);
             let Some(ns) = mean_ns(&id) else {
                 continue;
             };
@@ -283,7 +409,8 @@ fn main() {
                 Err(_) => ("-".into(), "-".into()),
             };
             println!(
-                "  {id:<22} {ns:>10.1} {:>14.0} {hns:>12} {ratio:>10}",
+                "  {id:<22} {ns:>10.1} {:>9.2} {:>14.0} {hns:>12} {ratio:>10}",
+                ns / (*n).max(1) as f64,
                 1e9 / ns
             );
         }
@@ -297,6 +424,7 @@ fn main() {
             Err(e) => println!("  host {}: no ratio: {e}", case.name),
         }
     }
+    rounds(&cases, 15);
 }
 
 /// The host kernel's run of an eBPF program: the raw `bpf(2)` syscall

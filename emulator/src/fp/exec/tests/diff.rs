@@ -9,7 +9,7 @@ use crate::fp::exec::difftest::{
     self, DONE, Rng, START, Start, check, check_chain, corpus, frames, load, random_frames,
     random_program,
 };
-use crate::fp::exec::{Executor, Interpreter, MemCmd, Observer, Program, Thread, le_words};
+use crate::fp::exec::{Ctx, Executor, Interpreter, MemCmd, Observer, Program, Thread, le_words};
 use crate::fp::insn::Insn;
 use crate::fp::me::DEFAULT_BUDGET;
 
@@ -128,7 +128,7 @@ enum Event {
     Insn(u16, Insn),
     Branch(u16, u8, bool),
     Mem(MemCmd),
-    Helper(u16, u16),
+    Helper(u16, u16, u32),
     Done(u16, u32),
 }
 
@@ -146,8 +146,8 @@ impl Observer for Record {
     fn mem(&mut self, cmd: &MemCmd) {
         self.0.push(Event::Mem(*cmd));
     }
-    fn helper(&mut self, pc: u16, ret: u16) {
-        self.0.push(Event::Helper(pc, ret));
+    fn helper(&mut self, pc: u16, ret: u16, ctx: &Ctx) {
+        self.0.push(Event::Helper(pc, ret, ctx.a(0)));
     }
     fn done(&mut self, pc: u16, result: u32) {
         self.0.push(Event::Done(pc, result));
