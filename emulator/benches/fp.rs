@@ -1,65 +1,189 @@
-//! Flow-processor executor throughput: packets per second on one thread
-//! (criterion), for the drop program, the packet-byte program, and the
-//! largest program of the differential corpus, against a baseline
-//! measured in the same run (copying the frame into the ME's CTM buffer,
-//! the work every packet costs before its program runs). After the
-//! criterion output, a table gives each figure as a ratio to the baseline.
-//! Each program is also run metered by the timing model (`_timing`: cost
-//! and totals; `_profile`: and the per-instruction profile); their cost
-//! relative to the plain run is then measured again in interleaved rounds
-//! in thread CPU time (each round times every variant, so a busy
-//! machine's drift hits them alike), and a table gives the medians.
+//! Flow-processor executor throughput: packets per second per host core
+//! (criterion, in thread CPU time), for every executor (`ExecutorKind::ALL`:
+//! a new executor is benched without changes here) on
+//!
+//! - `drop`: `ci/progs/drop.c` (15 instructions run per packet),
+//! - `mid`: `ci/progs/diff/pkt_read.c` (1039 instructions, about 800 run),
+//! - `largest`: `ci/progs/diff/jmp32_imm.c` (the largest image of the
+//!   differential corpus, 2084 instructions, about 1950 run),
+//! - `byte`: the golden packet-byte program (no C source: no ratio),
+//!
+//! each as the Linux 6.12 nfp JIT made it (the card's `--bpf-dump` of the
+//! xdp-offload and xdp-diff boot scenarios), run as the flow processor
+//! runs it (`Me::run`: packet entry, the program, the verdict). In the
+//! same run, the host kernel runs the same C programs (eBPF from the
+//! checked-in objects, its x86 JIT) through `BPF_PROG_TEST_RUN` on the
+//! same frames; the table after criterion's output gives each figure as
+//! packets/s and as a ratio to the host (skipped, with the reason, where
+//! the kernel refuses: not root, no BPF, no JIT...). Nothing is asserted.
+//!
+//! Each program is also run on the interpreter metered by the timing model
+//! (`timing/`: cost and totals; `profile/`: and the per-instruction
+//! profile); their cost relative to the plain run is then measured again
+//! in interleaved rounds in thread CPU time (each round times every
+//! variant, so a busy machine's drift hits them alike), and a table gives
+//! the medians. `FP_BENCH_ROUNDS=N` runs only those rounds.
 //!
 //!   cargo bench -p nfp-emu --bench fp
 
 use std::hint::black_box;
-
-use criterion::{Criterion, Throughput};
 use std::sync::Arc;
 
-use nfp_emu::fp::exec::{ExecutorKind, NoEnv, Program, le_words};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{BenchmarkId, Criterion, Throughput};
+use nfp_emu::fp::exec::{Executor, ExecutorKind, NoEnv, Program, le_words};
 use nfp_emu::fp::me::{DEFAULT_BUDGET, Me, MeStats, Outcome};
 use nfp_emu::fp::timing::{Meter, ProgramProfile};
+
+/// One program to measure.
+struct Case {
+    name: &'static str,
+    /// The NFP image.
+    prog: Arc<Program>,
+    /// The frame every packet carries.
+    frame: Vec<u8>,
+    /// The eBPF object of the same C program, for the host.
+    host: Option<&'static [u8]>,
+}
 
 fn image(bytes: &[u8]) -> Arc<Program> {
     Arc::new(Program::load(&le_words(bytes), 3072, 1, 4096).expect("valid image"))
 }
 
-/// Programs to measure: (name, image, frame).
-fn programs() -> Vec<(&'static str, Arc<Program>, Vec<u8>)> {
-    let mut frame = vec![0u8; 64];
-    frame[..12].copy_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
-    frame[12..14].copy_from_slice(&[0x08, 0x00]);
+fn cases() -> Vec<Case> {
+    // An Ethernet/IPv4/UDP frame of 64 bytes.
+    let mut small = vec![0u8; 64];
+    small[..12].copy_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
+    small[12..14].copy_from_slice(&[0x08, 0x00]);
+    small[14] = 0x45;
     let big: Vec<u8> = (0..1514).map(|i| i as u8).collect();
     vec![
-        (
-            "drop",
-            image(include_bytes!("../src/fp/testdata/p1_drop.ustore.bin")),
-            frame.clone(),
-        ),
-        (
-            "byte",
-            image(include_bytes!("../src/fp/testdata/p2_byte.ustore.bin")),
-            frame.clone(),
-        ),
-        // The largest image of the differential corpus (ci/progs/diff,
-        // 2084 instructions), as the 6.12 JIT made it and the card
-        // received it (nfp-emu --bpf-dump).
-        (
-            "largest_corpus",
-            image(include_bytes!("data/jmp32_imm.ustore.bin")),
-            big,
-        ),
+        Case {
+            name: "drop",
+            // drop.c as loaded in the xdp-offload scenario (the golden
+            // drop program is that image).
+            prog: image(include_bytes!("../src/fp/testdata/p1_drop.ustore.bin")),
+            frame: small.clone(),
+            host: Some(include_bytes!("data/drop.bpf.o")),
+        },
+        Case {
+            name: "mid",
+            prog: image(include_bytes!("data/diff/pkt_read.ustore.bin")),
+            frame: big.clone(),
+            host: Some(include_bytes!("data/diff/pkt_read.bpf.o")),
+        },
+        Case {
+            name: "largest",
+            prog: image(include_bytes!("data/diff/jmp32_imm.ustore.bin")),
+            frame: big,
+            host: Some(include_bytes!("data/diff/jmp32_imm.bpf.o")),
+        },
+        Case {
+            name: "byte",
+            prog: image(include_bytes!("../src/fp/testdata/p2_byte.ustore.bin")),
+            frame: small,
+            host: None,
+        },
     ]
 }
 
-fn bench(c: &mut Criterion) {
+/// The executors to measure: every kind there is, each having prepared
+/// every program (as the card does at load).
+fn executors(cases: &[Case]) -> Vec<(&'static str, Arc<dyn Executor>)> {
+    ExecutorKind::ALL
+        .iter()
+        .map(|k| {
+            let e = k.executor();
+            for c in cases {
+                e.prepare(&c.prog);
+            }
+            (k.name(), e)
+        })
+        .collect()
+}
+
+/// Thread CPU time: the machine may be shared; time the thread spent
+/// waiting for a core is not the executor's.
+struct ThreadCpu;
+
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, i: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(i)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuFormatter
+    }
+}
+
+/// Nanoseconds of CPU time, scaled like criterion's wall-time formatter.
+struct CpuFormatter;
+
+impl ValueFormatter for CpuFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (div, unit) = if typical < 1e3 {
+            (1.0, "ns cpu")
+        } else if typical < 1e6 {
+            (1e3, "us cpu")
+        } else if typical < 1e9 {
+            (1e6, "ms cpu")
+        } else {
+            (1e9, "s cpu")
+        };
+        values.iter_mut().for_each(|v| *v /= div);
+        unit
+    }
+
+    fn scale_throughputs(&self, typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match t {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => *n,
+        } as f64;
+        // values are ns per iteration: elements per second.
+        let per_s = n * 1e9 / typical;
+        let (div, unit) = if per_s >= 1e6 {
+            (1e6, "Melem/s")
+        } else if per_s >= 1e3 {
+            (1e3, "Kelem/s")
+        } else {
+            (1.0, "elem/s")
+        };
+        values.iter_mut().for_each(|v| *v = n * 1e9 / *v / div);
+        unit
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+fn bench(c: &mut Criterion<ThreadCpu>, cases: &[Case]) {
     let mut g = c.benchmark_group("fp");
     g.throughput(Throughput::Elements(1));
     let stats = MeStats::default();
-    // The interpreter, behind the executor seam as the flow processor
-    // runs it.
-    let mut me = Me::new(0, ExecutorKind::Interp.executor());
     let frame = vec![0u8; 64];
     let mut ctm = vec![0u8; 16 * 1024];
     g.bench_function("baseline_frame_copy", |b| {
@@ -68,30 +192,54 @@ fn bench(c: &mut Criterion) {
             black_box(&ctm);
         });
     });
-    for (name, prog, frame) in programs() {
-        let steps = me
-            .run(&prog, &frame, &NoEnv, DEFAULT_BUDGET, false, &stats)
-            .steps;
-        eprintln!(
-            "{name}: {} instructions in the image, {steps} executed per packet",
-            prog.len()
-        );
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                black_box(me.run(
-                    &prog,
-                    black_box(&frame),
-                    &NoEnv,
-                    DEFAULT_BUDGET,
-                    false,
-                    &stats,
-                ))
+    for (exec_name, exec) in executors(cases) {
+        // The executor behind the seam as the flow processor runs it.
+        let mut me = Me::new(0, exec);
+        for case in cases {
+            let o = me.run(
+                &case.prog,
+                &case.frame,
+                &NoEnv,
+                DEFAULT_BUDGET,
+                false,
+                &stats,
+            );
+            eprintln!(
+                "{exec_name}/{}: {} instructions in the image, {} run per packet, {:?}",
+                case.name,
+                case.prog.len(),
+                o.steps,
+                o.action
+            );
+            g.bench_function(BenchmarkId::new(exec_name, case.name), |b| {
+                b.iter(|| {
+                    black_box(me.run(
+                        &case.prog,
+                        black_box(&case.frame),
+                        &NoEnv,
+                        DEFAULT_BUDGET,
+                        false,
+                        &stats,
+                    ))
+                });
             });
-        });
-        let prof = ProgramProfile::new(prog.clone(), 1);
+        }
+    }
+    // The timing model meters packets on the interpreter.
+    let mut me = Me::new(0, ExecutorKind::Interp.executor());
+    for case in cases {
+        let prof = ProgramProfile::new(case.prog.clone(), 1);
         for (variant, profiling) in [("timing", false), ("profile", true)] {
-            g.bench_function(format!("{name}_{variant}"), |b| {
-                b.iter(|| black_box(metered(&mut me, &prof, black_box(&frame), profiling, &stats)));
+            g.bench_function(BenchmarkId::new(variant, case.name), |b| {
+                b.iter(|| {
+                    black_box(metered(
+                        &mut me,
+                        &prof,
+                        black_box(&case.frame),
+                        profiling,
+                        &stats,
+                    ))
+                });
             });
         }
     }
@@ -107,19 +255,15 @@ fn metered(
     stats: &MeStats,
 ) -> Outcome {
     let meter = Meter::new(prof, 0, profiling, None);
-    me.run_metered(prof.program(), frame, &NoEnv, DEFAULT_BUDGET, false, stats, meter)
-}
-
-/// This thread's CPU time (what a busy machine's other work does not
-/// inflate, unlike wall time).
-fn thread_cpu_ns() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+    me.run_metered(
+        prof.program(),
+        frame,
+        &NoEnv,
+        DEFAULT_BUDGET,
+        false,
+        stats,
+        meter,
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -127,18 +271,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Interleaved rounds: thread CPU ns per packet of each program off,
-/// timed and profiled, and the median over rounds of the ratios to off.
-fn rounds(rounds: usize) {
+/// Interleaved rounds on the interpreter: thread CPU ns per packet of each
+/// program off, timed and profiled, and the median over rounds of the
+/// ratios to off.
+fn rounds(cases: &[Case], rounds: usize) {
     let stats = MeStats::default();
     let mut me = Me::new(0, ExecutorKind::Interp.executor());
     println!(
-        "\ninterleaved rounds ({rounds}), thread CPU time per packet, medians (ratio to off):"
+        "\ninterleaved rounds ({rounds}) on the interpreter, thread CPU time per packet, medians (ratio to off):"
     );
-    for (name, prog, frame) in programs() {
+    for case in cases {
+        let (prog, frame) = (&case.prog, &case.frame);
         let prof = ProgramProfile::new(prog.clone(), 1);
         let steps = me
-            .run(&prog, &frame, &NoEnv, DEFAULT_BUDGET, false, &stats)
+            .run(prog, frame, &NoEnv, DEFAULT_BUDGET, false, &stats)
             .steps;
         // About 20 ms of work per variant and round.
         let n = (2_000_000 / steps.max(1)).max(1000);
@@ -148,17 +294,25 @@ fn rounds(rounds: usize) {
                 let t0 = thread_cpu_ns();
                 for _ in 0..n {
                     if v == 0 {
-                        black_box(me.run(&prog, black_box(&frame), &NoEnv, DEFAULT_BUDGET, false, &stats));
+                        black_box(me.run(
+                            prog,
+                            black_box(frame),
+                            &NoEnv,
+                            DEFAULT_BUDGET,
+                            false,
+                            &stats,
+                        ));
                     } else {
-                        black_box(metered(&mut me, &prof, black_box(&frame), v == 2, &stats));
+                        black_box(metered(&mut me, &prof, black_box(frame), v == 2, &stats));
                     }
                 }
-                times.push((thread_cpu_ns() - t0) / n as f64);
+                times.push(thread_cpu_ns().saturating_sub(t0) as f64 / n as f64);
             }
         }
         let ratio = |v: usize| median(t[v].iter().zip(&t[0]).map(|(a, b)| a / b).collect());
         println!(
-            "  {name:<16} off {:>9.1} ns  timing {:>9.1} ns (x{:.2})  profile {:>9.1} ns (x{:.2})",
+            "  {:<16} off {:>9.1} ns  timing {:>9.1} ns (x{:.2})  profile {:>9.1} ns (x{:.2})",
+            case.name,
             median(t[0].clone()),
             median(t[1].clone()),
             ratio(1),
@@ -170,48 +324,250 @@ fn rounds(rounds: usize) {
 
 /// Mean time per packet (ns) of a finished benchmark, from criterion's
 /// estimates file.
-fn mean_ns(name: &str) -> Option<f64> {
+fn mean_ns(id: &str) -> Option<f64> {
     let dir = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
     let text =
-        std::fs::read_to_string(format!("{dir}/criterion/fp/{name}/new/estimates.json")).ok()?;
+        std::fs::read_to_string(format!("{dir}/criterion/fp/{id}/new/estimates.json")).ok()?;
     let mean = text.split("\"mean\"").nth(1)?;
     let pe = mean.split("\"point_estimate\":").nth(1)?;
     pe.split([',', '}']).next()?.trim().parse().ok()
 }
 
+/// The host kernel's figure for each case: ns per packet, or why not.
+fn host_figures(cases: &[Case]) -> Vec<Result<host::Figure, String>> {
+    cases
+        .iter()
+        .map(|c| match c.host {
+            None => Err("no C program".into()),
+            Some(obj) => host::measure(obj, &c.frame).map_err(|e| e.to_string()),
+        })
+        .collect()
+}
+
 fn main() {
+    let cases = cases();
     // FP_BENCH_ROUNDS=N: only the interleaved rounds (N of them).
-    if let Some(n) = std::env::var("FP_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()) {
-        rounds(n);
+    if let Some(n) = std::env::var("FP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        rounds(&cases, n);
         return;
     }
-    let mut c = Criterion::default().configure_from_args();
-    bench(&mut c);
+    let mut c = Criterion::default()
+        .with_measurement(ThreadCpu)
+        .configure_from_args();
+    // The host first and last: its figure is the better of the two.
+    let before = host_figures(&cases);
+    bench(&mut c, &cases);
     c.final_summary();
-    let Some(base) = mean_ns("baseline_frame_copy") else {
-        return;
+    let after = host_figures(&cases);
+    let host: Vec<Result<host::Figure, String>> = before
+        .into_iter()
+        .zip(after)
+        .map(|(a, b)| match (a, b) {
+            (Ok(a), Ok(b)) => Ok(if a.ns <= b.ns { a } else { b }),
+            (Ok(a), Err(_)) | (Err(_), Ok(a)) => Ok(a),
+            (Err(e), Err(_)) => Err(e),
+        })
+        .collect();
+    println!(
+        "\nper packet, one host core (thread CPU time; host = the kernel's x86 JIT, BPF_PROG_TEST_RUN):"
+    );
+    if let Some(base) = mean_ns("baseline_frame_copy") {
+        println!("  {:<22} {base:>10.1} ns", "baseline_frame_copy");
+    }
+    // Instructions run per packet (the same on every executor).
+    let steps: Vec<u64> = {
+        let stats = MeStats::default();
+        let mut me = Me::new(0, ExecutorKind::Interp.executor());
+        cases
+            .iter()
+            .map(|c| {
+                me.run(&c.prog, &c.frame, &NoEnv, DEFAULT_BUDGET, false, &stats)
+                    .steps
+            })
+            .collect()
     };
-    println!("\nper packet, one thread (ratio = time / baseline_frame_copy time):");
-    for name in [
-        "baseline_frame_copy",
-        "drop",
-        "drop_timing",
-        "drop_profile",
-        "byte",
-        "byte_timing",
-        "byte_profile",
-        "largest_corpus",
-        "largest_corpus_timing",
-        "largest_corpus_profile",
-    ] {
-        if let Some(ns) = mean_ns(name) {
+    println!(
+        "  {:<22} {:>10} {:>9} {:>14} {:>12} {:>10}",
+        "executor/program", "ns/packet", "ns/insn", "packets/s", "host ns", "x host"
+    );
+    let rows = ExecutorKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .chain(["timing", "profile"]);
+    for name in rows {
+        for ((case, h), n) in cases.iter().zip(&host).zip(&steps) {
+            let id = format!("{name}/{}", case.name);
+            let Some(ns) = mean_ns(&id) else {
+                continue;
+            };
+            let (hns, ratio) = match h {
+                Ok(f) => (format!("{:.1}", f.ns), format!("{:.1}", ns / f.ns)),
+                Err(_) => ("-".into(), "-".into()),
+            };
             println!(
-                "  {name:<20} {ns:>10.1} ns  {:>12.0} packets/s  x{:.1}",
-                1e9 / ns,
-                ns / base
+                "  {id:<22} {ns:>10.1} {:>9.2} {:>14.0} {hns:>12} {ratio:>10}",
+                ns / (*n).max(1) as f64,
+                1e9 / ns
             );
         }
     }
-    rounds(15);
+    for (case, h) in cases.iter().zip(&host) {
+        match h {
+            Ok(f) => println!(
+                "  host {}: {:.1} ns/packet cpu, {} ns by the kernel's clock ({} runs a round), verdict {}",
+                case.name, f.ns, f.kernel_ns, f.repeat, f.retval
+            ),
+            Err(e) => println!("  host {}: no ratio: {e}", case.name),
+        }
+    }
+    rounds(&cases, 15);
+}
+
+/// The host kernel's run of an eBPF program: the raw `bpf(2)` syscall
+/// (`BPF_PROG_LOAD`, `BPF_PROG_TEST_RUN` with `repeat`), the program read
+/// from its ELF object with `object`.
+mod host {
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    use object::{Object, ObjectSection};
+
+    /// `BPF_PROG_LOAD` (include/uapi/linux/bpf.h `enum bpf_cmd`).
+    const BPF_PROG_LOAD: libc::c_long = 5;
+    /// `BPF_PROG_TEST_RUN`.
+    const BPF_PROG_TEST_RUN: libc::c_long = 10;
+    /// `BPF_PROG_TYPE_XDP`.
+    const BPF_PROG_TYPE_XDP: u32 = 6;
+
+    /// Why the host gives no figure.
+    #[derive(Debug, thiserror::Error)]
+    pub enum HostError {
+        /// The object has no `xdp` section the loader can take.
+        #[error("object: {0}")]
+        Object(String),
+        /// The kernel refused.
+        #[error(
+            "{what}: {err} (the kernel refuses; root, CONFIG_BPF_SYSCALL and the BPF JIT are needed)"
+        )]
+        Kernel {
+            /// The command.
+            what: &'static str,
+            /// Its error.
+            err: std::io::Error,
+        },
+    }
+
+    /// The host's figure for one program and frame.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Figure {
+        /// Thread CPU ns per run (the syscall included, over `repeat`
+        /// runs), the median of the rounds: the clock the executors are
+        /// measured with.
+        pub ns: f64,
+        /// The kernel's own mean per run (`duration`, whole ns), median.
+        pub kernel_ns: u32,
+        /// Runs per round.
+        pub repeat: u32,
+        /// The program's return value (the XDP verdict).
+        pub retval: u32,
+    }
+
+    /// A `union bpf_attr`, 8-byte aligned.
+    #[repr(C, align(8))]
+    struct Attr([u8; 128]);
+
+    impl Attr {
+        fn put32(&mut self, off: usize, v: u32) {
+            self.0[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+        }
+        fn put64(&mut self, off: usize, v: u64) {
+            self.0[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+        }
+        fn get32(&self, off: usize) -> u32 {
+            u32::from_ne_bytes(self.0[off..off + 4].try_into().unwrap_or([0; 4]))
+        }
+    }
+
+    fn bpf(cmd: libc::c_long, attr: &mut Attr, what: &'static str) -> Result<i64, HostError> {
+        // SAFETY: the bpf syscall reads and writes at most the 128 bytes
+        // of `attr`; the pointers inside it point at live buffers of the
+        // sizes given next to them.
+        let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.0.as_mut_ptr(), attr.0.len()) };
+        if r < 0 {
+            Err(HostError::Kernel {
+                what,
+                err: std::io::Error::last_os_error(),
+            })
+        } else {
+            Ok(r)
+        }
+    }
+
+    /// Load the `xdp` section of `obj` (no maps, no relocations).
+    fn load(obj: &[u8]) -> Result<OwnedFd, HostError> {
+        let file = object::File::parse(obj).map_err(|e| HostError::Object(e.to_string()))?;
+        let sec = file
+            .section_by_name("xdp")
+            .ok_or_else(|| HostError::Object("no xdp section".into()))?;
+        if sec.relocations().next().is_some() {
+            return Err(HostError::Object("relocations: needs a full loader".into()));
+        }
+        let insns = sec.data().map_err(|e| HostError::Object(e.to_string()))?;
+        let license = c"GPL";
+        let mut log = vec![0u8; 64 * 1024];
+        let mut a = Attr([0; 128]);
+        a.put32(0, BPF_PROG_TYPE_XDP);
+        a.put32(4, (insns.len() / 8) as u32);
+        a.put64(8, insns.as_ptr() as u64);
+        a.put64(16, license.as_ptr() as u64);
+        a.put32(24, 1);
+        a.put32(28, log.len() as u32);
+        a.put64(32, log.as_mut_ptr() as u64);
+        let fd = bpf(BPF_PROG_LOAD, &mut a, "BPF_PROG_LOAD")?;
+        // SAFETY: the kernel returned a new file descriptor we own.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    }
+
+    /// One round: `repeat` runs on `frame`; (mean ns per run, retval).
+    fn round(fd: &OwnedFd, frame: &[u8], repeat: u32) -> Result<(u32, u32), HostError> {
+        use std::os::fd::AsRawFd;
+        let mut out = vec![0u8; frame.len() + 4096];
+        let mut a = Attr([0; 128]);
+        a.put32(0, fd.as_raw_fd() as u32);
+        a.put32(8, frame.len() as u32);
+        a.put32(12, out.len() as u32);
+        a.put64(16, frame.as_ptr() as u64);
+        a.put64(24, out.as_mut_ptr() as u64);
+        a.put32(32, repeat);
+        bpf(BPF_PROG_TEST_RUN, &mut a, "BPF_PROG_TEST_RUN")?;
+        Ok((a.get32(36), a.get32(4)))
+    }
+
+    /// The host's figure: rounds of about 50 ms, the median of seven.
+    pub fn measure(obj: &[u8], frame: &[u8]) -> Result<Figure, HostError> {
+        let fd = load(obj)?;
+        let (ns, _) = round(&fd, frame, 1000)?;
+        let repeat = (50_000_000 / u64::from(ns.max(1))).clamp(1000, 10_000_000) as u32;
+        let mut cpu = Vec::new();
+        let mut kernel = Vec::new();
+        let mut retval = 0;
+        for _ in 0..7 {
+            let t0 = super::thread_cpu_ns();
+            let (ns, r) = round(&fd, frame, repeat)?;
+            cpu.push((super::thread_cpu_ns() - t0) as f64 / f64::from(repeat));
+            kernel.push(ns);
+            retval = r;
+        }
+        cpu.sort_by(f64::total_cmp);
+        kernel.sort_unstable();
+        Ok(Figure {
+            ns: cpu[cpu.len() / 2],
+            kernel_ns: kernel[kernel.len() / 2],
+            repeat,
+            retval,
+        })
+    }
 }

@@ -21,8 +21,27 @@ pub const NFP_CSR_ACT_LM_ADDR3: u16 = 0x09c;
 /// `PseudoRandomNumber` (nfp_asm.h:282).
 pub const NFP_CSR_PSEUDO_RND_NUM: u16 = 0x148;
 
+/// Words of a context's register file as the interpreter indexes it
+/// ([`Ctx::file`]): GPR A 0..31, GPR B 32..63, transfer-in 64..127,
+/// transfer-out 128..191, a write sink 192..255 and the constants 0..255 at
+/// 256..511.
+pub(super) const FILE_WORDS: usize = 512;
+/// Where the transfer-in registers start in the file.
+pub(super) const FILE_XFER_IN: u16 = 64;
+/// Where the transfer-out registers start in the file.
+pub(super) const FILE_XFER_OUT: u16 = 128;
+/// The file word writes to no destination (`--`) go to.
+pub(super) const FILE_SINK: u16 = 192;
+/// Where the constant `k` (0..255) sits in the file: `FILE_IMM + k`.
+pub(super) const FILE_IMM: u16 = 256;
+
 /// The state of one ME context (bpf.md §5.1).
-#[derive(Clone, Debug)]
+///
+/// `repr(C)`: the GPRs, the transfer registers, the sink and the constants
+/// are laid out back to back from offset 0, so that [`Ctx::file`] can show
+/// them as one array (and generated code can address them by offset).
+#[derive(Clone)]
+#[repr(C)]
 pub struct Ctx {
     /// GPR banks A and B.
     pub gpr: [[u32; 32]; 2],
@@ -30,6 +49,11 @@ pub struct Ctx {
     pub xfer_in: [u32; XFER_REGS],
     /// Transfer-out registers: what memory writes send.
     pub xfer_out: [u32; XFER_REGS],
+    /// Where writes to no destination go (never read as a register).
+    sink: [u32; 64],
+    /// The constants 0..255, so that an immediate operand is read like a
+    /// register (never written).
+    imm: [u32; 256],
     /// `ActLMAddr0..3` (byte addresses).
     pub lm_addr: [u32; 4],
     /// Condition code Z.
@@ -57,6 +81,22 @@ impl Default for Ctx {
     }
 }
 
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("gpr", &self.gpr)
+            .field("xfer_in", &self.xfer_in)
+            .field("xfer_out", &self.xfer_out)
+            .field("lm_addr", &self.lm_addr)
+            .field("zncv", &(self.z, self.n, self.c, self.v))
+            .field("prev_alu", &self.prev_alu)
+            .field("prev_a", &self.prev_a)
+            .field("csr_read", &self.csr_read)
+            .field("mul", &self.mul)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A resolved destination.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Place {
@@ -80,6 +120,8 @@ impl Ctx {
             gpr: [[0; 32]; 2],
             xfer_in: [0; XFER_REGS],
             xfer_out: [0; XFER_REGS],
+            sink: [0; 64],
+            imm: std::array::from_fn(|k| k as u32),
             lm_addr: [0; 4],
             z: false,
             n: false,
@@ -91,6 +133,28 @@ impl Ctx {
             mul: [0; 2],
             rnd: seed | 1,
         }
+    }
+
+    /// The GPRs, transfer registers, sink and constants as one array
+    /// (layout: [`FILE_WORDS`]).
+    #[inline(always)]
+    pub(super) fn file(&mut self) -> &mut [u32; FILE_WORDS] {
+        const {
+            assert!(std::mem::offset_of!(Ctx, gpr) == 0);
+            assert!(std::mem::offset_of!(Ctx, xfer_in) == 4 * FILE_XFER_IN as usize);
+            assert!(std::mem::offset_of!(Ctx, xfer_out) == 4 * FILE_XFER_OUT as usize);
+            assert!(std::mem::offset_of!(Ctx, sink) == 4 * FILE_SINK as usize);
+            assert!(std::mem::offset_of!(Ctx, imm) == 4 * FILE_IMM as usize);
+            assert!(std::mem::offset_of!(Ctx, lm_addr) == 4 * FILE_WORDS);
+        }
+        // SAFETY: `Ctx` is `repr(C)` and its first fields are u32 arrays
+        // lying back to back from offset 0 to 4 * FILE_WORDS (the offsets
+        // are checked above at compile time), so the first FILE_WORDS u32s
+        // of a `Ctx` are initialised, aligned u32s, all inside `*self`.
+        // The pointer is derived from `&mut self`, whose borrow the result
+        // keeps for its lifetime: nothing else can reach those fields
+        // meanwhile.
+        unsafe { &mut *std::ptr::from_mut(self).cast::<[u32; FILE_WORDS]>() }
     }
 
     /// GPR A `n` (0..31).
@@ -109,6 +173,18 @@ impl Ctx {
         self.gpr[1][n & 31] = v;
     }
 
+    /// The pseudo-random generator's state.
+    #[cfg(test)]
+    pub(super) fn rnd(&self) -> u32 {
+        self.rnd
+    }
+
+    /// Whether the constants of the register file still hold 0..255.
+    #[cfg(test)]
+    pub(super) fn constants_intact(&self) -> bool {
+        self.imm.iter().enumerate().all(|(k, &v)| v == k as u32)
+    }
+
     /// The next value of `PseudoRandomNumber`.
     pub(super) fn next_random(&mut self) -> u32 {
         let mut x = self.rnd;
@@ -120,7 +196,7 @@ impl Ctx {
     }
 
     #[inline(always)]
-    fn lm_word(&mut self, ptr: u8, mode: LmMode) -> usize {
+    pub(super) fn lm_word(&mut self, ptr: u8, mode: LmMode) -> usize {
         let p = usize::from(ptr & 3);
         let base = (self.lm_addr[p] >> 2) as usize & (LM_WORDS - 1);
         match mode {

@@ -32,16 +32,30 @@ pub struct NoEnv;
 impl Env for NoEnv {}
 
 /// The packet a context works on: its number (the CTM packet-mode address
-/// carries it) and the buffer.
+/// carries it), the buffer, and how low in the buffer the run wrote.
 #[derive(Debug)]
 pub struct Packet<'a> {
     /// Packet number (0..1023), bits 25..16 of its CTM addresses.
     pub num: u16,
     /// The context's CTM packet buffer.
     pub buf: &'a mut [u8],
+    /// The lowest buffer offset written through [`Packet::write`]
+    /// (`usize::MAX` if none): the ME clears the headroom below the
+    /// packet only when a run wrote there. An executor writes packet bytes
+    /// through [`Packet::write`], which keeps it.
+    pub low_write: usize,
 }
 
-impl Packet<'_> {
+impl<'a> Packet<'a> {
+    /// Packet `num` in `buf`, nothing written yet.
+    pub fn new(num: u16, buf: &'a mut [u8]) -> Self {
+        Self {
+            num,
+            buf,
+            low_write: usize::MAX,
+        }
+    }
+
     /// Byte offset in the buffer of a 32-bit-mode (CTM packet) address.
     pub fn offset(&self, addr: u32) -> Option<usize> {
         // bit 31: CTM packet address; [25:16] packet number; [15:0] offset
@@ -51,19 +65,28 @@ impl Packet<'_> {
     }
 
     /// Read bytes at `off`; bytes past the buffer read as zero.
-    pub(super) fn read(&self, off: usize, out: &mut [u8]) {
+    pub fn read(&self, off: usize, out: &mut [u8]) {
+        if let Some(s) = self.buf.get(off..off.saturating_add(out.len())) {
+            out.copy_from_slice(s);
+            return;
+        }
         // Reads past the buffer return zeros (the packet cache may reach
         // past the data; the verifier never lets those bytes be used).
         for (i, b) in out.iter_mut().enumerate() {
-            *b = self.buf.get(off + i).copied().unwrap_or(0);
+            *b = off
+                .checked_add(i)
+                .and_then(|o| self.buf.get(o))
+                .copied()
+                .unwrap_or(0);
         }
     }
 
     /// Write bytes at `off`; false (nothing written) past the buffer.
-    pub(super) fn write(&mut self, off: usize, data: &[u8]) -> bool {
-        match self.buf.get_mut(off..off + data.len()) {
+    pub fn write(&mut self, off: usize, data: &[u8]) -> bool {
+        match self.buf.get_mut(off..off.saturating_add(data.len())) {
             Some(d) => {
                 d.copy_from_slice(data);
+                self.low_write = self.low_write.min(off);
                 true
             }
             None => false,

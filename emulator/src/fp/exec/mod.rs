@@ -15,6 +15,8 @@
 //! [`Packet`] and [`Env`] what a program reaches besides them.
 
 mod ctx;
+#[cfg(test)]
+pub(crate) mod difftest;
 mod env;
 mod executor;
 mod interp;

@@ -5,6 +5,7 @@ use std::any::Any;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::interp::Code;
 use crate::fp::insn::{Insn, decode};
 use crate::fp::word::ecc_ok;
 
@@ -60,6 +61,8 @@ pub struct Program {
     pub words: Box<[u64]>,
     /// The words decoded.
     pub insns: Box<[Insn]>,
+    /// The interpreter's pre-resolved form of `insns`.
+    pub(super) code: Code,
     faults: AtomicU64,
     artefact: OnceLock<Artefact>,
 }
@@ -81,12 +84,14 @@ impl Program {
             return Err(LoadError::Ecc { index, word });
         }
         static SEQ: AtomicU64 = AtomicU64::new(1);
+        let insns: Box<[Insn]> = words.iter().map(|&w| decode(w)).collect();
         Ok(Self {
             seq: SEQ.fetch_add(1, Ordering::Relaxed),
             start,
             done,
             words: words.into(),
-            insns: words.iter().map(|&w| decode(w)).collect(),
+            code: Code::resolve(&insns, start, done),
+            insns,
             faults: AtomicU64::new(0),
             artefact: OnceLock::new(),
         })

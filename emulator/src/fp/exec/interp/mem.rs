@@ -2,7 +2,8 @@
 //! performed after their defer slots against the packet (CTM) or EMEM
 //! (bpf.md §4.4.10).
 
-use super::Machine;
+use super::ops::MemOp_;
+use super::{Machine, rf};
 use crate::cpp::mu::MU_ADDR_MASK as ADDR40_MASK;
 use crate::fp::exec::{Fault, MemCmd, Observer, XFER_REGS};
 use crate::fp::insn::{Cmd, MemOp};
@@ -80,6 +81,42 @@ impl<O: Observer + ?Sized> Machine<'_, '_, O> {
         });
         self.npending += 1;
         Ok(())
+    }
+
+    /// Issue a memory command of the lean form (no defer slots: it is
+    /// performed now).
+    #[inline]
+    pub(super) fn issue_lean(&mut self, c: &MemOp_, pc: u16) -> Result<(), Fault> {
+        let f = self.ctx.file();
+        let (a, b) = (rf(f, c.a), rf(f, c.b));
+        let addr = if c.ctm {
+            u64::from(a.wrapping_add(b))
+        } else {
+            ((u64::from(b) << 8) + u64::from(a)) & ADDR40_MASK
+        };
+        let prev = self.ctx.prev_alu;
+        let mut len = c.cnt;
+        let mut imm = 0;
+        if c.indirect {
+            if prev & CMD_OVE_LEN != 0 {
+                len = ((prev >> CMD_OV_LEN_SHIFT) & 0x1f) as u8;
+            }
+            if (prev >> CMD_OVE_DATA_SHIFT) & 7 == CMD_OVE_DATA_IMM16 {
+                imm = prev >> 16;
+            }
+        }
+        let cmd = MemCmd {
+            pc,
+            op: c.op,
+            ctm: c.ctm,
+            addr,
+            xfer: c.xfer,
+            len,
+            imm,
+            swap: c.swap,
+        };
+        self.obs.mem(&cmd);
+        self.execute(&cmd)
     }
 
     fn mem_read(&self, p: &MemCmd, off: u64, out: &mut [u8]) -> Result<(), Fault> {

@@ -1,19 +1,37 @@
-//! The interpreter: the reference [`Executor`]. Runs the decoded
-//! instructions one by one, generic over an [`Observer`] so that an
-//! unobserved run carries no observation code.
+//! The interpreter: the reference [`Executor`]. Generic over an
+//! [`Observer`] so that an unobserved run carries no observation code.
+//!
+//! Two sequencers share one machine state:
+//!
+//! - the **lean loop** runs the program's pre-resolved form ([`Code`],
+//!   built once at load): operands are register-file indexes, branch
+//!   targets instruction indexes, the defer slots of a branch run inline
+//!   right after it, and nothing is counted per instruction but the step;
+//! - the **general sequencer** (`slow.rs`) runs the decoded [`Insn`]s with
+//!   every rule of the ME: defer slots counted down, memory commands
+//!   waiting for theirs, a CSR read feeding the next `immed`, branches in
+//!   defer slots. The lean loop hands it any instruction the lean form does
+//!   not cover ([`ops::Op::Slow`]) and takes over again at the first
+//!   instruction boundary where nothing is in flight.
+//!
+//! The budget (see [`Executor::run`]) is checked on arrival by a taken
+//! backward branch and at helper calls only.
+//!
+//! [`Insn`]: crate::fp::insn::Insn
 
 mod mem;
+mod ops;
+mod slow;
 
-use tracing::trace;
+pub(in crate::fp::exec) use ops::Code;
 
-use super::ctx::lm_csr;
 use super::{
-    Ctx, Env, Executor, Exit, Fault, LM_WORDS, NFP_CSR_PSEUDO_RND_NUM, NoObserver, Observer,
-    Packet, Program, Thread,
+    Ctx, Env, Executor, Exit, Fault, LM_WORDS, NoObserver, Observer, Packet, Program, Thread,
 };
-use crate::fp::insn::{AluOp, Insn, Opnd, ShfOp, ShiftCtl};
-use crate::fp::word::NFP_INSN_MASK;
+use crate::fp::exec::ctx::FILE_WORDS;
+use crate::fp::insn::LmMode;
 use mem::Pending;
+use ops::{AluK, Dst, Fd, Fs, Op, ShfK, Src};
 
 /// The interpreter: the reference executor, and the one that serves
 /// observed runs (`--trace-prog`, profiles) for every other.
@@ -31,8 +49,8 @@ impl Executor for Interpreter {
 }
 
 /// Interpret `prog` on `t` from its start until it branches to DONE, a
-/// fault or `budget` instructions, showing each step to `obs` (statically
-/// dispatched: with [`NoObserver`] the hooks compile away).
+/// fault or the budget (see [`Executor::run`]), showing each step to `obs`
+/// (statically dispatched: with [`NoObserver`] the hooks compile away).
 pub fn interpret<O: Observer + ?Sized>(
     prog: &Program,
     t: &mut Thread<'_>,
@@ -66,86 +84,303 @@ pub(super) struct Machine<'a, 'p, O: Observer + ?Sized> {
     pub(super) obs: &'a mut O,
     pub(super) pending: [Option<Pending>; 4],
     pub(super) npending: usize,
-    steps: u64,
+    pub(super) steps: u64,
 }
 
-/// What one instruction asks of the sequencer.
-enum Flow {
-    Next,
-    /// Branch after `defer` more instructions, to `target` if taken.
-    Branch {
-        defer: u8,
-        target: Option<u16>,
-    },
+/// Where a run goes on after leaving the lean loop.
+enum Next {
+    /// At this instruction index.
+    At(usize),
+    /// The run ended at DONE with this result.
+    Done(u32),
+}
+
+/// A resolved generic destination.
+#[derive(Clone, Copy)]
+enum At {
+    F(Fd),
+    Lm(usize),
+}
+
+/// `a + b + cin`: result, carry out, signed overflow.
+#[inline(always)]
+fn add(a: u32, b: u32, cin: u32) -> (u32, bool, bool) {
+    let s = u64::from(a) + u64::from(b) + u64::from(cin);
+    let r = s as u32;
+    (r, s >> 32 != 0, (!(a ^ b) & (a ^ r)) >> 31 != 0)
+}
+
+/// `a - b - borrow`: result, carry (no borrow), signed overflow.
+#[inline(always)]
+fn sub(a: u32, b: u32, borrow: u32) -> (u32, bool, bool) {
+    let s = i64::from(a) - i64::from(b) - i64::from(borrow);
+    let r = s as u32;
+    (r, s >= 0, ((a ^ b) & (a ^ r)) >> 31 != 0)
+}
+
+/// An ALU operation on (left, right) with its condition codes and the
+/// previous-ALU latches.
+#[inline(always)]
+fn alu(c: &mut Ctx, k: AluK, cc: bool, a: u32, b: u32) -> u32 {
+    let (r, cv) = match k {
+        AluK::B => (b, None),
+        AluK::Add => {
+            let (r, co, v) = add(a, b, 0);
+            (r, Some((co, v)))
+        }
+        AluK::AddC => {
+            let (r, co, v) = add(a, b, u32::from(c.c));
+            (r, Some((co, v)))
+        }
+        AluK::Add16 => (a.wrapping_add(b) & 0xffff, None),
+        AluK::Sub => {
+            let (r, co, v) = sub(a, b, 0);
+            (r, Some((co, v)))
+        }
+        AluK::SubC => {
+            let (r, co, v) = sub(a, b, u32::from(!c.c));
+            (r, Some((co, v)))
+        }
+        AluK::Not => (!b, None),
+        AluK::And => (a & b, None),
+        AluK::AndNotA => (!a & b, None),
+        AluK::AndNotB => (a & !b, None),
+        AluK::Or => (a | b, None),
+        AluK::Xor => (a ^ b, None),
+    };
+    if cc {
+        c.set_zn(r);
+        if let Some((co, v)) = cv {
+            c.c = co;
+            c.v = v;
+        }
+    }
+    c.prev_alu = r;
+    c.prev_a = a;
+    r
+}
+
+/// An `alu_shf` computation (bpf.md §4.4.2), then its condition codes and
+/// latches.
+#[inline(always)]
+fn shf(c: &mut Ctx, k: ShfK, sc: crate::fp::insn::ShiftCtl, shift: u8, a: u32, b: u32) -> u32 {
+    let r = match k {
+        ShfK::Ashr => {
+            // Sign from bit 31 of the previous ALU result.
+            let n = if shift == 0 {
+                c.prev_a & 31
+            } else {
+                u32::from(shift)
+            };
+            let r = b >> n;
+            if c.prev_alu >> 31 != 0 && n != 0 {
+                r | !(u32::MAX >> n)
+            } else {
+                r
+            }
+        }
+        ShfK::Dbl => c.shift(sc, shift, a, b),
+        k => {
+            let s = c.shift(sc, shift, a, b);
+            match k {
+                ShfK::NotB => !s,
+                ShfK::And => a & s,
+                ShfK::AndNotA => !a & s,
+                ShfK::AndNotB => a & !s,
+                ShfK::Or => a | s,
+                _ => s,
+            }
+        }
+    };
+    c.set_zn(r);
+    c.prev_alu = r;
+    c.prev_a = a;
+    r
+}
+
+/// The file word of a source index.
+#[inline(always)]
+fn rf(f: &[u32; FILE_WORDS], i: Fs) -> u32 {
+    f[usize::from(i) & (FILE_WORDS - 1)]
+}
+
+/// Write a file destination.
+#[inline(always)]
+fn wf(f: &mut [u32; FILE_WORDS], d: Fd, v: u32) {
+    f[usize::from(d.0)] = v;
+    f[usize::from(d.1)] = v;
 }
 
 impl<O: Observer + ?Sized> Machine<'_, '_, O> {
     fn run(&mut self, prog: &Program, budget: u64) -> Result<u32, Fault> {
-        let mut pc = prog.start;
-        // (instructions left before the branch happens, its target)
-        let mut branch: Option<(u8, Option<u16>)> = None;
-        loop {
-            if pc == prog.done && branch.is_none() {
-                self.flush()?;
-                let result = self.ctx.a(0);
-                self.obs.done(pc, result);
-                return Ok(result);
+        let code = &prog.code;
+        // A CSR read left for this packet's first instruction: the general
+        // sequencer takes it.
+        let mut i = if code.all_slow || self.ctx.csr_read.is_some() {
+            match self.slow(prog, prog.start, budget)? {
+                Next::Done(r) => return Ok(r),
+                Next::At(i) => i,
             }
-            // Helper calls count too: a program looping through a helper
-            // meets the budget like any other loop.
+        } else {
+            0
+        };
+        let ops = &*code.ops;
+        let start = prog.start;
+        loop {
+            let Some(&op) = ops.get(i) else {
+                // Never: indexes come from the program's own form.
+                return Err(Fault::OutOfProgram {
+                    pc: start.wrapping_add(i as u16),
+                });
+            };
+            let pc = start.wrapping_add(i as u16);
+            match op {
+                Op::Leave { pc } => match self.goto(prog, pc, budget)? {
+                    Next::At(k) => i = k,
+                    Next::Done(r) => return Ok(r),
+                },
+                Op::Slow => match self.slow(prog, pc, budget)? {
+                    Next::At(k) => i = k,
+                    Next::Done(r) => return Ok(r),
+                },
+                Op::Br { mask, d, t, back } => {
+                    self.steps += 1;
+                    self.show(prog, pc, i);
+                    let c = &*self.ctx;
+                    let f = u16::from(c.z)
+                        | u16::from(c.n) << 1
+                        | u16::from(c.c) << 2
+                        | u16::from(c.v) << 3;
+                    let taken = mask >> f & 1 != 0;
+                    i = self.branch(prog, ops, i, d, taken.then_some((t, back)), budget)?;
+                }
+                Op::BrBit {
+                    set,
+                    r,
+                    bit,
+                    d,
+                    t,
+                    back,
+                } => {
+                    self.steps += 1;
+                    self.show(prog, pc, i);
+                    let f = self.ctx.file();
+                    let bitno = rf(f, bit).wrapping_sub(1) & 31;
+                    let taken = (rf(f, r) >> bitno & 1 != 0) == set;
+                    i = self.branch(prog, ops, i, d, taken.then_some((t, back)), budget)?;
+                }
+                Op::Rtn { s, d } => {
+                    self.steps += 1;
+                    self.show(prog, pc, i);
+                    let target = (rf(self.ctx.file(), s) & 0x3fff) as u16;
+                    self.obs.branch(pc, d, true);
+                    self.slots(prog, ops, i, d)?;
+                    if target != prog.done && target <= pc && self.steps >= budget {
+                        return Err(Fault::Budget { pc: target });
+                    }
+                    match self.goto(prog, target, budget)? {
+                        Next::At(k) => i = k,
+                        Next::Done(r) => return Ok(r),
+                    }
+                }
+                op => {
+                    self.steps += 1;
+                    self.show(prog, pc, i);
+                    self.straight(op, pc)?;
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    /// Show the instruction at index `i` to the observer.
+    #[inline(always)]
+    fn show(&mut self, prog: &Program, pc: u16, i: usize) {
+        if let Some(insn) = prog.insns.get(i) {
+            self.obs.insn(prog, pc, insn);
+        }
+    }
+
+    /// A branch at index `i` with `d` defer slots, to `(t, back)` if
+    /// taken: the slots run, then the budget is checked if the branch goes
+    /// back. The index to go on at.
+    #[inline(always)]
+    fn branch(
+        &mut self,
+        prog: &Program,
+        ops: &[Op],
+        i: usize,
+        d: u8,
+        taken: Option<(u16, bool)>,
+        budget: u64,
+    ) -> Result<usize, Fault> {
+        let pc = prog.start.wrapping_add(i as u16);
+        self.obs.branch(pc, d, taken.is_some());
+        if d != 0 {
+            self.slots(prog, ops, i, d)?;
+        }
+        match taken {
+            Some((t, back)) => {
+                if back && self.steps >= budget {
+                    return Err(Fault::Budget {
+                        pc: pc_at(prog, ops, t),
+                    });
+                }
+                Ok(usize::from(t))
+            }
+            None => Ok(i + 1 + usize::from(d)),
+        }
+    }
+
+    /// Run the `d` defer slots after the branch at index `i` (lean,
+    /// straight-line instructions: checked at load).
+    #[inline(always)]
+    fn slots(&mut self, prog: &Program, ops: &[Op], i: usize, d: u8) -> Result<(), Fault> {
+        for k in i + 1..=i + usize::from(d) {
+            let Some(&op) = ops.get(k) else {
+                break;
+            };
+            let pc = prog.start.wrapping_add(k as u16);
+            self.steps += 1;
+            self.show(prog, pc, k);
+            self.straight(op, pc)?;
+        }
+        Ok(())
+    }
+
+    /// Go on at `pc` (nothing in flight): DONE ends the run, an address in
+    /// the program is an index, anything else is a helper call (and the
+    /// address it returns to is gone on at).
+    #[cold]
+    fn goto(&mut self, prog: &Program, mut pc: u16, budget: u64) -> Result<Next, Fault> {
+        loop {
+            if pc == prog.done {
+                return self.done(pc).map(Next::Done);
+            }
+            if let Some(k) = pc.checked_sub(prog.start) {
+                if usize::from(k) < prog.len() {
+                    return Ok(Next::At(usize::from(k)));
+                }
+            }
+            // A helper call meets the budget like a backward branch.
             if self.steps >= budget {
                 return Err(Fault::Budget { pc });
             }
             self.steps += 1;
-            let Some(insn) = prog.fetch(pc) else {
-                if branch.is_none() {
-                    // A firmware helper: it returns to the address latched
-                    // in B0 at the call.
-                    pc = self.call_helper(pc)?;
-                    continue;
-                }
-                return Err(Fault::OutOfProgram { pc });
-            };
-            self.obs.insn(prog, pc, insn);
-            // Faults name the word; it is looked up only then.
-            let flow = self
-                .step(insn, pc)
-                .map_err(|f| f.with_word(prog.word(pc) & NFP_INSN_MASK))?;
-            let mut next = pc.wrapping_add(1);
-            // A branch issued earlier: this was one of its defer slots.
-            if let Some((left, target)) = branch.as_mut() {
-                *left -= 1;
-                if *left == 0 {
-                    if let Some(t) = *target {
-                        next = t;
-                    }
-                    branch = None;
-                }
-            }
-            if let Flow::Branch { defer, target } = flow {
-                if branch.is_some() {
-                    // A branch in a defer slot: never emitted by the JIT.
-                    return Err(Fault::Invalid {
-                        pc,
-                        word: prog.word(pc) & NFP_INSN_MASK,
-                    });
-                }
-                self.obs.branch(pc, defer, target.is_some());
-                if defer == 0 {
-                    if let Some(t) = target {
-                        next = t;
-                    }
-                } else {
-                    branch = Some((defer, target));
-                }
-            }
-            self.tick()?;
-            pc = next;
+            pc = self.call_helper(pc)?;
         }
     }
 
+    /// The run reached DONE at `pc`: the result is A0.
+    pub(super) fn done(&mut self, pc: u16) -> Result<u32, Fault> {
+        self.flush()?;
+        let result = self.ctx.a(0);
+        self.obs.done(pc, result);
+        Ok(result)
+    }
+
     /// Run the helper at `pc`; the address to continue at.
-    fn call_helper(&mut self, pc: u16) -> Result<u16, Fault> {
+    pub(super) fn call_helper(&mut self, pc: u16) -> Result<u16, Fault> {
         self.flush()?;
         // The return address is in B0 at the call (jit.c:1750-1751); the
         // helper overwrites R0, so latch it first.
@@ -158,277 +393,176 @@ impl<O: Observer + ?Sized> Machine<'_, '_, O> {
         }
     }
 
+    /// Read a generic source (an LM pointer's post-modify applied).
     #[inline(always)]
-    pub(super) fn rd(&mut self, o: Opnd, pc: u16, word: u64) -> Result<u32, Fault> {
-        self.ctx.read(self.lm, o).ok_or(Fault::Operand { pc, word })
-    }
-
-    #[inline(always)]
-    fn wr(&mut self, o: Opnd, v: u32, wr_both: bool, pc: u16, word: u64) -> Result<(), Fault> {
-        self.ctx
-            .write(self.lm, o, v, wr_both)
-            .ok_or(Fault::Operand { pc, word })
-    }
-
-    #[inline(always)]
-    fn step(&mut self, insn: &Insn, pc: u16) -> Result<Flow, Fault> {
-        let csr_read = self.ctx.csr_read.take();
-        // Filled in by the caller when a fault leaves.
-        let word = 0;
-        match *insn {
-            Insn::Alu {
-                op,
-                dst,
-                a,
-                b,
-                swap,
-                wr_both,
-                no_cc,
-            } => {
-                let (x, y) = (self.rd(a, pc, word)?, self.rd(b, pc, word)?);
-                let (a, b) = if swap { (y, x) } else { (x, y) };
-                let c = &mut *self.ctx;
-                let add = |a: u32, b: u32, cin: u32| {
-                    let s = u64::from(a) + u64::from(b) + u64::from(cin);
-                    let r = s as u32;
-                    (r, s >> 32 != 0, (!(a ^ b) & (a ^ r)) >> 31 != 0)
-                };
-                let sub = |a: u32, b: u32, borrow: u32| {
-                    let s = i64::from(a) - i64::from(b) - i64::from(borrow);
-                    let r = s as u32;
-                    (r, s >= 0, ((a ^ b) & (a ^ r)) >> 31 != 0)
-                };
-                let (r, cv) = match op {
-                    AluOp::None => (b, None),
-                    AluOp::Add => {
-                        let (r, co, v) = add(a, b, 0);
-                        (r, Some((co, v)))
-                    }
-                    AluOp::AddC => {
-                        let (r, co, v) = add(a, b, u32::from(c.c));
-                        (r, Some((co, v)))
-                    }
-                    AluOp::Add16 => (a.wrapping_add(b) & 0xffff, None),
-                    AluOp::Sub => {
-                        let (r, co, v) = sub(a, b, 0);
-                        (r, Some((co, v)))
-                    }
-                    AluOp::SubC => {
-                        let (r, co, v) = sub(a, b, u32::from(!c.c));
-                        (r, Some((co, v)))
-                    }
-                    AluOp::Not => (!b, None),
-                    AluOp::And => (a & b, None),
-                    AluOp::AndNotA => (!a & b, None),
-                    AluOp::AndNotB => (a & !b, None),
-                    AluOp::Or => (a | b, None),
-                    AluOp::Xor => (a ^ b, None),
-                    AluOp::Other(_) => return Err(Fault::Invalid { pc, word }),
-                };
-                if !no_cc {
-                    c.set_zn(r);
-                    if let Some((co, v)) = cv {
-                        c.c = co;
-                        c.v = v;
-                    }
-                }
-                c.prev_alu = r;
-                c.prev_a = a;
-                self.wr(dst, r, wr_both, pc, word)?;
-            }
-            Insn::AluShf {
-                op,
-                sc,
-                shift,
-                dst,
-                a,
-                b,
-                swap,
-                wr_both,
-            } => {
-                let (x, y) = (self.rd(a, pc, word)?, self.rd(b, pc, word)?);
-                let (a, b) = if swap { (y, x) } else { (x, y) };
-                let c = &mut *self.ctx;
-                let r = if op == ShfOp::Ashr {
-                    // Sign from bit 31 of the previous ALU result.
-                    let n = if shift == 0 {
-                        c.prev_a & 31
-                    } else {
-                        u32::from(shift)
-                    };
-                    let sign = c.prev_alu >> 31 != 0;
-                    let r = b >> n;
-                    if sign && n != 0 {
-                        r | !(u32::MAX >> n)
-                    } else {
-                        r
-                    }
-                } else if sc == ShiftCtl::DblR {
-                    c.shift(sc, shift, a, b)
-                } else {
-                    let s = c.shift(sc, shift, a, b);
-                    match op {
-                        ShfOp::B => s,
-                        ShfOp::NotB => !s,
-                        ShfOp::And => a & s,
-                        ShfOp::AndNotA => !a & s,
-                        ShfOp::AndNotB => a & !s,
-                        ShfOp::Or => a | s,
-                        ShfOp::Ashr | ShfOp::ByteAlign => return Err(Fault::Invalid { pc, word }),
-                    }
-                };
-                c.set_zn(r);
-                c.prev_alu = r;
-                c.prev_a = a;
-                self.wr(dst, r, wr_both, pc, word)?;
-            }
-            Insn::Immed {
-                dst,
-                value,
-                width,
-                inv,
-                shift,
-                wr_both,
-            } => {
-                let sh = 8 * u32::from(shift);
-                let v16 = u64::from(value);
-                let place = self.ctx.place(dst).ok_or(Fault::Operand { pc, word })?;
-                let r = if let Some(csr) = csr_read {
-                    csr
-                } else if width == 0 {
-                    let r = (v16 << sh) as u32;
-                    if inv { !r } else { r }
-                } else {
-                    let w: u64 = if width == 1 { 0xff } else { 0xffff };
-                    let old = self.ctx.get(self.lm, place);
-                    let m = (w << sh) as u32;
-                    old & !m | ((v16 & w) << sh) as u32
-                };
-                self.ctx.prev_alu = r;
-                self.ctx.put(self.lm, place, r, wr_both);
-            }
-            Insn::LdField {
-                dst,
-                src,
-                sc,
-                shift,
-                bmask,
-                zero_fill,
-                wr_both,
-                ..
-            } => {
-                let s = self.rd(src, pc, word)?;
-                let place = self.ctx.place(dst).ok_or(Fault::Operand { pc, word })?;
-                let old = if zero_fill {
-                    0
-                } else {
-                    self.ctx.get(self.lm, place)
-                };
-                let s = self.ctx.shift(sc, shift, 0, s);
-                let m = (0..4)
-                    .filter(|k| bmask >> k & 1 != 0)
-                    .fold(0u32, |m, k| m | 0xff << (8 * k));
-                let r = old & !m | s & m;
-                self.ctx.prev_alu = r;
-                self.ctx.put(self.lm, place, r, wr_both);
-            }
-            Insn::LocalCsr { write, csr, a, b } => {
-                if write {
-                    let src = if matches!(a, Opnd::Imm(_)) && !matches!(b, Opnd::Imm(_)) {
-                        b
-                    } else {
-                        a
-                    };
-                    let v = self.rd(src, pc, word)?;
-                    if let Some(k) = lm_csr(csr) {
-                        self.ctx.lm_addr[k] = v & 0xffc;
-                    } else {
-                        trace!(target: "nfp_emu::fp", csr, "write of local CSR {csr:#x} ignored");
-                    }
-                } else {
-                    let v = match csr {
-                        NFP_CSR_PSEUDO_RND_NUM => self.ctx.next_random(),
-                        c => lm_csr(c).map_or(0, |k| self.ctx.lm_addr[k]),
-                    };
-                    self.ctx.csr_read = Some(v);
-                }
-            }
-            Insn::Br {
-                cond,
-                defer,
-                target,
-            } => {
-                let taken = self.ctx.cond(cond).ok_or(Fault::Invalid { pc, word })?;
-                return Ok(Flow::Branch {
-                    defer,
-                    target: taken.then_some(target),
-                });
-            }
-            Insn::BrBit {
-                set,
-                a,
-                b,
-                defer,
-                target,
-            } => {
-                let (reg, imm) = if matches!(a, Opnd::Imm(_)) {
-                    (b, a)
-                } else {
-                    (a, b)
-                };
-                let reg = self.rd(reg, pc, word)?;
-                let bitno = self.rd(imm, pc, word)?.wrapping_sub(1) & 31;
-                let taken = (reg >> bitno & 1 != 0) == set;
-                return Ok(Flow::Branch {
-                    defer,
-                    target: taken.then_some(target),
-                });
-            }
-            Insn::BrAlu { a, b, defer, imm } => {
-                if imm != 0 {
-                    return Err(Fault::Invalid { pc, word });
-                }
-                let reg = if matches!(a, Opnd::Imm(_)) { b } else { a };
-                let t = (self.rd(reg, pc, word)? & 0x3fff) as u16;
-                return Ok(Flow::Branch {
-                    defer,
-                    target: Some(t),
-                });
-            }
-            Insn::MulStep {
-                step,
-                ty,
-                a,
-                b,
-                dst,
-                wr_both,
-                ..
-            } => {
-                if step >= 4 {
-                    let [x, y] = self.ctx.mul;
-                    let p = match ty {
-                        1 => u64::from(x & 0xff_ffff) * u64::from(y & 0xff),
-                        2 => u64::from(x & 0xffff) * u64::from(y & 0xffff),
-                        _ => u64::from(x) * u64::from(y),
-                    };
-                    let v = if step == 4 {
-                        p as u32
-                    } else {
-                        (p >> 32) as u32
-                    };
-                    if step > 5 {
-                        return Err(Fault::Invalid { pc, word });
-                    }
-                    self.wr(dst, v, wr_both, pc, word)?;
-                } else if ty == 0 {
-                    let x = self.rd(a, pc, word)?;
-                    let y = self.rd(b, pc, word)?;
-                    self.ctx.mul = [x, y];
-                }
-            }
-            Insn::Cmd(ref c) => self.issue(c, pc, word)?,
-            Insn::Invalid => return Err(Fault::Invalid { pc, word }),
+    fn read(&mut self, s: Src) -> u32 {
+        match s {
+            Src::F(i) => rf(self.ctx.file(), i),
+            Src::Lm(p, o) => self.lm[self.ctx.lm_word(p, LmMode::Offset(o))],
+            Src::LmInc(p) => self.lm[self.ctx.lm_word(p, LmMode::PostInc)],
+            Src::LmDec(p) => self.lm[self.ctx.lm_word(p, LmMode::PostDec)],
         }
-        Ok(Flow::Next)
+    }
+
+    /// Resolve a generic destination (an LM pointer's post-modify
+    /// applied).
+    #[inline(always)]
+    fn place(&mut self, d: Dst) -> At {
+        match d {
+            Dst::F(f) => At::F(f),
+            Dst::Lm(p, o) => At::Lm(self.ctx.lm_word(p, LmMode::Offset(o))),
+            Dst::LmInc(p) => At::Lm(self.ctx.lm_word(p, LmMode::PostInc)),
+            Dst::LmDec(p) => At::Lm(self.ctx.lm_word(p, LmMode::PostDec)),
+        }
+    }
+
+    /// The value at a resolved destination (for partial writes).
+    #[inline(always)]
+    fn get(&mut self, a: At) -> u32 {
+        match a {
+            At::F(f) => self.ctx.file()[usize::from(f.0)],
+            At::Lm(w) => self.lm[w],
+        }
+    }
+
+    /// Write a resolved destination.
+    #[inline(always)]
+    fn put(&mut self, a: At, v: u32) {
+        match a {
+            At::F(f) => wf(self.ctx.file(), f, v),
+            At::Lm(w) => self.lm[w] = v,
+        }
+    }
+
+    /// Run one straight-line instruction of the lean form.
+    #[inline(always)]
+    fn straight(&mut self, op: Op, pc: u16) -> Result<(), Fault> {
+        match op {
+            Op::Alu { k, cc, d, a, b } => {
+                let f = self.ctx.file();
+                let (x, y) = (rf(f, a), rf(f, b));
+                let r = alu(self.ctx, k, cc, x, y);
+                wf(self.ctx.file(), d, r);
+            }
+            Op::AluG {
+                k,
+                cc,
+                swap,
+                d,
+                a,
+                b,
+            } => {
+                let (x, y) = (self.read(a), self.read(b));
+                let (x, y) = if swap { (y, x) } else { (x, y) };
+                let r = alu(self.ctx, k, cc, x, y);
+                let at = self.place(d);
+                self.put(at, r);
+            }
+            Op::Shf {
+                k,
+                sc,
+                shift,
+                d,
+                a,
+                b,
+            } => {
+                let f = self.ctx.file();
+                let (x, y) = (rf(f, a), rf(f, b));
+                let r = shf(self.ctx, k, sc, shift, x, y);
+                wf(self.ctx.file(), d, r);
+            }
+            Op::ShfG {
+                k,
+                sc,
+                shift,
+                swap,
+                d,
+                a,
+                b,
+            } => {
+                let (x, y) = (self.read(a), self.read(b));
+                let (x, y) = if swap { (y, x) } else { (x, y) };
+                let r = shf(self.ctx, k, sc, shift, x, y);
+                let at = self.place(d);
+                self.put(at, r);
+            }
+            Op::Immed { d, m, v } => {
+                let f = self.ctx.file();
+                let r = f[usize::from(d.0)] & !m | v;
+                wf(f, d, r);
+                self.ctx.prev_alu = r;
+            }
+            Op::ImmedG { d, m, v } => {
+                let at = self.place(d);
+                let r = self.get(at) & !m | v;
+                self.ctx.prev_alu = r;
+                self.put(at, r);
+            }
+            Op::LdF {
+                d,
+                s,
+                sc,
+                shift,
+                m,
+                keep,
+            } => {
+                let f = self.ctx.file();
+                let (s, old) = (rf(f, s), f[usize::from(d.0)]);
+                let r = old & keep | self.ctx.shift(sc, shift, 0, s) & m;
+                wf(self.ctx.file(), d, r);
+                self.ctx.prev_alu = r;
+            }
+            Op::LdFG {
+                d,
+                s,
+                sc,
+                shift,
+                m,
+                keep,
+            } => {
+                let s = self.read(s);
+                let at = self.place(d);
+                let old = if keep == 0 { 0 } else { self.get(at) };
+                let r = old & keep | self.ctx.shift(sc, shift, 0, s) & m;
+                self.ctx.prev_alu = r;
+                self.put(at, r);
+            }
+            Op::SetLm { k, s } => {
+                let v = self.read(s);
+                self.ctx.lm_addr[usize::from(k & 3)] = v & 0xffc;
+            }
+            Op::MulLatch { a, b } => {
+                let f = self.ctx.file();
+                let (x, y) = (rf(f, a), rf(f, b));
+                self.ctx.mul = [x, y];
+            }
+            Op::MulLast { ty, hi, d } => {
+                let [x, y] = self.ctx.mul;
+                let p = match ty {
+                    1 => u64::from(x & 0xff_ffff) * u64::from(y & 0xff),
+                    2 => u64::from(x & 0xffff) * u64::from(y & 0xffff),
+                    _ => u64::from(x) * u64::from(y),
+                };
+                let v = if hi { (p >> 32) as u32 } else { p as u32 };
+                wf(self.ctx.file(), d, v);
+            }
+            Op::Mem(m) => self.issue_lean(&m, pc)?,
+            // Control and sentinels never run straight (checked at load).
+            Op::Nop
+            | Op::Br { .. }
+            | Op::BrBit { .. }
+            | Op::Rtn { .. }
+            | Op::Leave { .. }
+            | Op::Slow => {}
+        }
+        Ok(())
+    }
+}
+
+/// The address an instruction index stands for (a sentinel's own).
+fn pc_at(prog: &Program, ops: &[Op], t: u16) -> u16 {
+    match ops.get(usize::from(t)) {
+        Some(Op::Leave { pc }) if usize::from(t) >= prog.len() => *pc,
+        _ => prog.start.wrapping_add(t),
     }
 }

@@ -1,6 +1,9 @@
 //! Each instruction form the JIT emits, assembled, executed and checked;
 //! the golden programs of bpf.md §9 run end to end.
 
+mod diff;
+mod oracle;
+
 use std::cell::RefCell;
 
 use super::*;
@@ -52,10 +55,7 @@ impl T {
         let mut t = Thread {
             ctx: &mut self.ctx,
             lm: &mut self.lm,
-            pkt: Packet {
-                num: PKT,
-                buf: &mut self.buf,
-            },
+            pkt: Packet::new(PKT, &mut self.buf),
             env,
         };
         match obs {
@@ -911,7 +911,7 @@ fn golden_drop_program() {
     let mut t = T::new();
     enter(&mut t, &[0; 60]);
     let e = t.run_prog(
-        &golden(include_bytes!("../testdata/p1_drop.ustore.bin")),
+        &golden(include_bytes!("../../testdata/p1_drop.ustore.bin")),
         &NoEnv,
     );
     assert_eq!(e.result, Ok(0x0022_0000));
@@ -920,7 +920,7 @@ fn golden_drop_program() {
 
 #[test]
 fn golden_byte_program() {
-    let prog = golden(include_bytes!("../testdata/p2_byte.ustore.bin"));
+    let prog = golden(include_bytes!("../../testdata/p2_byte.ustore.bin"));
     for (first, want) in [(0xffu8, 0x0022_0000), (0x01, 0x0011_0000)] {
         let mut t = T::new();
         let mut f = [0u8; 60];
@@ -973,7 +973,7 @@ fn golden_map_program_calls_the_helper_and_adds() {
     let mut t = T::new();
     enter(&mut t, &[0; 60]);
     let e = t.run_prog(
-        &golden(include_bytes!("../testdata/p3_map.ustore.bin")),
+        &golden(include_bytes!("../../testdata/p3_map.ustore.bin")),
         &env,
     );
     assert_eq!(e.result, Ok(0x0011_0000));
@@ -999,7 +999,7 @@ fn golden_map_program_calls_the_helper_and_adds() {
     let mut t = T::new();
     enter(&mut t, &[0; 60]);
     let e = t.run_prog(
-        &golden(include_bytes!("../testdata/p3_map.ustore.bin")),
+        &golden(include_bytes!("../../testdata/p3_map.ustore.bin")),
         &NoEnv,
     );
     assert_eq!(e.result, Err(Fault::OutOfProgram { pc: 0x200 }));
@@ -1007,7 +1007,7 @@ fn golden_map_program_calls_the_helper_and_adds() {
 
 #[test]
 fn the_assembler_matches_the_golden_words() {
-    let p1 = golden(include_bytes!("../testdata/p1_drop.ustore.bin"));
+    let p1 = golden(include_bytes!("../../testdata/p1_drop.ustore.bin"));
     assert_eq!(p1[0], asm::immed(R::B(22), 0x3fff, 0, false, 0));
     assert_eq!(p1[1], asm::alu(R::B(22), R::B(22), op::AND, R::Lm(1, 0)));
     assert_eq!(p1[2], asm::immed(R::Both(0), 1, 0, false, 0));
@@ -1027,7 +1027,7 @@ fn the_assembler_matches_the_golden_words() {
         asm::alu_shf(R::B(2), R::Imm(0xff), shf_op::AND, R::B(2), sc::R_SHF, 0)
     );
     assert_eq!(p1[18], asm::nop());
-    let p2 = golden(include_bytes!("../testdata/p2_byte.ustore.bin"));
+    let p2 = golden(include_bytes!("../../testdata/p2_byte.ustore.bin"));
     assert_eq!(
         p2[15],
         asm::mem(cmd::READ32_SWAP, 0, R::A(2), R::Imm(0), 0, 4, 0, false)
@@ -1036,7 +1036,7 @@ fn the_assembler_matches_the_golden_words() {
         p2[16],
         asm::ld_field(R::Both(2), 0b0001, R::X(0), sc::R_ROT, 0, true)
     );
-    let p3 = golden(include_bytes!("../testdata/p3_map.ustore.bin"));
+    let p3 = golden(include_bytes!("../../testdata/p3_map.ustore.bin"));
     assert_eq!(p3[4], asm::alu(R::Lm(0, 0), R::None, op::NONE, R::B(2)));
     assert_eq!(
         p3[20],
@@ -1187,7 +1187,9 @@ fn random_programs_never_panic_and_always_stop() {
         }
         t.ctx.lm_addr = [next() as u32 & 0xffc, 0x800, 0x900, 0xa00];
         let e = t.run_prog(&words, &env);
-        assert!(e.steps <= 10_000);
+        // The budget is checked on backward branches and helper calls: a
+        // run may go on straight (and through defer slots) past it.
+        assert!(e.steps <= 10_000 + words.len() as u64 + 3, "{}", e.steps);
         outcomes[match e.result {
             Ok(_) => 0,
             Err(Fault::Budget { .. }) => 1,
@@ -1234,7 +1236,7 @@ impl Observer for Seen {
 fn an_observer_sees_every_step_and_changes_nothing() {
     // The golden map program: a helper call, an atomic add to EMEM and
     // branches, run plainly and observed from the same state.
-    let prog = golden(include_bytes!("../testdata/p3_map.ustore.bin"));
+    let prog = golden(include_bytes!("../../testdata/p3_map.ustore.bin"));
     let run = |obs: Option<&mut dyn Observer>| {
         let env = OneArray(Emem(RefCell::new([0; 64])));
         let mut t = T::new();
