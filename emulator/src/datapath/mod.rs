@@ -8,6 +8,7 @@
 
 pub mod helpers;
 mod rx;
+mod timing;
 
 pub use rx::{AttachError, RxLane};
 
@@ -233,6 +234,8 @@ pub struct Datapath {
     last_dump: AtomicU64,
     /// The BPF maps of the running firmware.
     pub maps: Arc<MapStore>,
+    /// The timing model of the flow processor (docs/timing.md).
+    timing: Arc<crate::fp::timing::Timing>,
 }
 
 impl std::fmt::Debug for Datapath {
@@ -272,6 +275,7 @@ impl Datapath {
             bpf_dump,
             last_dump: AtomicU64::new(0),
             maps: Arc::new(MapStore::with_region(map_region)),
+            timing: Arc::default(),
         }))
     }
 
@@ -284,16 +288,19 @@ impl Datapath {
     pub fn start(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
         self.fp.get_or_init(|| {
-            let env: Arc<dyn crate::fp::exec::Env + Send + Sync> = Arc::new(helpers::FirmwareEnv {
+            let fw = Arc::new(helpers::FirmwareEnv {
                 maps: self.maps.clone(),
                 dp: weak.clone(),
             });
+            self.timing.set_firmware(fw.clone());
+            let env: Arc<dyn crate::fp::exec::Env + Send + Sync> = fw;
             let handler: crate::fp::Handler<RxTag> = Arc::new(move |job, out, ctm| {
                 if let Some(dp) = weak.upgrade() {
                     dp.fp_done(job, out, ctm);
                 }
             });
-            FlowProcessor::start(self.fp_cfg, &env, &handler)
+            let exec = self.fp_cfg.exec.executor();
+            FlowProcessor::with_timing(self.fp_cfg, exec, &env, &handler, self.timing.clone())
         });
         let inputs: Vec<Option<PortRx>> = std::mem::take(&mut *self.inputs.lock());
         for (port, input) in inputs.into_iter().enumerate() {
@@ -436,7 +443,10 @@ impl Datapath {
         let v = &job.tag.vnic;
         let count = &mut |w, n| v.stats.add(w, n);
         self.complete(job.tag.port, v, &job.prog, job.frame.len(), out, ctm, count);
-        self.pool.put(job.frame);
+        match out.cost {
+            Some(cost) => self.record(job, out, &cost),
+            None => self.pool.put(job.frame),
+        }
     }
 
     /// The verdict `out` of `prog` on a frame of `len` bytes from port
@@ -482,9 +492,11 @@ impl Datapath {
         }
     }
 
-    /// After a reconfig of `v`: write a newly loaded BPF image to the dump
-    /// directory, raw and disassembled.
+    /// After a reconfig of `v`: register its program with the timing model
+    /// and write a newly loaded BPF image to the dump directory, raw and
+    /// disassembled.
     pub fn note_bpf(&self, v: &VnicDp) {
+        self.note_bpf_timing(v);
         let (Some(dir), Some(p)) = (&self.bpf_dump, v.bpf()) else {
             return;
         };

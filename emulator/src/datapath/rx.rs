@@ -133,6 +133,20 @@ impl Datapath {
                     self.complete(port, v, prog, frame.len(), &out, ctm, &mut |w, n| {
                         t.vnic(w, n);
                     });
+                    if let Some(cost) = &out.cost {
+                        // Metered (--timing): the record takes a copy.
+                        let mut buf = self.pool.get();
+                        buf.extend_from_slice(frame);
+                        let job = Job {
+                            tag: RxTag {
+                                port,
+                                vnic: v.clone(),
+                            },
+                            prog: prog.clone(),
+                            frame: buf,
+                        };
+                        self.record(job, &out, cost);
+                    }
                 }
                 Lane::Handoff(h) => {
                     let mut buf = self.pool.get();
@@ -191,6 +205,7 @@ impl Datapath {
             },
         );
         v.set_bpf(Some(prog.clone()));
+        self.note_bpf_timing(&v);
         if let Some(fp) = self.fp.get() {
             fp.prepare(prog);
         }
@@ -277,6 +292,34 @@ mod tests {
         }
         assert_eq!(v.stats.get(stat::APP0_FRAMES + 4), 10, "bpf_app2 (tx)");
         assert_eq!(dp.mac_stats[0].get(mac::TX_QUEUE_DROP), 10);
+    }
+
+    #[test]
+    fn inline_lanes_meter_their_packets_when_timing_is_on() {
+        let card = card(0);
+        let dp = card.datapath();
+        let prog = dp.port_vnic(0).unwrap().bpf().unwrap();
+        dp.timing().set_timing(true);
+        // Two receiving threads, each its own lane (and profile shard).
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    let mut lane = dp.rx_lane();
+                    for b in batches(50, 3) {
+                        dp.wire_rx_batch(0, &b, &mut lane);
+                    }
+                });
+            }
+        });
+        let rep = dp.timing().report(prog.seq).expect("registered on attach");
+        assert_eq!(rep.timed.packets, 100);
+        assert_eq!(rep.timed.insns, 300, "3 instructions each");
+        dp.timing().set_timing(false);
+        let mut lane = dp.rx_lane();
+        for b in batches(10, 1) {
+            dp.wire_rx_batch(0, &b, &mut lane);
+        }
+        assert_eq!(dp.timing().report(prog.seq).unwrap().timed.packets, 100);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::exec::{Env, Executor, Program};
 use super::me::{Me, Outcome};
+use super::timing::{Timing, WorkerProfiles};
 use super::{FpConfig, FpStats, Job};
 
 /// Packets handed to a worker at once, each with the number of its ME.
@@ -31,6 +32,9 @@ pub(super) const BATCH_MAX: usize = 64;
 pub(super) const WORKER_BATCHES: usize = 16;
 /// Empty batches kept for reuse.
 pub(super) const FREE_BATCHES: usize = 1024;
+/// Profile shards of the timing model when packets run on the receiving
+/// threads (inline lane `n` meters into shard `n % INLINE_SHARDS`).
+pub(super) const INLINE_SHARDS: usize = 256;
 /// How long an idle worker spins for the next batch before it parks.
 pub(super) const SPIN: Duration = Duration::from_micros(20);
 
@@ -60,6 +64,10 @@ pub struct Inline {
     exec: Arc<dyn Executor>,
     env: Arc<dyn Env + Send + Sync>,
     stats: Arc<FpStats>,
+    timing: Arc<Timing>,
+    profiles: WorkerProfiles,
+    /// The timing model's profile shard this lane meters into.
+    shard: usize,
     cfg: FpConfig,
     /// Packets run since the worker counter was last updated.
     ran: u64,
@@ -70,31 +78,40 @@ impl Inline {
         exec: Arc<dyn Executor>,
         env: Arc<dyn Env + Send + Sync>,
         stats: Arc<FpStats>,
+        timing: Arc<Timing>,
         cfg: FpConfig,
+        shard: usize,
     ) -> Self {
         Self {
             mes: (0..cfg.mes.max(1)).map(|_| None).collect(),
             exec,
             env,
             stats,
+            timing,
+            profiles: WorkerProfiles::default(),
+            shard,
             cfg,
             ran: 0,
         }
     }
 
-    /// Run `prog` on `frame` on the ME its flow hash `hash` picks, now:
-    /// the outcome and the ME's CTM buffer its data range points into.
-    pub fn run(&mut self, hash: u32, prog: &Program, frame: &[u8]) -> (Outcome, &[u8]) {
+    /// Run `prog` on `frame` on the ME its flow hash `hash` picks, now
+    /// (metered when the timing model says so): the outcome and the ME's
+    /// CTM buffer its data range points into.
+    pub fn run(&mut self, hash: u32, prog: &Arc<Program>, frame: &[u8]) -> (Outcome, &[u8]) {
         let m = hash as usize % self.mes.len();
         let exec = &self.exec;
         let me = self.mes[m].get_or_insert_with(|| Me::new(m as u16, exec.clone()));
-        let out = me.run(
+        let out = super::run_packet(
+            me,
             prog,
             frame,
             &*self.env,
-            self.cfg.budget,
-            self.cfg.trace,
+            &self.cfg,
             &self.stats.mes[m],
+            &self.timing,
+            &mut self.profiles,
+            self.shard,
         );
         self.ran += 1;
         (out, me.ctm())

@@ -25,10 +25,11 @@ pub mod exec;
 pub mod insn;
 pub mod lane;
 pub mod me;
+pub mod timing;
 pub mod word;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -36,8 +37,9 @@ use tracing::warn;
 
 use exec::{Env, Executor, ExecutorKind, Program};
 pub use lane::Lane;
-use lane::{Batch, FREE_BATCHES, Handoff, Inline, WORKER_BATCHES};
+use lane::{Batch, FREE_BATCHES, Handoff, INLINE_SHARDS, Inline, WORKER_BATCHES};
 use me::{Me, MeStats, Outcome};
+use timing::{Meter, Timing, WorkerProfiles};
 
 /// MEs of the model (the NFP-4000's flow-processing cores the firmware
 /// gives to the datapath).
@@ -111,8 +113,12 @@ pub struct FlowProcessor<T> {
     handler: Handler<T>,
     /// Where [`Self::submit`] runs packets without workers.
     inline: Mutex<Option<Inline>>,
+    /// Inline lanes made so far (each meters into a shard of its own).
+    lanes: AtomicUsize,
     /// Its counters.
     pub stats: Arc<FpStats>,
+    /// The timing model: switches, profiles, records.
+    timing: Arc<Timing>,
 }
 
 impl<T> std::fmt::Debug for FlowProcessor<T> {
@@ -140,6 +146,20 @@ impl<T: Send + 'static> FlowProcessor<T> {
         env: &Arc<dyn Env + Send + Sync>,
         handler: &Handler<T>,
     ) -> Self {
+        Self::with_timing(cfg, exec, env, handler, Arc::new(Timing::new()))
+    }
+
+    /// As [`FlowProcessor::with_executor`], metering packets as `timing`'s
+    /// switches say (checked once per packet): metered packets carry
+    /// their cost in [`Outcome::cost`] and are accounted in `timing`'s
+    /// profiles.
+    pub fn with_timing(
+        cfg: FpConfig,
+        exec: Arc<dyn Executor>,
+        env: &Arc<dyn Env + Send + Sync>,
+        handler: &Handler<T>,
+        timing: Arc<Timing>,
+    ) -> Self {
         let threads = cfg.threads.min(256);
         let mes = cfg.mes.clamp(threads.max(1), 1024);
         let cfg = FpConfig {
@@ -152,6 +172,8 @@ impl<T: Send + 'static> FlowProcessor<T> {
             workers: (0..threads.max(1)).map(|_| AtomicU64::new(0)).collect(),
         });
         let free = crossbeam_channel::bounded(FREE_BATCHES);
+        // A profile shard per worker; without workers, one per inline lane.
+        timing.set_workers(if threads == 0 { INLINE_SHARDS } else { threads });
         let mut senders = Vec::with_capacity(threads);
         for w in 0..threads {
             let (tx, rx) = crossbeam_channel::bounded(WORKER_BATCHES);
@@ -161,11 +183,17 @@ impl<T: Send + 'static> FlowProcessor<T> {
                 .step_by(threads)
                 .map(|m| Me::new(m as u16, exec.clone()))
                 .collect();
-            let (env, handler, stats, cfg) = (env.clone(), handler.clone(), stats.clone(), cfg);
+            let ctx = WorkerCtx {
+                env: env.clone(),
+                handler: handler.clone(),
+                stats: stats.clone(),
+                timing: timing.clone(),
+                cfg,
+            };
             let recycle = free.0.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("fp-worker{w}"))
-                .spawn(move || worker(w, owned, &rx, &recycle, &*env, &handler, &stats, &cfg));
+                .spawn(move || worker(w, owned, &rx, &recycle, &ctx));
             if let Err(e) = spawned {
                 warn!(target: "nfp_emu::fp", "cannot start flow processor worker {w}: {e}");
             }
@@ -178,8 +206,15 @@ impl<T: Send + 'static> FlowProcessor<T> {
             env: env.clone(),
             handler: handler.clone(),
             inline: Mutex::new(None),
+            lanes: AtomicUsize::new(0),
             stats,
+            timing,
         }
+    }
+
+    /// The timing model its packets are metered by.
+    pub fn timing(&self) -> &Arc<Timing> {
+        &self.timing
     }
 
     /// A lane for a thread that receives frames: it hands packets to the
@@ -197,11 +232,14 @@ impl<T: Send + 'static> FlowProcessor<T> {
     }
 
     fn inline_lane(&self) -> Inline {
+        let n = self.lanes.fetch_add(1, Ordering::Relaxed);
         Inline::new(
             self.exec.clone(),
             self.env.clone(),
             self.stats.clone(),
+            self.timing.clone(),
             self.cfg,
+            n % INLINE_SHARDS,
         )
     }
 
@@ -272,31 +310,73 @@ impl<T: Send + 'static> FlowProcessor<T> {
     }
 }
 
+/// What a worker thread works with.
+struct WorkerCtx<T> {
+    env: Arc<dyn Env + Send + Sync>,
+    handler: Handler<T>,
+    stats: Arc<FpStats>,
+    timing: Arc<Timing>,
+    cfg: FpConfig,
+}
+
+/// Run one packet on `me`, metered if `timing`'s switches say so (checked
+/// once per packet) with profile shard `shard`: what a worker and an
+/// inline lane do with each packet.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_packet(
+    me: &mut Me,
+    prog: &Arc<Program>,
+    frame: &[u8],
+    env: &dyn Env,
+    cfg: &FpConfig,
+    st: &MeStats,
+    timing: &Timing,
+    profiles: &mut WorkerProfiles,
+    shard: usize,
+) -> Outcome {
+    let level = timing.level();
+    if level.metering() {
+        let prof = profiles.get(timing, prog);
+        let meter = Meter::new(prof, shard, level.profiling(), timing.firmware());
+        me.run_metered(prog, frame, env, cfg.budget, cfg.trace, st, meter)
+    } else {
+        me.run(prog, frame, env, cfg.budget, cfg.trace, st)
+    }
+}
+
 /// Worker `w`: runs the batches lanes hand it, packet after packet, on the
 /// MEs it owns, and gives each emptied batch back for reuse.
-#[allow(clippy::too_many_arguments)]
 fn worker<T>(
     w: usize,
     mut mes: Vec<Me>,
     rx: &Receiver<Batch<T>>,
     recycle: &Sender<Batch<T>>,
-    env: &dyn Env,
-    handler: &Handler<T>,
-    stats: &FpStats,
-    cfg: &FpConfig,
+    x: &WorkerCtx<T>,
 ) {
+    let (cfg, env, timing) = (&x.cfg, &*x.env, &*x.timing);
     let threads = cfg.threads.max(1);
+    let mut profiles = WorkerProfiles::default();
     while let Some(mut batch) = lane::next_batch(rx) {
         let n = batch.len() as u64;
         for (m, job) in batch.drain(..) {
             let Some(me) = mes.get_mut(usize::from(m) / threads) else {
                 continue;
             };
-            let st = &stats.mes[usize::from(m)];
-            let out = me.run(&job.prog, &job.frame, env, cfg.budget, cfg.trace, st);
-            handler(job, &out, me.ctm());
+            let st = &x.stats.mes[usize::from(m)];
+            let out = run_packet(
+                me,
+                &job.prog,
+                &job.frame,
+                env,
+                cfg,
+                st,
+                timing,
+                &mut profiles,
+                w,
+            );
+            (x.handler)(job, &out, me.ctm());
         }
-        stats.workers[w].fetch_add(n, Ordering::Relaxed);
+        x.stats.workers[w].fetch_add(n, Ordering::Relaxed);
         let _ = recycle.try_send(batch);
     }
 }
