@@ -9,11 +9,13 @@
 //! programs, [`datapath`] the firmware's packet path between [`ports`] and
 //! the host, [`maps`] the offloaded BPF maps, [`pkt`] packet parsing and
 //! checksums; [`chip`] and [`card`] tie them together and [`vfio`]
-//! presents the card to QEMU. `testutil` (tests, and the `test-utils`
+//! presents the card to QEMU; [`bench`] runs a program on a card's
+//! datapath in-process (`nfp-emu bench`). `testutil` (tests, and the `test-utils`
 //! feature) holds the fixtures shared by unit tests, fuzz targets and
 //! benches.
 
 pub mod app;
+pub mod bench;
 pub mod card;
 pub mod chip;
 pub mod cpp;

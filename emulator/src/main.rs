@@ -16,6 +16,9 @@ use nfp_emu::{Card, CardConfig};
 /// `-device '{"driver":"vfio-user-pci","socket":{"type":"unix","path":"SOCKET"}}'`
 /// and a shared memory backend (`-object memory-backend-memfd,...,share=on`).
 /// The process exits when QEMU disconnects.
+///
+/// `nfp-emu bench --prog IMAGE ...` instead runs a microcode image on a
+/// card's datapath in-process and measures it (`nfp-emu bench --help`).
 #[derive(Debug, Parser)]
 #[command(name = "nfp-emu", version)]
 struct Args {
@@ -44,8 +47,11 @@ struct Args {
     /// What is plugged into physical port N: `N=loop:P` (a cable to port P
     /// of this card), `N=udp:LOCALHOST:LPORT@REMOTEHOST:RPORT` (one frame per
     /// datagram, like QEMU's -netdev dgram), `N=tap:IFNAME` (a host tap
-    /// device) or `N=none`. Repeat for each port; unlisted ports have no
-    /// cable (link down).
+    /// device), `N=pcap:FILE[,loop=K][,rate=PPS]` (the frames of a pcap or
+    /// pcapng file replayed K times, 0: forever, as fast as possible or at
+    /// PPS frames/s), `N=gen:[size=B][,count=N][,flows=F][,rate=PPS]`
+    /// (generated IPv4/UDP frames of B bytes over F flows) or `N=none`.
+    /// Repeat for each port; unlisted ports have no cable (link down).
     #[arg(long = "port", value_name = "N=SPEC", value_parser = parse_port)]
     port: Vec<(usize, PortSpec)>,
 
@@ -55,8 +61,9 @@ struct Args {
     pcap: Option<PathBuf>,
 
     /// Host worker threads of the flow processor, which runs offloaded BPF
-    /// programs (default: the host's cores).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// programs (default: the host's cores); 0: no workers, each packet
+    /// runs to completion on the thread that receives it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=256))]
     fp_threads: Option<u16>,
 
     /// Microengines of the flow processor (4 contexts each); packets of one
@@ -151,6 +158,9 @@ fn parse_serial(s: &str) -> Result<[u8; 6], String> {
 }
 
 fn main() -> anyhow::Result<()> {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "bench") {
+        std::process::exit(nfp_emu::bench::main(std::env::args_os().skip(1)));
+    }
     let args = Args::parse();
     let _log = nfp_emu::logging::init(args.verbose, args.trace_prog);
     let flash_firmware = match &args.firmware {

@@ -7,7 +7,10 @@
 //! takes the control-plane lock.
 
 pub mod helpers;
+mod rx;
 mod timing;
+
+pub use rx::{AttachError, RxLane};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +19,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use parking_lot::RwLock;
 use tracing::{info, warn};
 
+use crate::fp::exec::Program;
 use crate::fp::me::{Action, Outcome};
 use crate::fp::{FlowProcessor, FpConfig};
 use crate::maps::MapStore;
@@ -127,6 +131,13 @@ impl MacStats {
     }
 
     fn count(&self, frame: &[u8], rx: bool) {
+        Self::count_with(frame, rx, &mut |off, n| self.add(off, n));
+    }
+
+    /// The counters `frame` adds to, received (`rx`) or transmitted: each
+    /// [`mac`] offset and amount given to `add` (a receive batch sums
+    /// them before it adds them to the port's counters).
+    pub fn count_with(frame: &[u8], rx: bool, add: &mut impl FnMut(usize, u64)) {
         use mac::*;
         let len = frame.len() as u64;
         // Sizes on the wire include the 4-byte FCS.
@@ -141,10 +152,10 @@ impl MacStats {
             _ => b[6],
         };
         if rx {
-            self.add(RX_IN_OCTETS, wire);
-            self.add(RX_FRAMES_RECEIVED_OK, 1);
-            self.add(RX_PKTS, 1);
-            self.add(
+            add(RX_IN_OCTETS, wire);
+            add(RX_FRAMES_RECEIVED_OK, 1);
+            add(RX_PKTS, 1);
+            add(
                 bucket([
                     RX_PKTS_64_OCTETS,
                     RX_PKTS_65_TO_127_OCTETS,
@@ -157,17 +168,17 @@ impl MacStats {
                 1,
             );
             if wire < 64 {
-                self.add(RX_UNDERSIZE_PKTS, 1);
+                add(RX_UNDERSIZE_PKTS, 1);
             }
             match pkt::dst_class(frame) {
-                pkt::Dst::Unicast => self.add(RX_UNICAST_PKTS, 1),
-                pkt::Dst::Multicast => self.add(RX_MULTICAST_PKTS, 1),
-                pkt::Dst::Broadcast => self.add(RX_IN_BROADCAST_PKTS, 1),
+                pkt::Dst::Unicast => add(RX_UNICAST_PKTS, 1),
+                pkt::Dst::Multicast => add(RX_MULTICAST_PKTS, 1),
+                pkt::Dst::Broadcast => add(RX_IN_BROADCAST_PKTS, 1),
             }
         } else {
-            self.add(TX_OUT_OCTETS, wire);
-            self.add(TX_FRAMES_TRANSMITTED_OK, 1);
-            self.add(
+            add(TX_OUT_OCTETS, wire);
+            add(TX_FRAMES_TRANSMITTED_OK, 1);
+            add(
                 bucket([
                     TX_PKTS_64_OCTETS,
                     TX_PKTS_65_TO_127_OCTETS,
@@ -180,9 +191,9 @@ impl MacStats {
                 1,
             );
             match pkt::dst_class(frame) {
-                pkt::Dst::Unicast => self.add(TX_UNICAST_PKTS, 1),
-                pkt::Dst::Multicast => self.add(TX_MULTICAST_PKTS, 1),
-                pkt::Dst::Broadcast => self.add(TX_BROADCAST_PKTS, 1),
+                pkt::Dst::Unicast => add(TX_UNICAST_PKTS, 1),
+                pkt::Dst::Multicast => add(TX_MULTICAST_PKTS, 1),
+                pkt::Dst::Broadcast => add(TX_BROADCAST_PKTS, 1),
             }
         }
     }
@@ -305,10 +316,9 @@ impl Datapath {
                     let Some(dp) = weak.upgrade() else {
                         return;
                     };
+                    let mut lane = dp.rx_lane();
                     ports::receive_loop(port, &mut *input, |batch| {
-                        for frame in batch.frames() {
-                            dp.wire_rx(port, frame);
-                        }
+                        dp.wire_rx_batch(port, batch, &mut lane);
                         true
                     });
                 });
@@ -431,13 +441,35 @@ impl Datapath {
     /// counter the program chose (bpf.md §7) and carry out its verdict.
     fn fp_done(&self, job: Job, out: &Outcome, ctm: &[u8]) {
         let v = &job.tag.vnic;
+        let count = &mut |w, n| v.stats.add(w, n);
+        self.complete(job.tag.port, v, &job.prog, job.frame.len(), out, ctm, count);
+        match out.cost {
+            Some(cost) => self.record(job, out, &cost),
+            None => self.pool.put(job.frame),
+        }
+    }
+
+    /// The verdict `out` of `prog` on a frame of `len` bytes from port
+    /// `port` (received by `v`), whose data is in `ctm`: count it under
+    /// the vNIC counter words it gives `count` and carry it out.
+    #[allow(clippy::too_many_arguments)]
+    fn complete(
+        &self,
+        port: usize,
+        v: &VnicDp,
+        prog: &Program,
+        len: usize,
+        out: &Outcome,
+        ctm: &[u8],
+        count: &mut impl FnMut(usize, u64),
+    ) {
         if let Some(s) = out.stat {
             let w = stat::APP0_FRAMES + 2 * usize::from(s);
-            v.stats.add(w, 1);
-            v.stats.add(w + 1, job.frame.len() as u64);
+            count(w, 1);
+            count(w + 1, len as u64);
         }
         if let Some(f) = out.fault {
-            if job.prog.count_fault() == 0 {
+            if prog.count_fault() == 0 {
                 crate::guest_warn!("{}: packet aborted (XDP_ABORTED): {f}", v.name());
             } else {
                 crate::guest_debug!("{}: packet aborted: {f}", v.name());
@@ -447,20 +479,16 @@ impl Datapath {
             crate::guest_debug!(
                 "{}: program {} returned XDP_ABORTED (result {:#010x}, {} instructions)",
                 v.name(),
-                job.prog.seq,
+                prog.seq,
                 out.result,
                 out.steps
             );
         }
         let data = ctm.get(out.data.clone()).unwrap_or_default();
         match out.action {
-            Action::Pass => self.to_host(job.tag.port, v, &v.config(), data, out.queue, false),
-            Action::Tx => self.wire_tx(job.tag.port, data),
+            Action::Pass => self.to_host(port, v, &v.config(), data, out.queue, false),
+            Action::Tx => self.wire_tx(port, data),
             Action::Drop => {}
-        }
-        match out.cost {
-            Some(cost) => self.record(job, out, &cost),
-            None => self.pool.put(job.frame),
         }
     }
 

@@ -6,6 +6,9 @@
 //! workers; a packet goes to the ME its flow hashes to, so packets of one
 //! flow are processed, and leave the card, in arrival order. Each worker
 //! runs its packets to completion and hands the outcome to the datapath.
+//! Receiving threads reach the workers through a [`Lane`] each, which
+//! hands packets over in batches, or, without workers, runs them on the
+//! receiving thread itself ([`lane`]).
 //!
 //! Where a packet's program runs is an [`exec::Executor`] the pool is
 //! given (chosen through [`FpConfig::exec`]); the MEs and the pool never
@@ -20,30 +23,33 @@ pub mod asm;
 pub mod disasm;
 pub mod exec;
 pub mod insn;
+pub mod lane;
 pub mod me;
 pub mod timing;
 pub mod word;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
 use tracing::warn;
 
 use exec::{Env, Executor, ExecutorKind, Program};
+pub use lane::Lane;
+use lane::{Batch, FREE_BATCHES, Handoff, INLINE_SHARDS, Inline, WORKER_BATCHES};
 use me::{Me, MeStats, Outcome};
 use timing::{Meter, Timing, WorkerProfiles};
 
 /// MEs of the model (the NFP-4000's flow-processing cores the firmware
 /// gives to the datapath).
 pub const DEFAULT_MES: usize = 48;
-/// Packets waiting per worker before the port's receive path waits.
-const WORKER_QUEUE: usize = 256;
 
 /// How the flow processor is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FpConfig {
-    /// Host worker threads.
+    /// Host worker threads; 0: none, packets run to completion on the
+    /// threads that receive them.
     pub threads: usize,
     /// Microengines.
     pub mes: usize,
@@ -89,7 +95,8 @@ pub type Handler<T> = Arc<dyn Fn(Job<T>, &Outcome, &[u8]) + Send + Sync>;
 pub struct FpStats {
     /// Per ME.
     pub mes: Box<[MeStats]>,
-    /// Packets each worker thread processed.
+    /// Packets each worker thread processed (without workers, worker 0
+    /// counts the packets run on the receiving threads).
     pub workers: Box<[AtomicU64]>,
 }
 
@@ -97,8 +104,17 @@ pub struct FpStats {
 pub struct FlowProcessor<T> {
     /// The layout it runs with (threads and MEs clamped).
     pub cfg: FpConfig,
-    senders: Vec<Sender<(u16, Job<T>)>>,
+    /// Each worker's queue of batches.
+    senders: Vec<Sender<Batch<T>>>,
+    /// Empty batches, recycled by the workers.
+    free: (Sender<Batch<T>>, Receiver<Batch<T>>),
     exec: Arc<dyn Executor>,
+    env: Arc<dyn Env + Send + Sync>,
+    handler: Handler<T>,
+    /// Where [`Self::submit`] runs packets without workers.
+    inline: Mutex<Option<Inline>>,
+    /// Inline lanes made so far (each meters into a shard of its own).
+    lanes: AtomicUsize,
     /// Its counters.
     pub stats: Arc<FpStats>,
     /// The timing model: switches, profiles, records.
@@ -116,8 +132,8 @@ impl<T> std::fmt::Debug for FlowProcessor<T> {
 
 impl<T: Send + 'static> FlowProcessor<T> {
     /// Start `cfg.threads` workers sharing `cfg.mes` MEs, running packets
-    /// on the executor `cfg.exec` names; outcomes go to `handler`, EMEM and
-    /// helper calls to `env`.
+    /// on the executor `cfg.exec` names; outcomes of packets run on the
+    /// workers go to `handler`, EMEM and helper calls to `env`.
     pub fn start(cfg: FpConfig, env: &Arc<dyn Env + Send + Sync>, handler: &Handler<T>) -> Self {
         Self::with_executor(cfg, cfg.exec.executor(), env, handler)
     }
@@ -144,8 +160,8 @@ impl<T: Send + 'static> FlowProcessor<T> {
         handler: &Handler<T>,
         timing: Arc<Timing>,
     ) -> Self {
-        let threads = cfg.threads.clamp(1, 256);
-        let mes = cfg.mes.clamp(threads, 1024);
+        let threads = cfg.threads.min(256);
+        let mes = cfg.mes.clamp(threads.max(1), 1024);
         let cfg = FpConfig {
             threads,
             mes,
@@ -153,12 +169,14 @@ impl<T: Send + 'static> FlowProcessor<T> {
         };
         let stats = Arc::new(FpStats {
             mes: (0..mes).map(|_| MeStats::default()).collect(),
-            workers: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+            workers: (0..threads.max(1)).map(|_| AtomicU64::new(0)).collect(),
         });
-        timing.set_workers(threads);
+        let free = crossbeam_channel::bounded(FREE_BATCHES);
+        // A profile shard per worker; without workers, one per inline lane.
+        timing.set_workers(if threads == 0 { INLINE_SHARDS } else { threads });
         let mut senders = Vec::with_capacity(threads);
         for w in 0..threads {
-            let (tx, rx) = crossbeam_channel::bounded(WORKER_QUEUE);
+            let (tx, rx) = crossbeam_channel::bounded(WORKER_BATCHES);
             senders.push(tx);
             // Worker w owns MEs w, w + threads, ...
             let owned: Vec<Me> = (w..mes)
@@ -172,9 +190,10 @@ impl<T: Send + 'static> FlowProcessor<T> {
                 timing: timing.clone(),
                 cfg,
             };
+            let recycle = free.0.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("fp-worker{w}"))
-                .spawn(move || worker(w, owned, &rx, &ctx));
+                .spawn(move || worker(w, owned, &rx, &recycle, &ctx));
             if let Err(e) = spawned {
                 warn!(target: "nfp_emu::fp", "cannot start flow processor worker {w}: {e}");
             }
@@ -182,7 +201,12 @@ impl<T: Send + 'static> FlowProcessor<T> {
         Self {
             cfg,
             senders,
+            free,
             exec,
+            env: env.clone(),
+            handler: handler.clone(),
+            inline: Mutex::new(None),
+            lanes: AtomicUsize::new(0),
             stats,
             timing,
         }
@@ -191,6 +215,32 @@ impl<T: Send + 'static> FlowProcessor<T> {
     /// The timing model its packets are metered by.
     pub fn timing(&self) -> &Arc<Timing> {
         &self.timing
+    }
+
+    /// A lane for a thread that receives frames: it hands packets to the
+    /// workers in batches, or, without workers, runs them itself.
+    pub fn lane(&self) -> Lane<T> {
+        if self.senders.is_empty() {
+            Lane::Inline(self.inline_lane())
+        } else {
+            Lane::Handoff(Handoff::new(
+                self.senders.clone(),
+                self.free.1.clone(),
+                self.cfg.mes,
+            ))
+        }
+    }
+
+    fn inline_lane(&self) -> Inline {
+        let n = self.lanes.fetch_add(1, Ordering::Relaxed);
+        Inline::new(
+            self.exec.clone(),
+            self.env.clone(),
+            self.stats.clone(),
+            self.timing.clone(),
+            self.cfg,
+            n % INLINE_SHARDS,
+        )
     }
 
     /// The executor packets run on.
@@ -210,14 +260,30 @@ impl<T: Send + 'static> FlowProcessor<T> {
         hash as usize % self.cfg.mes
     }
 
-    /// Queue a packet on the ME of its flow; waits while that ME's worker
-    /// is full. Gives the job back if the worker is gone.
+    /// Queue one packet on the ME of its flow; waits while that ME's
+    /// worker is full. Gives the job back if the worker is gone. Without
+    /// workers the packet runs now, on the caller's thread, and its
+    /// outcome goes to the handler. Receiving threads use a [`Lane`].
     pub fn submit(&self, hash: u32, job: Job<T>) -> Result<(), Job<T>> {
         let me = self.me_of(hash);
-        let w = me % self.cfg.threads;
-        self.senders[w]
-            .send((me as u16, job))
-            .map_err(|e| e.into_inner().1)
+        if self.senders.is_empty() {
+            let mut inline = self.inline.lock();
+            let lane = inline.get_or_insert_with(|| self.inline_lane());
+            let (out, ctm) = lane.run(hash, &job.prog, &job.frame);
+            (self.handler)(job, &out, ctm);
+            lane.flush();
+            return Ok(());
+        }
+        let w = me % self.senders.len();
+        let mut b = self.free.1.try_recv().unwrap_or_default();
+        b.push((me as u16, job));
+        match self.senders[w].send(b) {
+            Ok(()) => Ok(()),
+            Err(e) => match e.into_inner().pop() {
+                Some((_, job)) => Err(job),
+                None => Ok(()),
+            },
+        }
     }
 
     /// A table of the counters: one line per ME that ran packets.
@@ -253,25 +319,65 @@ struct WorkerCtx<T> {
     cfg: FpConfig,
 }
 
-fn worker<T>(w: usize, mut mes: Vec<Me>, rx: &Receiver<(u16, Job<T>)>, x: &WorkerCtx<T>) {
+/// Run one packet on `me`, metered if `timing`'s switches say so (checked
+/// once per packet) with profile shard `shard`: what a worker and an
+/// inline lane do with each packet.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_packet(
+    me: &mut Me,
+    prog: &Arc<Program>,
+    frame: &[u8],
+    env: &dyn Env,
+    cfg: &FpConfig,
+    st: &MeStats,
+    timing: &Timing,
+    profiles: &mut WorkerProfiles,
+    shard: usize,
+) -> Outcome {
+    let level = timing.level();
+    if level.metering() {
+        let prof = profiles.get(timing, prog);
+        let meter = Meter::new(prof, shard, level.profiling(), timing.firmware());
+        me.run_metered(prog, frame, env, cfg.budget, cfg.trace, st, meter)
+    } else {
+        me.run(prog, frame, env, cfg.budget, cfg.trace, st)
+    }
+}
+
+/// Worker `w`: runs the batches lanes hand it, packet after packet, on the
+/// MEs it owns, and gives each emptied batch back for reuse.
+fn worker<T>(
+    w: usize,
+    mut mes: Vec<Me>,
+    rx: &Receiver<Batch<T>>,
+    recycle: &Sender<Batch<T>>,
+    x: &WorkerCtx<T>,
+) {
     let (cfg, env, timing) = (&x.cfg, &*x.env, &*x.timing);
-    let threads = cfg.threads;
+    let threads = cfg.threads.max(1);
     let mut profiles = WorkerProfiles::default();
-    while let Ok((m, job)) = rx.recv() {
-        let Some(me) = mes.get_mut(usize::from(m) / threads) else {
-            continue;
-        };
-        let st = &x.stats.mes[usize::from(m)];
-        let level = timing.level();
-        let out = if level.metering() {
-            let prof = profiles.get(timing, &job.prog);
-            let meter = Meter::new(prof, w, level.profiling(), timing.firmware());
-            me.run_metered(&job.prog, &job.frame, env, cfg.budget, cfg.trace, st, meter)
-        } else {
-            me.run(&job.prog, &job.frame, env, cfg.budget, cfg.trace, st)
-        };
-        x.stats.workers[w].fetch_add(1, Ordering::Relaxed);
-        (x.handler)(job, &out, me.ctm());
+    while let Some(mut batch) = lane::next_batch(rx) {
+        let n = batch.len() as u64;
+        for (m, job) in batch.drain(..) {
+            let Some(me) = mes.get_mut(usize::from(m) / threads) else {
+                continue;
+            };
+            let st = &x.stats.mes[usize::from(m)];
+            let out = run_packet(
+                me,
+                &job.prog,
+                &job.frame,
+                env,
+                cfg,
+                st,
+                timing,
+                &mut profiles,
+                w,
+            );
+            (x.handler)(job, &out, me.ctm());
+        }
+        x.stats.workers[w].fetch_add(n, Ordering::Relaxed);
+        let _ = recycle.try_send(batch);
     }
 }
 

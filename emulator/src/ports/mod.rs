@@ -7,21 +7,31 @@
 //! backends, one file each, are a loopback cable to another port of the
 //! card (`cable`, `loop:P`), a UDP socket carrying one Ethernet frame per
 //! datagram as QEMU's `-netdev dgram` does (`udp`), a host tap device
-//! (`tap`) and nothing (`none`); `record` wraps any of them to record
-//! its traffic. Adding a backend is one new file (its parser, its `open`
-//! and its two ends) and its name in `spec`.
+//! (`tap`), a capture file replayed (`pcap`), a traffic generator (`generator`, `gen:`)
+//! and nothing (`none`); `record` wraps any of them to record its
+//! traffic, `pace` paces the sources at a given rate, and `source` offers
+//! the two sources to threads that feed a card in-process. Adding a
+//! backend is one new file (its parser, its `open` and its two ends) and
+//! its name in `spec`.
 //!
 //! This module uses neither the datapath nor NFD: it moves frames.
 
 mod batch;
 mod cable;
+mod generator;
 mod none;
+mod pace;
+mod pcap;
 mod record;
+mod source;
 mod spec;
 mod tap;
 mod udp;
 
 pub use batch::RxBatch;
+pub use generator::{GEN_MAX_FLOWS, GEN_MIN_SIZE, GEN_SEQ_OFF, GenSpec, gen_frame};
+pub use pcap::PcapFrames;
+pub use source::Source;
 pub use spec::{PortSpec, parse_assignment};
 
 use std::net::SocketAddr;
@@ -52,12 +62,12 @@ pub trait WireTx: Send + Sync {
     /// queue, a send error).
     fn send(&self, frame: &[u8]) -> bool;
 
-    /// Put `frames` on the wire in order; returns how many of the first
-    /// went out. A backend stops at the first frame it cannot send (as
-    /// `sendmmsg` does) and the rest are dropped. The default sends them
-    /// one by one; batched backends override it.
+    /// Put `frames` on the wire in order; returns how many went out. A
+    /// frame the backend cannot send is dropped and the others still go,
+    /// in order. The default sends them one by one; batched backends
+    /// override it.
     fn send_batch(&self, frames: &[&[u8]]) -> usize {
-        frames.iter().take_while(|f| self.send(f)).count()
+        frames.iter().filter(|f| self.send(f)).count()
     }
 
     /// Whether a link partner is connected: the port's link state.
@@ -226,6 +236,70 @@ pub enum PortError {
         /// Why.
         source: std::io::Error,
     },
+    /// An option a backend does not have.
+    #[error("{backend}: unknown option {option:?} (known: {known})")]
+    UnknownOption {
+        /// The backend.
+        backend: &'static str,
+        /// The option given.
+        option: String,
+        /// The options it has.
+        known: &'static str,
+    },
+    /// An option whose value is not a number.
+    #[error("{backend}: {option}: bad number: {source}")]
+    OptionValue {
+        /// The backend.
+        backend: &'static str,
+        /// The option.
+        option: String,
+        /// Why it is not a number.
+        source: ParseIntError,
+    },
+    /// An option whose value is out of range.
+    #[error("{backend}: {option}={value}: must be {lo} to {hi}")]
+    OptionRange {
+        /// The backend.
+        backend: &'static str,
+        /// The option.
+        option: String,
+        /// The value given.
+        value: u64,
+        /// Smallest allowed.
+        lo: u64,
+        /// Largest allowed.
+        hi: u64,
+    },
+    /// `pcap:` without a file name.
+    #[error("pcap:{0}: expected FILE[,loop=K][,rate=PPS]")]
+    PcapSyntax(String),
+    /// A capture file to replay cannot be opened.
+    #[error("opening {}: {source}", path.display())]
+    PcapOpen {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A capture file to replay does not read as pcap or pcapng.
+    #[error("reading {}: {source}", path.display())]
+    PcapRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: pcap_file::PcapError,
+    },
+    /// A capture file of another link type than Ethernet.
+    #[error("{}: link type {linktype}, not Ethernet", path.display())]
+    PcapLinkType {
+        /// The file.
+        path: PathBuf,
+        /// Its link type.
+        linktype: String,
+    },
+    /// A capture file without a frame.
+    #[error("{}: no frames", .0.display())]
+    PcapEmpty(PathBuf),
 }
 
 /// Reusable frame buffers, so steady-state traffic allocates nothing.
@@ -309,8 +383,8 @@ impl Wire {
         ok
     }
 
-    /// Put frames on the wire in order; returns how many of the first went
-    /// out (the rest were dropped).
+    /// Put frames on the wire in order; returns how many went out (the
+    /// others were dropped).
     pub fn send_batch(&self, frames: &[&[u8]]) -> usize {
         let sent = self.tx.send_batch(frames).min(frames.len());
         let dropped = (frames.len() - sent) as u64;

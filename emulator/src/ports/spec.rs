@@ -3,9 +3,11 @@
 //! file only knows their names.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 
-use super::{Cables, Link, PortError, cable, none, tap, udp};
+use super::generator::GenSpec;
+use super::{Cables, Link, PortError, cable, generator, none, pcap, tap, udp};
 
 /// What is plugged into a port.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +25,18 @@ pub enum PortSpec {
     },
     /// A host tap device.
     Tap(String),
+    /// Frames replayed from a capture file; what the card sends is
+    /// discarded.
+    Pcap {
+        /// The pcap or pcapng file.
+        path: PathBuf,
+        /// Times the file is replayed (0: without end).
+        loops: u64,
+        /// Frames per second (`None`: as fast as the port takes them).
+        rate: Option<u64>,
+    },
+    /// Frames from a traffic generator; what the card sends is discarded.
+    Gen(GenSpec),
 }
 
 /// A backend `--port` knows by name.
@@ -52,9 +66,19 @@ const BACKENDS: &[Backend] = &[
         syntax: "tap:IF",
         parse: tap::parse,
     },
+    Backend {
+        name: "pcap",
+        syntax: "pcap:FILE[,loop=K][,rate=PPS]",
+        parse: pcap::parse,
+    },
+    Backend {
+        name: "gen",
+        syntax: "gen:[size=B][,count=N][,flows=F][,rate=PPS]",
+        parse: generator::parse,
+    },
 ];
 
-/// "none, loop:P, udp:L@R or tap:IF".
+/// "none, loop:P, udp:L@R, tap:IF, pcap:... or gen:...".
 pub(super) fn expected() -> String {
     let mut s = String::from("none");
     for (i, b) in BACKENDS.iter().enumerate() {
@@ -75,6 +99,17 @@ impl std::fmt::Display for PortSpec {
             PortSpec::Loop(p) => write!(f, "loop:{p}"),
             PortSpec::Udp { local, remote } => write!(f, "udp:{local}@{remote}"),
             PortSpec::Tap(n) => write!(f, "tap:{n}"),
+            PortSpec::Pcap { path, loops, rate } => {
+                write!(f, "pcap:{}", path.display())?;
+                if *loops != 1 {
+                    write!(f, ",loop={loops}")?;
+                }
+                if let Some(r) = rate {
+                    write!(f, ",rate={r}")?;
+                }
+                Ok(())
+            }
+            PortSpec::Gen(g) => g.fmt(f),
         }
     }
 }
@@ -82,7 +117,9 @@ impl std::fmt::Display for PortSpec {
 impl FromStr for PortSpec {
     type Err = PortError;
 
-    /// `none`, `loop:P`, `udp:LOCALHOST:LPORT@REMOTEHOST:RPORT`, `tap:IFNAME`.
+    /// `none`, `loop:P`, `udp:LOCALHOST:LPORT@REMOTEHOST:RPORT`, `tap:IFNAME`,
+    /// `pcap:FILE[,loop=K][,rate=PPS]`,
+    /// `gen:[size=B][,count=N][,flows=F][,rate=PPS]`.
     fn from_str(s: &str) -> Result<Self, PortError> {
         if s == "none" {
             return Ok(PortSpec::None);
@@ -111,6 +148,8 @@ impl PortSpec {
             PortSpec::Loop(peer) => cable::open(port, *peer, cables),
             PortSpec::Udp { local, remote } => udp::open(port, *local, *remote),
             PortSpec::Tap(name) => tap::open(port, name),
+            PortSpec::Pcap { path, loops, rate } => pcap::open(path, *loops, *rate),
+            PortSpec::Gen(g) => Ok(generator::open(g)),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `tap:IFNAME`: a host tap device (`IFF_TAP | IFF_NO_PI`), one frame per
-//! read or write.
+//! read or write. The device is non-blocking: the receiving end waits in
+//! `poll` for the first frame, then reads what else is queued, up to the
+//! batch, without waiting again.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
@@ -50,6 +52,14 @@ fn open_tap(name: &str) -> std::io::Result<File> {
     if r < 0 {
         return Err(std::io::Error::last_os_error());
     }
+    // SAFETY: F_GETFL/F_SETFL on a descriptor this function owns.
+    let ok = unsafe {
+        let fl = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+        fl >= 0 && libc::fcntl(f.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK) >= 0
+    };
+    if !ok {
+        return Err(std::io::Error::last_os_error());
+    }
     Ok(f)
 }
 
@@ -79,25 +89,54 @@ impl WireTx for TapTx {
     }
 }
 
-/// Reads one frame per `read`.
+/// Reads the frames queued on the device, one per `read`.
 struct TapRx(File);
 
-impl WireRx for TapRx {
-    /// One frame per call (batched reads are a later step); the device
-    /// going away ends the port.
-    fn recv_batch(&mut self, batch: &mut RxBatch) -> std::io::Result<usize> {
+impl TapRx {
+    /// Wait until the device has a frame (or an error or hang-up to
+    /// report).
+    fn wait(&self) -> std::io::Result<()> {
+        let mut p = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         loop {
-            let slot = batch.free_slot().ok_or_else(super::batch_full)?;
+            // SAFETY: one valid pollfd for the call; no timeout.
+            let r = unsafe { libc::poll(&mut p, 1, -1) };
+            if r >= 0 {
+                return Ok(());
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+impl WireRx for TapRx {
+    /// Wait for a frame, then read until the device has no more or the
+    /// batch is full. The device going away ends the port.
+    fn recv_batch(&mut self, batch: &mut RxBatch) -> std::io::Result<usize> {
+        if batch.is_full() {
+            return Err(super::batch_full());
+        }
+        let mut got = 0;
+        while let Some(slot) = batch.free_slot() {
             match (&self.0).read(slot) {
-                Ok(0) => return Ok(0),
+                Ok(0) => break,
                 Ok(n) => {
                     batch.commit(n);
-                    return Ok(1);
+                    got += 1;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock && got == 0 => self.wait()?,
+                Err(_) if got > 0 => break,
                 Err(e) => return Err(e),
             }
         }
+        Ok(got)
     }
 
     fn readiness(&self) -> Readiness<'_> {

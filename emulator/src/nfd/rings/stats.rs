@@ -47,6 +47,13 @@ impl VnicStats {
 
     /// Count `frame` under the general RX or TX counters.
     pub fn count_frame(&self, frame: &[u8], rx: bool) {
+        Self::count_frame_with(frame, rx, &mut |word, n| self.add(word, n));
+    }
+
+    /// The general counters `frame` adds to, received (`rx`) or
+    /// transmitted: each [`stat`] word and amount given to `add` (a
+    /// receive batch sums them before it adds them to the vNIC's).
+    pub fn count_frame_with(frame: &[u8], rx: bool, add: &mut impl FnMut(usize, u64)) {
         let len = frame.len() as u64;
         let (oct, uc, mc, bc, frames, mcf, bcf) = if rx {
             (
@@ -69,17 +76,17 @@ impl VnicStats {
                 stat::TX_BC_FRAMES,
             )
         };
-        self.add(oct, len);
-        self.add(frames, 1);
+        add(oct, len);
+        add(frames, 1);
         match pkt::dst_class(frame) {
-            Dst::Unicast => self.add(uc, len),
+            Dst::Unicast => add(uc, len),
             Dst::Multicast => {
-                self.add(mc, len);
-                self.add(mcf, 1);
+                add(mc, len);
+                add(mcf, 1);
             }
             Dst::Broadcast => {
-                self.add(bc, len);
-                self.add(bcf, 1);
+                add(bc, len);
+                add(bcf, 1);
             }
         }
     }
