@@ -9,6 +9,11 @@ use parking_lot::Mutex;
 use crate::app::AppFirmware;
 use crate::chip::Chip;
 use crate::cpp::memmap::{MemoryMap, MemoryMapError};
+use crate::maps::MAP_MAX_MAPS;
+
+/// Host memory a live map table needs beyond its EMEM range (its
+/// descriptor, directory entry and allocator node): an upper bound.
+const MAP_TABLE_OVERHEAD_MAX: u64 = 4096;
 use crate::datapath::Datapath;
 use crate::fp::FpConfig;
 use crate::nsp::board::BoardConfig;
@@ -142,6 +147,7 @@ impl Card {
                 ports: specs.len(),
             });
         }
+        let map = cfg.memory_map()?;
         let dp = Datapath::new(
             NFP_MSIX_VECTORS,
             &specs,
@@ -149,9 +155,10 @@ impl Card {
             cfg.pcap_dir.as_deref(),
             cfg.fp,
             cfg.bpf_dump.clone(),
+            map.map_region(),
         )?;
         let nsp = Nsp::new(cfg.board_info(), eth);
-        let app = AppFirmware::new(cfg.flash_firmware.clone(), cfg.memory_map()?)?;
+        let app = AppFirmware::new(cfg.flash_firmware.clone(), map)?;
         Ok(Self {
             config_at_reset: config.clone(),
             config: Mutex::new(config),
@@ -160,10 +167,15 @@ impl Card {
         })
     }
 
-    /// Upper bound of the host memory the card's memories can hold,
-    /// whatever the guest does (docs/memory.md, "The bound").
+    /// Upper bound of the host memory the card's memories and its
+    /// offloaded maps can hold, whatever the guest does (docs/memory.md,
+    /// "The bound"): the MU model's bound plus the map region, whose
+    /// tables the map store keeps in memory of its own, plus their
+    /// bookkeeping.
     pub fn memory_bound(&self) -> u64 {
-        self.chip.lock().mu.map().bound()
+        let map = self.chip.lock().mu.map().clone();
+        let region = map.map_region();
+        map.bound() + (region.end - region.start) + MAP_TABLE_OVERHEAD_MAX * u64::from(MAP_MAX_MAPS)
     }
 
     /// Start the port threads.

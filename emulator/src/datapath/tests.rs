@@ -27,6 +27,7 @@ fn loopback_cable_moves_frames_between_ports() {
         None,
         crate::fp::FpConfig::default(),
         None,
+        crate::cpp::memmap::MemoryMap::default().map_region(),
     )
     .unwrap();
     dp.start();
@@ -53,6 +54,7 @@ fn mac_stats_overlay_reads_the_port_slot() {
         None,
         crate::fp::FpConfig::default(),
         None,
+        crate::cpp::memmap::MemoryMap::default().map_region(),
     )
     .unwrap();
     assert!(!dp.link_up(0));
@@ -129,6 +131,7 @@ fn offloaded_programs_drop_and_transmit_with_their_counters() {
             ..Default::default()
         },
         None,
+        crate::cpp::memmap::MemoryMap::default().map_region(),
     )
     .unwrap();
     dp.start();
@@ -183,6 +186,7 @@ fn overlays_at_the_end_of_the_address_space() {
         None,
         crate::fp::FpConfig::default(),
         None,
+        crate::cpp::memmap::MemoryMap::default().map_region(),
     )
     .unwrap();
     let v = Arc::new(VnicDp::new(

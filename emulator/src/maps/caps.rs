@@ -49,11 +49,15 @@ impl From<(u32, u32)> for CmsgLayout {
 pub struct MapLimits {
     /// Bit per `BPF_MAP_TYPE_*`.
     pub types: u32,
+    /// Most maps alive at once.
     pub max_maps: u32,
     /// Elements over all maps.
     pub max_elems: u32,
+    /// Largest key, bytes.
     pub max_key_sz: u32,
+    /// Largest value, bytes.
     pub max_val_sz: u32,
+    /// Largest key + value, each rounded up to 8 bytes.
     pub max_elem_sz: u32,
 }
 
@@ -64,6 +68,7 @@ pub struct BpfCaps {
     pub abi: u8,
     /// (helper id, ustore address) pairs.
     pub funcs: Vec<(u32, u32)>,
+    /// The map limits, if the firmware has maps.
     pub maps: Option<MapLimits>,
     /// `NFP_BPF_CAP_TYPE_CMSG_MULTI_ENT`: replies may carry several entries.
     pub multi_ent: bool,
