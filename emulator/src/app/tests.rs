@@ -438,3 +438,39 @@ fn vnic_tlv_template_is_honoured() {
     chip.mu.read(nfd.vnics[0].params.bar, &mut b);
     assert_eq!(TlvCaps::parse(&b).unwrap(), TlvCaps::default());
 }
+
+/// Every project image on the board and mode it is named for: one BPF
+/// data vNIC per ETH table port (the driver pairs them, nfp_port.c:176-181),
+/// plus the control vNIC, each with its BAR where the image says.
+#[test]
+fn each_board_image_runs_one_vnic_per_port() {
+    use crate::nsp::board::BoardConfig;
+    use nfp_firmware::image::AGILIO_CX_BOARDS;
+    for (partno, modes) in AGILIO_CX_BOARDS {
+        for mode in modes {
+            let board = BoardConfig::parse(&format!("{partno}:{mode}"), None).unwrap();
+            let card = Card::new(&CardConfig {
+                board,
+                flash_firmware: Some(bpf_image(&BoardSpec::new(partno, mode)).to_bytes()),
+                ..CardConfig::default()
+            })
+            .unwrap();
+            let ports = BoardSpec::new(partno, mode).ports() as usize;
+            let chip = card.chip();
+            let run = chip.app.running.as_ref().unwrap();
+            assert_eq!(run.kind, AppKind::Bpf, "{partno} {mode}");
+            let nfd = run.nfd.as_ref().unwrap();
+            let data = nfd
+                .vnics
+                .iter()
+                .filter(|v| matches!(v.params.kind, crate::nfd::ctrl::VnicKind::Data { .. }))
+                .count();
+            assert_eq!(data, ports, "{partno} {mode}");
+            assert_eq!(
+                nfd.vnics.len(),
+                ports + 1,
+                "{partno} {mode}: and the control vNIC"
+            );
+        }
+    }
+}

@@ -439,6 +439,29 @@ mod tests {
         );
     }
 
+    /// The boards and modes are those the firmware crate builds the
+    /// project's images for, so every board finds its file in the guest.
+    #[test]
+    fn boards_match_the_project_images() {
+        let ours: Vec<(&str, Vec<&str>)> = BOARDS
+            .iter()
+            .map(|b| (b.assembly, b.modes.to_vec()))
+            .collect();
+        let fw: Vec<(&str, Vec<&str>)> = nfp_firmware::image::AGILIO_CX_BOARDS
+            .iter()
+            .map(|(a, m)| (*a, m.to_vec()))
+            .collect();
+        assert_eq!(ours, fw);
+        for b in BOARDS {
+            for m in b.modes {
+                let c = cfg(&format!("{}:{m}", b.assembly));
+                let spec = nfp_firmware::image::BoardSpec::new(b.assembly, m);
+                assert_eq!(name(&c), format!("netronome/{}", spec.file_name()), "{m}");
+                assert_eq!(spec.ports(), c.ports.len() as u64, "{m}");
+            }
+        }
+    }
+
     #[test]
     fn ports_in_use_and_refusals() {
         let one = BoardConfig::parse("AMDA0099-0001", Some(1)).unwrap();
