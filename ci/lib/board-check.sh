@@ -12,7 +12,7 @@
 out=$SHARE/out
 d=$out/dmesg.txt
 expect "guest script succeeded (status $VM_STATUS)" test "$VM_STATUS" -eq 0
-expect_grep "Assembly line names $BOARD" "Assembly: Netronome$BOARD[0-9]+-11 CPLD: 0x44" "$d"
+expect_grep "Assembly line names $BOARD" "Assembly: Netronome${BOARD}[0-9]+-11 CPLD: 0x44" "$d"
 expect_grep "the driver asks for $FW and finds it" "netronome/$FW: found" "$d"
 expect_grep "firmware loaded" "Finished loading FW image" "$d"
 expect_grep "probe complete" "^probe complete" "$out/milestone.txt"
