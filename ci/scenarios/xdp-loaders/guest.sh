@@ -2,9 +2,9 @@
 # The loaders people use, each offloading drop.c to port 0 (netdev A, netns
 # a) and unloading it, with port 1 (B, netns b) sending: iproute2's
 # xdpoffload (the reference), bpftool (prog load ... offload_dev, net
-# attach xdpoffload, net detach) and a libbpf program
+# attach xdpoffload, net detach), a libbpf program
 # (progs/user/xdp_offload_load: bpf_program__set_ifindex, bpf_xdp_attach
-# with XDP_FLAGS_HW_MODE). For each: out/LOADER.txt with the load status,
+# with XDP_FLAGS_HW_MODE) and xdp-tools' xdp-loader (load -m hw, unload). For each: out/LOADER.txt with the load status,
 # what ip link shows, the frames the stack got with the program and after
 # unloading it.
 # shellcheck source-path=SCRIPTDIR source=../../lib/guest/net.sh
@@ -51,3 +51,6 @@ try bpftool "mount -t bpf bpf /sys/fs/bpf && bpftool prog load progs/drop.o /sys
   bpftool net attach xdpoffload pinned /sys/fs/bpf/drop dev $A && rm /sys/fs/bpf/drop" \
   "bpftool net detach xdpoffload dev $A"
 try libbpf "progs/user/xdp_offload_load progs/drop.o $A" "progs/user/xdp_offload_load -d $A"
+# xdp-tools (libxdp) wants bpffs for its dispatcher state.
+try xdp-loader "mount -t bpf bpf /sys/fs/bpf && xdp-loader load -m hw -s xdp $A progs/drop.o" \
+  "mount -t bpf bpf /sys/fs/bpf && xdp-loader unload -a $A"
