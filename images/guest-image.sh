@@ -24,6 +24,17 @@ mkdir -p "$ROOT/lib/firmware"
 cp -a "$CACHE/firmware/." "$ROOT/lib/firmware/"
 nfw=$( (find "$ROOT/lib/firmware/netronome" -type f 2>/dev/null || true) | wc -l)
 say "  $nfw firmware file(s) under /lib/firmware/netronome"
+# Debian's firmware-netronome as shipped (step debian-firmware), beside the
+# project's images: /usr/lib/nfp-emu/debian-firmware/netronome; a scenario
+# mounts it over /lib/firmware/netronome (lib/guest/debian-firmware.sh).
+DEBFW="$ROOT/usr/lib/nfp-emu/debian-firmware"
+rm -rf "$DEBFW"
+if [[ -d $CACHE/debian-firmware/usr/lib/firmware/netronome ]]; then
+  mkdir -p "$DEBFW"
+  cp -a "$CACHE/debian-firmware/usr/lib/firmware/netronome" "$DEBFW/"
+  cp "$CACHE/debian-firmware/package" "$DEBFW/package"
+  say "  Debian's $(cat "$DEBFW/package") under /usr/lib/nfp-emu/debian-firmware"
+fi
 
 say "  rootfs.ext4"
 used_mb=$(du -sm "$ROOT" | cut -f1)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Step progs: compile the XDP/tc programs of ci/progs with clang -target bpf.
+# Step progs: compile the XDP/tc programs of ci/progs with clang -target bpf,
+# and the guest's libbpf loaders of ci/progs/user.
 # Run by images/build (step), which exports CACHE, IMAGES, TOP, MIRROR, SUITE
 # and the helpers say, die and ensure_packages (ci/lib/common.sh).
 set -euo pipefail
@@ -26,6 +27,14 @@ for src in "$TOP"/ci/progs/diff/*.c; do
   clang -O2 -g -target bpf -mcpu=v3 -Wall -I"$arch_inc" -c "$src" -o "$obj" ||
     die "clang failed on $src"
   cp "$src" "$NEW/diff/"
+  n=$((n + 1))
+done
+# Guest-side loaders (ci/progs/user): user-space programs linked against
+# libbpf (the host's libbpf-dev headers, the guest's libbpf.so.1 at run time).
+mkdir -p "$NEW/user"
+for src in "$TOP"/ci/progs/user/*.c; do
+  [[ -e $src ]] || continue
+  clang -O2 -Wall -o "$NEW/user/$(basename "${src%.c}")" "$src" -lbpf || die "clang failed on $src"
   n=$((n + 1))
 done
 say "  $n programs compiled into $OUT"

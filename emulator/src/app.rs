@@ -15,6 +15,8 @@ use crate::cpp::memmap::{MemKind, MemoryMap};
 use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
 use crate::datapath::Datapath;
 use crate::maps::caps::BpfCaps;
+use crate::nfd::tlv::TlvBlock;
+use crate::nfd::vnic::NFP_NET_CFG_BAR_SZ;
 use crate::nfd::{Nfd, NfdLayout};
 use crate::nsp::eth::EthTable;
 use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, write_nffw_info};
@@ -23,6 +25,51 @@ use crate::nsp::{FirmwareHost, FwLoadError, MipLocation, write_nffw_info};
 pub const NFP_APP_CORE_NIC: u32 = 1;
 /// `NFP_APP_BPF_NIC` (nfp_app.h:27-31), the firmware crate's.
 pub const NFP_APP_BPF_NIC: u32 = nfp_firmware::image::BPF_APP_ID;
+/// `NFP_APP_FLOWER_NIC` (nfp_app.h:27-31).
+pub const NFP_APP_FLOWER_NIC: u32 = 3;
+/// `NFP_APP_ACTIVE_BUFFER_MGMT_NIC` (nfp_app.h:27-31).
+pub const NFP_APP_ACTIVE_BUFFER_MGMT_NIC: u32 = 4;
+
+/// The application an image runs, by its `_pf0_net_app_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppKind {
+    /// Core NIC (`nic/` and `nic-sriov/` images): NFD and the datapath.
+    CoreNic,
+    /// BPF offload (`bpf/` images, the project's): NFD, the datapath, the
+    /// flow processor for offloaded programs and the map channel.
+    Bpf,
+    /// An app this emulator does not model (flower, ABM, unknown ids): the
+    /// image loads, its NFD does not start.
+    Unmodelled(u32),
+}
+
+impl AppKind {
+    /// The app of `_pf0_net_app_id` `id`.
+    pub fn from_id(id: u32) -> Self {
+        match id {
+            NFP_APP_CORE_NIC => Self::CoreNic,
+            NFP_APP_BPF_NIC => Self::Bpf,
+            id => Self::Unmodelled(id),
+        }
+    }
+
+    /// The app's name as the driver gives it (`struct nfp_app_type` `.name`: nic/main.c:69, bpf/main.c:523, flower/main.c:996, abm/main.c:538).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CoreNic => "nic",
+            Self::Bpf => "ebpf",
+            Self::Unmodelled(NFP_APP_FLOWER_NIC) => "flower",
+            Self::Unmodelled(NFP_APP_ACTIVE_BUFFER_MGMT_NIC) => "abm",
+            Self::Unmodelled(_) => "unknown",
+        }
+    }
+
+    /// Whether the driver drives a control vNIC for this app (it does for
+    /// apps with control messages, `nfp_app_needs_ctrl_vnic`, nfp_app.h:292-295).
+    pub fn has_ctrl_vnic(self) -> bool {
+        self == Self::Bpf
+    }
+}
 
 /// A runtime symbol with its MU address resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +87,10 @@ pub struct RunningApp {
     pub name: String,
     /// `_pf0_net_app_id` (core NIC when absent).
     pub app_id: u32,
+    /// What the card makes of the app id.
+    pub kind: AppKind,
+    /// `nfd_vf_cfg_max_vfs`: VFs the image's NFD serves (0 when absent).
+    pub max_vfs: u64,
     /// The runtime symbols.
     pub symbols: Vec<Symbol>,
     /// The host interface, when the image has vNIC BARs.
@@ -134,6 +185,40 @@ fn bpf_caps(mu: &Mu, symbols: &[Symbol]) -> BpfCaps {
     BpfCaps::parse(&b)
 }
 
+/// The capability TLV block NFD publishes in each of `bars` (MU addresses
+/// of vNIC BARs), read from the image as it was just loaded: the block's
+/// place from the BAR's initialised data, its contents from NFD's template
+/// `nfd_cfg_tlv_template0` when the image has one (one block per vNIC of
+/// `nfd_cfg_base0`, in BAR order), else from the BAR itself.
+fn tlv_blocks(mu: &Mu, symbols: &[Symbol], bars: &[u64]) -> Vec<(u64, TlvBlock)> {
+    let object =
+        |name: &str| find_symbol(symbols, name).and_then(|s| s.mu_addr.map(|a| (a, s.sym.size)));
+    let base = object("nfd_cfg_base0");
+    let template = object("nfd_cfg_tlv_template0");
+    let mut out = Vec::new();
+    for &bar in bars {
+        let mut b = vec![0u8; NFP_NET_CFG_BAR_SZ as usize];
+        mu.read(bar, &mut b);
+        let Some(found) = TlvBlock::find(&b) else {
+            continue;
+        };
+        let from_template = (|| {
+            let ((base, base_size), (tpl, tpl_size)) = (base?, template?);
+            let vnics = base_size / NFP_NET_CFG_BAR_SZ;
+            let vid = bar.checked_sub(base)? / NFP_NET_CFG_BAR_SZ;
+            if vid >= vnics {
+                return None;
+            }
+            let block_sz = tpl_size.checked_div(vnics)?.min(NFP_NET_CFG_BAR_SZ);
+            let mut t = vec![0u8; usize::try_from(block_sz).ok()?];
+            mu.read(tpl.checked_add(vid.checked_mul(block_sz)?)?, &mut t);
+            found.from_template(&t)
+        })();
+        out.push((bar, from_template.unwrap_or(found)));
+    }
+    out
+}
+
 impl AppFirmware {
     /// An empty slot of a card with the memories of `map`, with `flash` as
     /// the stored image (checked against them).
@@ -205,6 +290,8 @@ impl AppFirmware {
         );
         let app_id = read_scalar(mu, &p.symbols, "_pf0_net_app_id")
             .unwrap_or(u64::from(NFP_APP_CORE_NIC)) as u32;
+        let kind = AppKind::from_id(app_id);
+        let max_vfs = read_scalar(mu, &p.symbols, "nfd_vf_cfg_max_vfs").unwrap_or(0);
         // One data vNIC per port the card has, whatever a (possibly
         // guest-supplied) image claims.
         let declared = read_scalar(mu, &p.symbols, "nfd_cfg_pf0_num_ports").unwrap_or(1);
@@ -222,16 +309,34 @@ impl AppFirmware {
             find_symbol(&p.symbols, name).and_then(|s| s.mu_addr.map(|a| (a, s.sym.size)))
         };
         let nfd = match bar("_pf0_net_bar0") {
+            _ if matches!(kind, AppKind::Unmodelled(_)) => {
+                crate::guest_warn!(
+                    "firmware {} runs the {} app (app id {app_id}), which nfp-emu does not model: \
+                     the image is loaded but its NFD does not start, so the driver finds no vNIC \
+                     (\"Unsupported Firmware ABI 0.0.0.0\"); nfp-emu models the nic, nic-sriov \
+                     and bpf apps",
+                    p.name,
+                    kind.name()
+                );
+                None
+            }
             Some((data_bar, size)) => {
-                let fits = (size / crate::nfd::vnic::NFP_NET_CFG_BAR_SZ) as usize;
-                let caps = (app_id == NFP_APP_BPF_NIC).then(|| bpf_caps(mu, &p.symbols));
+                let fits = (size / NFP_NET_CFG_BAR_SZ) as usize;
+                let caps = (kind == AppKind::Bpf).then(|| bpf_caps(mu, &p.symbols));
+                let num_ports = num_ports.min(fits);
+                let ctrl_bar = bar("_pf0_net_ctrl_bar")
+                    .filter(|&(_, s)| kind.has_ctrl_vnic() && s >= NFP_NET_CFG_BAR_SZ)
+                    .map(|(a, _)| a);
+                let bars: Vec<u64> = (0..num_ports as u64)
+                    .filter_map(|k| data_bar.checked_add(k * NFP_NET_CFG_BAR_SZ))
+                    .chain(ctrl_bar)
+                    .collect();
                 let layout = NfdLayout {
                     data_bar,
-                    num_ports: num_ports.min(fits),
-                    ctrl_bar: bar("_pf0_net_ctrl_bar")
-                        .filter(|&(_, s)| s >= crate::nfd::vnic::NFP_NET_CFG_BAR_SZ)
-                        .map(|(a, _)| a),
+                    num_ports,
+                    ctrl_bar,
                     bpf_abi: caps.as_ref().map(|c| c.abi),
+                    tlv: tlv_blocks(mu, &p.symbols, &bars),
                 };
                 let nfd = Nfd::start(mu, &layout, &|port| dp.link_up(port));
                 dp.attach(
@@ -248,13 +353,16 @@ impl AppFirmware {
         };
         info!(
             target: "nfp_emu::app",
-            "firmware {} running: app id {app_id}, {num_ports} port(s), {} symbols, {loaded} bytes of data",
+            "firmware {} running: {} app (id {app_id}), {num_ports} port(s), {max_vfs} VF(s), {} symbols, {loaded} bytes of data",
             p.name,
+            kind.name(),
             p.symbols.len()
         );
         self.running = Some(RunningApp {
             name: p.name,
             app_id,
+            kind,
+            max_vfs,
             symbols: p.symbols,
             nfd,
         });

@@ -16,6 +16,7 @@ use crate::maps::MAP_MAX_MAPS;
 const MAP_TABLE_OVERHEAD_MAX: u64 = 4096;
 use crate::datapath::Datapath;
 use crate::fp::FpConfig;
+use crate::nsp::board::BoardConfig;
 use crate::nsp::eth::EthTable;
 use crate::nsp::{BoardInfo, FwLoadError, Nsp};
 use crate::pcie::local::PcieLocal;
@@ -24,7 +25,7 @@ use crate::pcie::{
 };
 use crate::ports::{PortError, PortSpec};
 
-/// Assembly of the emulated board: Agilio CX 2x25GbE (probe.md §4.2), the
+/// Assembly of the default board: Agilio CX 2x25GbE (probe.md §4.2), the
 /// board the firmware crate builds images for.
 pub use nfp_firmware::image::AGILIO_CX_PARTNO;
 
@@ -34,8 +35,9 @@ pub struct CardConfig {
     /// The 6-byte card serial (PCIe DSN bits 63:16), printed by the driver as
     /// `SN: xx:xx:...` and used as the devlink switch id.
     pub serial: [u8; 6],
-    /// Physical ports (1 or 2 SFP28 cages in use).
-    pub ports: u8,
+    /// The board, its port mode and the ports in use (`--board`,
+    /// `--ports`): hwinfo and the ETH table follow.
+    pub board: BoardConfig,
     /// What is plugged into each port (missing entries: nothing).
     pub cabling: Vec<PortSpec>,
     /// Record every port's traffic to pcap files in this directory.
@@ -55,7 +57,7 @@ impl Default for CardConfig {
         // probe.md §1.3 example serial [choice].
         Self {
             serial: [0x00, 0x15, 0x4d, 0x00, 0x00, 0x01],
-            ports: 2,
+            board: BoardConfig::default(),
             cabling: Vec::new(),
             pcap_dir: None,
             flash_firmware: None,
@@ -78,15 +80,17 @@ impl CardConfig {
         MemoryMap::nfp4000(self.emem_size)
     }
 
-    fn board(&self) -> BoardInfo {
+    /// The board's hwinfo identity (docs/boards.md).
+    fn board_info(&self) -> BoardInfo {
         let sn = self.serial.iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
+        let b = &self.board.board;
         BoardInfo {
-            partno: AGILIO_CX_PARTNO.into(),
+            partno: b.assembly.into(),
             serial: format!("21{:06}", sn % 1_000_000),
             revision: "11".into(),
-            model: "lithium".into(),
+            model: b.model.into(),
             cpld_version: "0x44".into(),
-            part_number: format!("Agilio-CX-{}x25GbE", self.ports),
+            part_number: b.product.into(),
             bsp_version: format!("nfp-emu-{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -130,11 +134,11 @@ impl Card {
     pub fn new(cfg: &CardConfig) -> Result<Self, CardError> {
         let config =
             ConfigSpace::nfp4000(device_serial_number(cfg.serial, NFP_CPP_INTERFACE_PCIE0));
-        let ports = cfg.ports.clamp(1, 2);
-        let macs: Vec<[u8; 6]> = (0..ports).map(|p| cfg.port_mac(p)).collect();
-        let eth = EthTable::agilio_cx(&macs);
+        let eth = EthTable {
+            ports: cfg.board.eth_ports(|p| cfg.port_mac(p)),
+        };
         let slots = eth.ports.iter().map(|p| p.index).collect();
-        let specs: Vec<PortSpec> = (0..usize::from(ports))
+        let specs: Vec<PortSpec> = (0..eth.ports.len())
             .map(|i| cfg.cabling.get(i).cloned().unwrap_or(PortSpec::None))
             .collect();
         if cfg.cabling.len() > specs.len() {
@@ -153,7 +157,7 @@ impl Card {
             cfg.bpf_dump.clone(),
             map.map_region(),
         )?;
-        let nsp = Nsp::new(cfg.board(), eth);
+        let nsp = Nsp::new(cfg.board_info(), eth);
         let app = AppFirmware::new(cfg.flash_firmware.clone(), map)?;
         Ok(Self {
             config_at_reset: config.clone(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use nfp_emu::fp::FpConfig;
+use nfp_emu::nsp::board::{BoardConfig, BoardError};
 use nfp_emu::ports::{self, PortError, PortSpec};
 use nfp_emu::{Card, CardConfig};
 
@@ -39,10 +40,20 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     firmware: Option<PathBuf>,
 
-    /// Number of physical ports (SFP28 cages in use), 1 or 2; the ETH table
-    /// and the firmware file name (nic_AMDA0099-0001_<N>x25.nffw) follow.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
-    ports: u8,
+    /// The board and its port mode, ASSEMBLY[:MODE]: AMDA0099-0001 (Agilio
+    /// CX 2x25GbE: 2x25, 2x10, 1x10_1x25), AMDA0096-0001 (CX 2x10GbE: 2x10),
+    /// AMDA0081-0001 (CX 1x40GbE: 1x40, 4x10), AMDA0097-0001 (CX 2x40GbE:
+    /// 2x40, 4x10_1x40, 8x10); the first mode is the default. hwinfo, the
+    /// ETH table and so the firmware file the driver asks for
+    /// (netronome/nic_<ASSEMBLY>_<MODE>.nffw) follow.
+    #[arg(long, value_name = "ASSEMBLY[:MODE]", default_value = "AMDA0099-0001", value_parser = parse_board_spec)]
+    board: String,
+
+    /// Ports in use: the first N ports of the board's mode (default: all);
+    /// the ETH table and the firmware file name follow (e.g. --ports 1 on
+    /// the AMDA0099-0001: nic_AMDA0099-0001_1x25.nffw).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=8))]
+    ports: Option<u8>,
 
     /// What is plugged into physical port N: `N=loop:P` (a cable to port P
     /// of this card), `N=udp:LOCALHOST:LPORT@REMOTEHOST:RPORT` (one frame per
@@ -54,6 +65,12 @@ struct Args {
     /// Repeat for each port; unlisted ports have no cable (link down).
     #[arg(long = "port", value_name = "N=SPEC", value_parser = parse_port)]
     port: Vec<(usize, PortSpec)>,
+
+    /// Cable the card's ports to each other in pairs (0 with 1, 2 with 3,
+    /// ...), except those given a --port; an odd last port stays unplugged.
+    /// nfp-vm's default.
+    #[arg(long)]
+    loop_pairs: bool,
 
     /// Write every port's received and transmitted frames to
     /// DIR/portN-rx.pcap and DIR/portN-tx.pcap.
@@ -124,6 +141,25 @@ struct Args {
     verbose: u8,
 }
 
+/// `--board`, checked on its own (`--ports` is checked with it in `main`).
+fn parse_board_spec(s: &str) -> Result<String, BoardError> {
+    BoardConfig::parse(s, None).map(|_| s.to_string())
+}
+
+/// Each port's cable: the --port given for it, else with --loop-pairs a
+/// loop to its pair partner (2k with 2k + 1) when that has no --port
+/// either, else none.
+fn cabling(given: &[Option<PortSpec>], loop_pairs: bool) -> Vec<PortSpec> {
+    let n = given.len();
+    (0..n)
+        .map(|p| match &given[p] {
+            Some(spec) => spec.clone(),
+            None if loop_pairs && (p ^ 1) < n && given[p ^ 1].is_none() => PortSpec::Loop(p ^ 1),
+            None => PortSpec::None,
+        })
+        .collect()
+}
+
 /// `--port N=SPEC`; the backends' syntax lives with the backends.
 fn parse_port(s: &str) -> Result<(usize, PortSpec), PortError> {
     ports::parse_assignment(s)
@@ -169,13 +205,20 @@ fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut cabling = vec![PortSpec::None; usize::from(args.ports)];
-    for (n, spec) in args.port {
-        let slot = cabling
-            .get_mut(n)
-            .ok_or_else(|| anyhow::anyhow!("--port {n}: the card has {} port(s)", args.ports))?;
-        *slot = spec;
+    let board = BoardConfig::parse(&args.board, args.ports.map(usize::from))?;
+    let n = board.ports.len();
+    let mut given: Vec<Option<PortSpec>> = vec![None; n];
+    for (p, spec) in args.port {
+        let slot = given.get_mut(p).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--port {p}: the card has {n} port(s) ({} {})",
+                board.board.assembly,
+                board.mode()
+            )
+        })?;
+        *slot = Some(spec);
     }
+    let cabling = cabling(&given, args.loop_pairs);
     for dir in [&args.pcap, &args.bpf_dump].into_iter().flatten() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -189,7 +232,7 @@ fn main() -> anyhow::Result<()> {
     }
     let card = Card::new(&CardConfig {
         serial: args.serial,
-        ports: args.ports,
+        board,
         cabling,
         pcap_dir: args.pcap,
         flash_firmware,
@@ -310,6 +353,40 @@ mod tests {
         assert_eq!(parse_port("1=loop:0").ok(), Some((1, PortSpec::Loop(0))));
         assert!(parse_port("loop:0").is_err());
         assert!(parse_port("x=loop:0").is_err());
+    }
+
+    #[test]
+    fn loop_pairs_cable_what_no_port_option_names() {
+        use PortSpec::{Loop, None as Unplugged};
+        assert_eq!(cabling(&vec![None; 2], true), [Loop(1), Loop(0)]);
+        assert_eq!(cabling(&vec![None; 2], false), [Unplugged, Unplugged]);
+        assert_eq!(cabling(&[None], true), [Unplugged]);
+        assert_eq!(
+            cabling(&vec![None; 5], true),
+            [Loop(1), Loop(0), Loop(3), Loop(2), Unplugged]
+        );
+        let tap = PortSpec::Tap("t0".into());
+        assert_eq!(
+            cabling(&[Some(tap.clone()), None, None, None], true),
+            [tap, Unplugged, Loop(3), Loop(2)]
+        );
+    }
+
+    #[test]
+    fn board_parsing() {
+        let a = Args::try_parse_from(["nfp-emu", "--socket", "s"]).unwrap();
+        assert_eq!(a.board, "AMDA0099-0001");
+        assert_eq!(a.ports, None);
+        let a = Args::try_parse_from(["nfp-emu", "--socket", "s", "--board", "AMDA0097-0001:8x10"])
+            .unwrap();
+        assert_eq!(BoardConfig::parse(&a.board, None).unwrap().ports.len(), 8);
+        for bad in ["AMDA0058-0011", "AMDA0099-0001:2x40", "x"] {
+            assert!(
+                Args::try_parse_from(["nfp-emu", "--socket", "s", "--board", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Args::try_parse_from(["nfp-emu", "--socket", "s", "--ports", "9"]).is_err());
     }
 
     #[test]

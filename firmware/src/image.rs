@@ -46,8 +46,11 @@ pub const BPF_FW_BUILD: u32 = 1;
 pub const NET_CTRL_BAR_ADDR: u64 = 0x80_0000;
 /// Size of `_pf0_net_ctrl_bar`.
 pub const NET_CTRL_BAR_SIZE: u64 = 0x8000;
-/// Address of `_pf0_net_bar0`.
+/// Address of `_pf0_net_bar0` for up to two ports.
 pub const NET_BAR0_ADDR: u64 = 0x80_8000;
+/// Address of `_pf0_net_bar0` for more than two ports (its own
+/// `.emembss2.i24`, above the rtsym tables): room for [`MAX_PORTS`].
+pub const NET_BAR0_WIDE_ADDR: u64 = 0x88_0000;
 /// Size of `_pf0_net_bar0` per port.
 pub const NET_BAR0_PORT_SIZE: u64 = 0x8000;
 /// Address of `.emembss.i24` (the control and data vNIC BARs).
@@ -132,46 +135,69 @@ pub const BPF_MAPS_MAX_VAL_SZ: u32 = 64;
 /// Map capability: largest key + value.
 pub const BPF_MAPS_MAX_ELEM_SZ: u32 = 128;
 
-/// A board the images are built for.
+/// A board the images are built for: its assembly and the port mode of
+/// the ports in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoardSpec {
     /// Assembly part number, e.g. `"AMDA0099-0001"`.
     pub partno: String,
-    /// Number of ports (1 or 2).
-    pub ports: u8,
-    /// Port speed in Gbit/s.
-    pub speed_gbps: u32,
+    /// Port mode as in Debian's file names: runs of `<count>x<Gbit/s>`
+    /// joined by `_`, in ETH table order (`"2x25"`, `"4x10_1x40"`).
+    pub mode: String,
 }
 
 /// Assembly part number of the Agilio CX 2x25GbE.
 pub const AGILIO_CX_PARTNO: &str = "AMDA0099-0001";
 
+/// The NFP-4000 Agilio CX boards and the port modes Debian's
+/// `firmware-netronome` ships `nic_<assembly>_<mode>.nffw` images for, the
+/// board's default mode first (the emulator's `--board` models the same).
+pub const AGILIO_CX_BOARDS: [(&str, &[&str]); 4] = [
+    (AGILIO_CX_PARTNO, &["2x25", "2x10", "1x10_1x25"]),
+    ("AMDA0096-0001", &["2x10"]),
+    ("AMDA0081-0001", &["1x40", "4x10"]),
+    ("AMDA0097-0001", &["2x40", "4x10_1x40", "8x10"]),
+];
+
+/// Most data vNICs an image declares (the AMDA0097-0001 in 8x10).
+pub const MAX_PORTS: u64 = 8;
+
 impl BoardSpec {
+    /// `partno` in port mode `mode`.
+    pub fn new(partno: &str, mode: &str) -> Self {
+        BoardSpec {
+            partno: partno.into(),
+            mode: mode.into(),
+        }
+    }
+
     /// The Agilio CX 2x25GbE (AMDA0099-0001) with both ports.
     pub fn agilio_cx_2x25() -> Self {
-        BoardSpec {
-            partno: AGILIO_CX_PARTNO.into(),
-            ports: 2,
-            speed_gbps: 25,
-        }
+        Self::new(AGILIO_CX_PARTNO, "2x25")
     }
 
     /// The Agilio CX 2x25GbE (AMDA0099-0001) configured with one port.
     pub fn agilio_cx_1x25() -> Self {
-        BoardSpec {
-            ports: 1,
-            ..Self::agilio_cx_2x25()
-        }
+        Self::new(AGILIO_CX_PARTNO, "1x25")
+    }
+
+    /// Ports of the mode (data vNICs of the image): the counts of its runs
+    /// added up; a malformed run counts 0.
+    pub fn ports(&self) -> u64 {
+        self.mode
+            .split('_')
+            .map(|run| {
+                run.split_once('x')
+                    .and_then(|(n, _)| n.parse::<u64>().ok())
+                    .unwrap_or(0)
+            })
+            .sum()
     }
 
     /// The firmware file name the driver asks for on this board:
-    /// `nic_<partno>_<count>x<speed>.nffw` (`nfp_net_fw_find` in the
-    /// driver's `nfp_main.c`, for ports all of one speed).
+    /// `nic_<partno>_<mode>.nffw` (`nfp_net_fw_find`, nfp_main.c:413-440).
     pub fn file_name(&self) -> String {
-        format!(
-            "nic_{}_{}x{}.nffw",
-            self.partno, self.ports, self.speed_gbps
-        )
+        format!("nic_{}_{}.nffw", self.partno, self.mode)
     }
 }
 
@@ -249,7 +275,12 @@ pub fn bpf_build_info() -> String {
 
 /// The project's BPF offload firmware image for `board`.
 pub fn bpf_image(board: &BoardSpec) -> Nffw {
-    let ports = u64::from(board.ports);
+    let ports = board.ports().clamp(1, MAX_PORTS);
+    let bar0 = if ports > 2 {
+        NET_BAR0_WIDE_ADDR
+    } else {
+        NET_BAR0_ADDR
+    };
     let caps = bpf_capabilities();
     let syms = vec![
         RtSym::mu_object(
@@ -261,7 +292,7 @@ pub fn bpf_image(board: &BoardSpec) -> Nffw {
         RtSym::mu_object(
             "_pf0_net_bar0",
             EMEM_ISLAND,
-            NET_BAR0_ADDR,
+            bar0,
             NET_BAR0_PORT_SIZE * ports,
         ),
         RtSym::mu_object(".mip", EMEM_ISLAND, MIP_ADDR, MIP_SIZE as u64),
@@ -320,6 +351,14 @@ pub fn bpf_image(board: &BoardSpec) -> Nffw {
         EMEM_SECTION_INFO,
         MAC_STATS_SIZE,
     ));
+    if bar0 == NET_BAR0_WIDE_ADDR {
+        image.sections.push(Section::nobits(
+            ".emembss2.i24",
+            NET_BAR0_WIDE_ADDR,
+            EMEM_SECTION_INFO,
+            NET_BAR0_PORT_SIZE * ports,
+        ));
+    }
     image.sections.push(Section::progbits(
         RTSYMTAB_SECTION,
         RTSYMTAB_ADDR,
@@ -342,9 +381,19 @@ pub fn bpf_image(board: &BoardSpec) -> Nffw {
 
 /// Every image the project ships, with its path relative to the firmware
 /// directory (`/lib/firmware`): the BPF image for the AMDA0099-0001 as
-/// 2x25 and 1x25.
+/// 2x25 and 1x25 (one port in use), then for every board and mode of
+/// [`AGILIO_CX_BOARDS`] under the name Debian ships for it.
 pub fn project_images() -> Vec<(String, Nffw)> {
-    [BoardSpec::agilio_cx_2x25(), BoardSpec::agilio_cx_1x25()]
+    let mut boards = vec![BoardSpec::agilio_cx_2x25(), BoardSpec::agilio_cx_1x25()];
+    for (partno, modes) in AGILIO_CX_BOARDS {
+        for mode in modes {
+            let b = BoardSpec::new(partno, mode);
+            if !boards.contains(&b) {
+                boards.push(b);
+            }
+        }
+    }
+    boards
         .iter()
         .map(|b| (format!("netronome/{}", b.file_name()), bpf_image(b)))
         .collect()
@@ -390,9 +439,47 @@ mod tests {
             paths,
             [
                 "netronome/nic_AMDA0099-0001_2x25.nffw",
-                "netronome/nic_AMDA0099-0001_1x25.nffw"
+                "netronome/nic_AMDA0099-0001_1x25.nffw",
+                "netronome/nic_AMDA0099-0001_2x10.nffw",
+                "netronome/nic_AMDA0099-0001_1x10_1x25.nffw",
+                "netronome/nic_AMDA0096-0001_2x10.nffw",
+                "netronome/nic_AMDA0081-0001_1x40.nffw",
+                "netronome/nic_AMDA0081-0001_4x10.nffw",
+                "netronome/nic_AMDA0097-0001_2x40.nffw",
+                "netronome/nic_AMDA0097-0001_4x10_1x40.nffw",
+                "netronome/nic_AMDA0097-0001_8x10.nffw",
             ]
         );
+    }
+
+    /// One data vNIC per port of the mode: the driver pairs vNIC `i` with
+    /// ETH table entry `i` and fails the probe when the image declares
+    /// more (nfp_port.c:176-181); the BAR block has room for every vNIC.
+    #[test]
+    fn num_ports_and_bar_follow_the_mode() {
+        for (mode, ports, bar) in [
+            ("1x25", 1, NET_BAR0_ADDR),
+            ("2x25", 2, NET_BAR0_ADDR),
+            ("1x10_1x25", 2, NET_BAR0_ADDR),
+            ("4x10", 4, NET_BAR0_WIDE_ADDR),
+            ("4x10_1x40", 5, NET_BAR0_WIDE_ADDR),
+            ("8x10", 8, NET_BAR0_WIDE_ADDR),
+        ] {
+            let b = BoardSpec::new("AMDA0097-0001", mode);
+            assert_eq!(b.ports(), ports, "{mode}");
+            let img = bpf_image(&b);
+            assert_eq!(
+                read_sym_le64(&img, "nfd_cfg_pf0_num_ports"),
+                ports,
+                "{mode}"
+            );
+            let s = sym(&img, "_pf0_net_bar0");
+            assert_eq!(
+                (s.addr, s.size),
+                (bar, NET_BAR0_PORT_SIZE * ports),
+                "{mode}"
+            );
+        }
     }
 
     #[test]

@@ -544,7 +544,7 @@ impl Datapath {
                 vnic.tx_kick(&self.host, ring, &mut |f| self.wire_tx(port, f));
             }
             VnicKind::Ctrl => {
-                let slots = self.attached().caps.as_ref().map(BpfCaps::cmsg_slots);
+                let slots = self.attached().caps.as_ref().map(BpfCaps::cmsg_layout);
                 vnic.tx_kick(&self.host, ring, &mut |f| match slots {
                     Some(slots) => {
                         if let Some(reply) = self.maps.handle_ccm(f, slots) {

@@ -6,12 +6,43 @@
 /// TLV types (bpf/fw.h:19-52), as the firmware crate writes them.
 use nfp_firmware::image::{
     BPF_CAP_TYPE_ABI_VERSION as NFP_BPF_CAP_TYPE_ABI_VERSION,
+    BPF_CAP_TYPE_CMSG_MULTI_ENT as NFP_BPF_CAP_TYPE_CMSG_MULTI_ENT,
     BPF_CAP_TYPE_FUNC as NFP_BPF_CAP_TYPE_FUNC, BPF_CAP_TYPE_MAPS as NFP_BPF_CAP_TYPE_MAPS,
 };
 
 /// ABI 2 control messages use fixed 64-byte key and value slots
 /// (`CMSG_MAP_KEY_LW`/`CMSG_MAP_VALUE_LW`, bpf/fw.h:58-60).
 pub const CMSG_MAP_SLOT_ABI2: u32 = 64;
+
+/// Most entries one GETFIRST/GETNEXT reply carries when the firmware
+/// announces `NFP_BPF_CAP_TYPE_CMSG_MULTI_ENT` (the driver asks for at most
+/// `NFP_BPF_MAP_CACHE_CNT` = 4, bpf/main.h:191).
+pub const CMSG_MAX_ENTRIES_MULTI: u32 = 16;
+
+/// How map control messages are laid out: key and value slot sizes, and
+/// how many entries a reply may carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CmsgLayout {
+    /// Bytes of a key slot.
+    pub key: u32,
+    /// Bytes of a value slot.
+    pub value: u32,
+    /// Most entries per reply: 1 unless the image announces
+    /// `NFP_BPF_CAP_TYPE_CMSG_MULTI_ENT` (the driver then asks for more,
+    /// `nfp_bpf_start`, bpf/main.c:448-451).
+    pub max_entries: u32,
+}
+
+impl From<(u32, u32)> for CmsgLayout {
+    /// Slots of `(key, value)` bytes, multi-entry replies allowed.
+    fn from((key, value): (u32, u32)) -> Self {
+        Self {
+            key,
+            value,
+            max_entries: CMSG_MAX_ENTRIES_MULTI,
+        }
+    }
+}
 
 /// `NFP_BPF_CAP_TYPE_MAPS` (bpf/fw.h:45-52).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -39,6 +70,8 @@ pub struct BpfCaps {
     pub funcs: Vec<(u32, u32)>,
     /// The map limits, if the firmware has maps.
     pub maps: Option<MapLimits>,
+    /// `NFP_BPF_CAP_TYPE_CMSG_MULTI_ENT`: replies may carry several entries.
+    pub multi_ent: bool,
 }
 
 impl Default for BpfCaps {
@@ -47,6 +80,7 @@ impl Default for BpfCaps {
             abi: 2,
             funcs: Vec::new(),
             maps: None,
+            multi_ent: false,
         }
     }
 }
@@ -76,10 +110,13 @@ impl BpfCaps {
             };
             match ty {
                 NFP_BPF_CAP_TYPE_ABI_VERSION => {
+                    // The driver knows ABIs 2 and 3 and disables offload
+                    // (version 0) for others (bpf/main.c:326-331).
                     if let Some(a) = val(0) {
-                        caps.abi = a as u8;
+                        caps.abi = if (2..=3).contains(&a) { a as u8 } else { 0 };
                     }
                 }
+                NFP_BPF_CAP_TYPE_CMSG_MULTI_ENT => caps.multi_ent = true,
                 NFP_BPF_CAP_TYPE_FUNC => {
                     if let (Some(id), Some(addr)) = (val(0), val(1)) {
                         caps.funcs.push((id, addr));
@@ -112,11 +149,28 @@ impl BpfCaps {
         caps
     }
 
-    /// Key and value slot sizes of map control messages (bpf/main.c:483-489).
+    /// Key and value slot sizes of map control messages (bpf/main.c:483-489):
+    /// ABI 3 sizes them by the maps TLV (0 without one), older ABIs use
+    /// 64 bytes.
     pub fn cmsg_slots(&self) -> (u32, u32) {
         match (self.abi, self.maps) {
             (3, Some(m)) => (m.max_key_sz, m.max_val_sz),
+            (3, None) => (0, 0),
             _ => (CMSG_MAP_SLOT_ABI2, CMSG_MAP_SLOT_ABI2),
+        }
+    }
+
+    /// The control-message layout this firmware answers with.
+    pub fn cmsg_layout(&self) -> CmsgLayout {
+        let (key, value) = self.cmsg_slots();
+        CmsgLayout {
+            key,
+            value,
+            max_entries: if self.multi_ent {
+                CMSG_MAX_ENTRIES_MULTI
+            } else {
+                1
+            },
         }
     }
 
@@ -157,6 +211,68 @@ mod tests {
         b.extend_from_slice(&[3, 0, 0, 0, 100, 0, 0, 0, 1]);
         let c = BpfCaps::parse(&b);
         assert_eq!((c.abi, c.maps), (3, None));
-        assert_eq!(c.cmsg_slots(), (64, 64));
+        // ABI 3 without a maps TLV: the driver's slots are max_key_sz = 0.
+        assert_eq!(c.cmsg_slots(), (0, 0));
+    }
+
+    fn tlv(ty: u32, words: &[u32]) -> Vec<u8> {
+        let mut v = ty.to_le_bytes().to_vec();
+        v.extend_from_slice(&(4 * words.len() as u32).to_le_bytes());
+        for w in words {
+            v.extend_from_slice(&w.to_le_bytes());
+        }
+        v
+    }
+
+    /// The capabilities of Debian's bpf images (firmware-netronome
+    /// 20250410, bpf-2.0.6): no ABI version TLV (ABI 2), lookup and
+    /// perf_event_output helpers at their own addresses, 56-byte keys and
+    /// values, no multi-entry messages.
+    #[test]
+    fn abi2_image_without_multi_entry_messages() {
+        let mut b = tlv(2, &[1, 44, 248, 84, 112]);
+        b.extend(tlv(3, &[6, 128, 3_072_000, 56, 56, 64]));
+        b.extend(tlv(1, &[1, 1149]));
+        b.extend(tlv(1, &[25, 1152]));
+        b.extend(tlv(4, &[]));
+        b.extend(tlv(5, &[]));
+        b.extend(tlv(6, &[]));
+        let c = BpfCaps::parse(&b);
+        assert_eq!(c.abi, 2);
+        assert_eq!(c.helper_at(1149), Some(1));
+        assert_eq!(c.helper_at(1152), Some(25));
+        assert_eq!(
+            c.helper_at(0x200),
+            None,
+            "not the project image's addresses"
+        );
+        assert_eq!(c.maps.unwrap().max_key_sz, 56);
+        assert_eq!(
+            c.cmsg_layout(),
+            CmsgLayout {
+                key: 64,
+                value: 64,
+                max_entries: 1
+            },
+            "ABI 2: 64-byte slots whatever the maps TLV says; one entry"
+        );
+        // The project's image: ABI 3, slots by the maps TLV, multi-entry.
+        let p = BpfCaps::parse(&nfp_firmware::image::bpf_capabilities());
+        assert!(p.multi_ent);
+        assert_eq!(p.cmsg_layout().max_entries, CMSG_MAX_ENTRIES_MULTI);
+    }
+
+    /// ABI versions the driver does not know disable offload (version 0,
+    /// bpf/main.c:326-331); they are not truncated into a known one.
+    #[test]
+    fn unknown_abi_versions() {
+        for (v, abi) in [(1, 0), (2, 2), (3, 3), (4, 0), (259, 0)] {
+            let mut b = tlv(7, &[v]);
+            b.extend(tlv(3, &[6, 64, 1000, 32, 32, 64]));
+            let c = BpfCaps::parse(&b);
+            assert_eq!(c.abi, abi, "version {v}");
+            let slots = if abi == 3 { (32, 32) } else { (64, 64) };
+            assert_eq!(c.cmsg_slots(), slots, "version {v}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 use tracing::debug;
 
+use super::caps::CmsgLayout;
 use super::{MapError, MapStore};
 
 /// `NFP_CCM_ABI_VERSION` (ccm.c:144).
@@ -54,9 +55,15 @@ fn reply_hdr(req: &[u8]) -> Vec<u8> {
 
 impl MapStore {
     /// Handle one control message from the driver; the reply to send back
-    /// on the control vNIC, if any. `(ks, vs)` are the key/value slot
-    /// sizes of map operations (`BpfCaps::cmsg_slots`).
-    pub fn handle_ccm(&self, msg: &[u8], (ks, vs): (u32, u32)) -> Option<Vec<u8>> {
+    /// on the control vNIC, if any. `layout` gives the key/value slot
+    /// sizes of map operations and the most entries a reply carries
+    /// (`BpfCaps::cmsg_layout`; a `(key, value)` pair allows several).
+    pub fn handle_ccm(&self, msg: &[u8], layout: impl Into<CmsgLayout>) -> Option<Vec<u8>> {
+        let CmsgLayout {
+            key: ks,
+            value: vs,
+            max_entries,
+        } = layout.into();
         if msg.len() < HDR {
             crate::guest_warn!(
                 len = msg.len(),
@@ -124,7 +131,8 @@ impl MapStore {
                 let tid = be32(msg, 4).unwrap_or(0);
                 let count = be32(msg, 8)
                     .unwrap_or(1)
-                    .clamp(1, MAX_ENTRIES_PER_REPLY as u32) as usize;
+                    .clamp(1, max_entries.clamp(1, MAX_ENTRIES_PER_REPLY as u32))
+                    as usize;
                 let flags = u64::from(be32(msg, 12).unwrap_or(0));
                 let (key_slot, value_slot) = (
                     &msg[OP_HDR..OP_HDR + ks],
@@ -211,4 +219,61 @@ pub fn bpf_event(out: &mut Vec<u8>, cpu_id: u32, map_id: u64, pkt: &[u8], data: 
     out.extend_from_slice(pkt);
     out.resize(out.len() + (4 - pkt.len() % 4) % 4, 0);
     out.extend_from_slice(data);
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+    use crate::maps::caps::CmsgLayout;
+    use crate::maps::{BPF_MAP_TYPE_ARRAY, MapLimits};
+
+    fn msg(ty: u8, words: &[u32], slots: usize) -> Vec<u8> {
+        let mut m = vec![ty, NFP_CCM_ABI_VERSION, 0, 1];
+        for w in words {
+            m.extend_from_slice(&w.to_be_bytes());
+        }
+        m.resize(m.len() + slots, 0);
+        m
+    }
+
+    /// A firmware without `NFP_BPF_CAP_TYPE_CMSG_MULTI_ENT` (Debian's bpf
+    /// images) answers one entry whatever count a request carries; one
+    /// with it up to the count (the driver then asks for up to 4).
+    #[test]
+    fn getfirst_entries_follow_the_multi_entry_capability() {
+        let s = MapStore::new();
+        s.reset(Some(MapLimits {
+            types: 1 << BPF_MAP_TYPE_ARRAY,
+            max_maps: 4,
+            max_elems: 100,
+            max_key_sz: 64,
+            max_val_sz: 64,
+            max_elem_sz: 128,
+        }));
+        let alloc = msg(
+            NFP_CCM_TYPE_BPF_MAP_ALLOC,
+            &[4, 4, 8, BPF_MAP_TYPE_ARRAY, 0],
+            0,
+        );
+        let r = s.handle_ccm(&alloc, (64, 64)).unwrap();
+        let tid = u32::from_be_bytes(r[8..12].try_into().unwrap());
+        let getfirst = msg(NFP_CCM_TYPE_BPF_MAP_GETFIRST, &[tid, 4, 0], 128);
+        let count = |layout: CmsgLayout| {
+            let r = s.handle_ccm(&getfirst, layout).unwrap();
+            let n = u32::from_be_bytes(r[8..12].try_into().unwrap());
+            assert_eq!(
+                r.len(),
+                16 + 128 * n as usize,
+                "reply sized for its entries"
+            );
+            n
+        };
+        let single = CmsgLayout {
+            key: 64,
+            value: 64,
+            max_entries: 1,
+        };
+        assert_eq!(count(single), 1);
+        assert_eq!(count((64, 64).into()), 4);
+    }
 }

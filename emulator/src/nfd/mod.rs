@@ -11,6 +11,7 @@ pub mod desc;
 pub mod qc;
 pub mod rings;
 pub mod rss;
+pub mod tlv;
 pub mod vnic;
 
 use parking_lot::RwLock;
@@ -25,6 +26,7 @@ use ctrl::{
     NFP_NET_CFG_CTRL_RSS2, NFP_NET_CFG_CTRL_RXCSUM, NFP_NET_CFG_CTRL_TXCSUM, VnicKind, VnicParams,
 };
 use qc::QueueController;
+use tlv::TlvBlock;
 use vnic::{NFD_MAX_DATA_RINGS, NFD_QUEUES_PER_VNIC, Vnic};
 
 /// What a data vNIC offers: promiscuous and L2 broadcast/multicast
@@ -109,6 +111,22 @@ pub struct NfdLayout {
     pub ctrl_bar: Option<u64>,
     /// BPF ABI of the app (from `_abi_bpf_capabilities`), if it offloads BPF.
     pub bpf_abi: Option<u8>,
+    /// The capability TLV block of each vNIC that has one, by the MU
+    /// address of its BAR ([`tlv`]: what the image's NFD template holds).
+    pub tlv: Vec<(u64, TlvBlock)>,
+}
+
+/// QC queues per vNIC when `vnics` vNICs share the 256 queues of the
+/// NFP-4000's queue controller (`qc_idx_mask`, nfpcore/nfp_dev.c:32): 32
+/// (8 rings, 4 queues each) while they fit, else the largest power of two
+/// that does (9 vNICs: 16 queues, 4 rings), at least 4 (one ring).
+pub fn queues_per_vnic(vnics: usize) -> u32 {
+    let fit = 256 / vnics.max(1) as u32;
+    let mut q = NFD_QUEUES_PER_VNIC;
+    while q > 4 && q > fit {
+        q /= 2;
+    }
+    q
 }
 
 /// The running NFD firmware.
@@ -127,8 +145,9 @@ impl Nfd {
         if layout.bpf_abi.is_some() {
             data_cap |= NFP_NET_CFG_CTRL_BPF;
         }
+        let per_vnic = queues_per_vnic(layout.num_ports + usize::from(layout.ctrl_bar.is_some()));
         for k in 0..layout.num_ports {
-            let q = NFD_QUEUES_PER_VNIC * k as u32;
+            let q = per_vnic * k as u32;
             // The image places the BARs; one that would wrap the address
             // space is no BAR.
             let Some(bar) = bar_at(layout.data_bar, k) else {
@@ -144,7 +163,7 @@ impl Nfd {
                     bar,
                     start_txq: q,
                     start_rxq: q + 2,
-                    max_rings: NFD_MAX_DATA_RINGS,
+                    max_rings: NFD_MAX_DATA_RINGS.min(per_vnic / 4),
                     cap: data_cap,
                     bpf_abi: layout.bpf_abi,
                 },
@@ -161,7 +180,7 @@ impl Nfd {
             fits
         });
         if let Some(bar) = ctrl_bar {
-            let q = NFD_QUEUES_PER_VNIC * layout.num_ports as u32;
+            let q = per_vnic * vnics.len() as u32;
             vnics.push(Vnic::new(
                 VnicParams {
                     kind: VnicKind::Ctrl,
@@ -177,6 +196,9 @@ impl Nfd {
         }
         for v in &vnics {
             v.publish(mu);
+            if let Some((_, block)) = layout.tlv.iter().find(|(bar, _)| *bar == v.params.bar) {
+                block.publish(mu, v.params.bar);
+            }
         }
         info!(target: "nfp_emu::nfd", vnics = vnics.len(), "NFD started");
         Self { vnics }
@@ -215,6 +237,7 @@ mod tests {
                 num_ports: 2,
                 ctrl_bar: Some(0x18_0080_0000),
                 bpf_abi: Some(3),
+                tlv: Vec::new(),
             },
             &|_| true,
         );
@@ -231,6 +254,76 @@ mod tests {
         assert_eq!(nfd.vnics[1].params.bar, 0x18_0081_0000);
     }
 
+    /// Eight ports and a control vNIC (Debian's bpf image for the
+    /// AMDA0097 8x10) share the 256 QC queues: 16 each, 4 rings, disjoint.
+    #[test]
+    fn nine_vnics_share_the_queue_controller() {
+        assert_eq!(queues_per_vnic(1), 32);
+        assert_eq!(queues_per_vnic(8), 32);
+        assert_eq!(queues_per_vnic(9), 16);
+        assert_eq!(queues_per_vnic(64), 4);
+        assert_eq!(queues_per_vnic(1000), 4);
+        let mut mu = Mu::new();
+        let nfd = Nfd::start(
+            &mut mu,
+            &NfdLayout {
+                data_bar: 0x18_0080_8000,
+                num_ports: 8,
+                ctrl_bar: Some(0x18_0080_0000),
+                bpf_abi: Some(2),
+                tlv: Vec::new(),
+            },
+            &|_| true,
+        );
+        assert_eq!(nfd.vnics.len(), 9);
+        let mut all = std::collections::HashSet::new();
+        for v in &nfd.vnics {
+            assert!(all.insert(v.cfg_queue() as u16));
+            for q in v.ring_queues() {
+                assert!(q < 256, "queue {q}");
+                assert!(all.insert(q), "queue {q} used twice");
+            }
+        }
+        assert_eq!(nfd.vnics[0].params.max_rings, 4);
+        assert_eq!(nfd.vnics[8].params.max_rings, 1);
+        assert_eq!(nfd.vnics[8].params.kind, VnicKind::Ctrl);
+    }
+
+    /// A vNIC's TLV block is published in its BAR with the anchor NFD
+    /// writes; other vNICs get none.
+    #[test]
+    fn tlv_blocks_are_published_in_their_vnics_bar() {
+        use crate::nfd::ctrl::NFP_NET_CFG_TLV_BASE;
+        let block = TlvBlock {
+            offset: 0x2200,
+            bytes: [0x0003_0004u32, 800, 0x0002_0000]
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .collect(),
+        };
+        let mut mu = Mu::new();
+        let nfd = Nfd::start(
+            &mut mu,
+            &NfdLayout {
+                data_bar: 0x18_0080_8000,
+                num_ports: 2,
+                ctrl_bar: None,
+                bpf_abi: None,
+                tlv: vec![(0x18_0081_0000, block)],
+            },
+            &|_| true,
+        );
+        assert_eq!(nfd.vnics.len(), 2);
+        let read = |mu: &Mu, bar: u64| {
+            let mut b = vec![0u8; NFP_NET_CFG_BAR_SZ as usize];
+            mu.read(bar, &mut b);
+            tlv::TlvCaps::parse(&b).unwrap()
+        };
+        assert_eq!(read(&mu, 0x18_0081_0000).me_freq_mhz, 800);
+        assert_eq!(read(&mu, 0x18_0080_8000).me_freq_mhz, 1200);
+        assert_eq!(mu.read_u32(0x18_0080_8000 + NFP_NET_CFG_TLV_BASE), 0);
+    }
+
     /// BAR addresses come from the firmware image: BARs that would wrap the
     /// address space are not created.
     #[test]
@@ -243,6 +336,7 @@ mod tests {
                 num_ports: 2,
                 ctrl_bar: Some(u64::MAX - 0x100),
                 bpf_abi: Some(3),
+                tlv: Vec::new(),
             },
             &|_| true,
         );

@@ -41,10 +41,16 @@ const NSP_ETH_CTRL_SET_IDMODE: u64 = 1 << 8;
 const NSP_ETH_CTRL_SET_TX_PAUSE: u64 = 1 << 10;
 const NSP_ETH_CTRL_SET_RX_PAUSE: u64 = 1 << 11;
 
+/// `RATE_10G` (nfp_nsp_eth.c:69-76).
+pub const NSP_ETH_RATE_10G: u8 = 4;
 /// `RATE_25G` (nfp_nsp_eth.c:69-76).
 pub const NSP_ETH_RATE_25G: u8 = 5;
-/// `NFP_INTERFACE_SFP28` (nfp_nsp.h).
+/// `NFP_INTERFACE_SFPP` (nfp_nsp.h:76): SFP+.
+pub const NFP_INTERFACE_SFPP: u8 = 10;
+/// `NFP_INTERFACE_SFP28` (nfp_nsp.h:77).
 pub const NFP_INTERFACE_SFP28: u8 = 28;
+/// `NFP_INTERFACE_QSFP` (nfp_nsp.h:78): QSFP+.
+pub const NFP_INTERFACE_QSFP: u8 = 40;
 /// `NFP_MEDIA_DAC_PASSIVE` (nfp_nsp.h).
 pub const NFP_MEDIA_DAC_PASSIVE: u8 = 0;
 /// `NFP_MEDIA_25GBASE_CR` and `_CR_S` bits of the READ_MEDIA link-mode
@@ -52,6 +58,10 @@ pub const NFP_MEDIA_DAC_PASSIVE: u8 = 0;
 pub const NFP_MEDIA_25GBASE_CR: u32 = 18;
 /// `NFP_MEDIA_25GBASE_CR_S` bit of the media masks (nfp_nsp.h:122-160).
 pub const NFP_MEDIA_25GBASE_CR_S: u32 = 19;
+/// `NFP_MEDIA_10GBASE_CR` bit of the media masks (nfp_nsp.h:120).
+pub const NFP_MEDIA_10GBASE_CR: u32 = 13;
+/// `NFP_MEDIA_40GBASE_CR4` bit of the media masks (nfp_nsp.h:128).
+pub const NFP_MEDIA_40GBASE_CR4: u32 = 21;
 
 /// One physical port as the NSP describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +106,8 @@ pub struct EthPort {
 }
 
 impl EthPort {
-    /// A 25G SFP28 port with a passive DAC, up and configured.
+    /// A 25G SFP28 port with a passive DAC, up and configured (other
+    /// boards' ports start from it, `super::board`).
     pub fn sfp28_25g(index: usize, eth_index: u8, label_port: u8, mac: [u8; 6]) -> Self {
         Self {
             index,
@@ -210,8 +221,11 @@ pub enum EthControlError {
     #[error("ETH_CONTROL table is {0} bytes, expected {NSP_ETH_TABLE_SIZE}")]
     /// The table the driver wrote is too short.
     Size(usize),
-    #[error("port {index}: rate {rate} x {lanes} lanes is not supported by a 25G SFP28 port")]
-    /// A port asked for a rate it cannot run at.
+    #[error(
+        "port {index}: rate {rate} x {lanes} lanes differs from the board's port mode \
+         (change the mode with nfp-emu --board)"
+    )]
+    /// A port asked for a rate or lane count other than its board mode's.
     Rate {
         /// The port's index in the table.
         index: usize,
@@ -260,7 +274,7 @@ impl EthTable {
             return Err(EthControlError::Size(table.len()));
         }
         let mut next = self.ports.clone();
-        for p in &mut next {
+        for (p, now) in next.iter_mut().zip(&self.ports) {
             let o = p.index * NSP_ETH_ENTRY_SIZE;
             let e = &table[o..o + NSP_ETH_ENTRY_SIZE];
             let word = |i: usize| u64::from_le_bytes(e[i * 8..i * 8 + 8].try_into().expect("8"));
@@ -275,7 +289,7 @@ impl EthTable {
             if control & NSP_ETH_CTRL_SET_LANES != 0 {
                 p.lanes = (port & NSP_ETH_PORT_LANES) as u8;
             }
-            if p.rate != NSP_ETH_RATE_25G || p.lanes != 1 {
+            if (p.rate, p.lanes) != (now.rate, now.lanes) {
                 return Err(EthControlError::Rate {
                     index: p.index,
                     rate: p.rate,
@@ -306,10 +320,11 @@ impl EthTable {
     /// words.
     pub fn media(&self, eth_index: u8) -> Option<([u64; 2], [u64; 2])> {
         let p = self.by_eth_index(eth_index)?;
-        let modes = if p.speed_mbps() == 25_000 {
-            (1u64 << NFP_MEDIA_25GBASE_CR) | (1 << NFP_MEDIA_25GBASE_CR_S)
-        } else {
-            0
+        let modes = match p.speed_mbps() {
+            10_000 => 1u64 << NFP_MEDIA_10GBASE_CR,
+            25_000 => (1u64 << NFP_MEDIA_25GBASE_CR) | (1 << NFP_MEDIA_25GBASE_CR_S),
+            40_000 => 1u64 << NFP_MEDIA_40GBASE_CR4,
+            _ => 0,
         };
         Some(([modes, 0], [modes, 0]))
     }

@@ -4,6 +4,7 @@
 //! driver sets START, so every command is answered before its MMIO write
 //! completes.
 
+pub mod board;
 pub mod crc;
 pub mod eth;
 pub mod hwinfo;

@@ -363,3 +363,77 @@ fn the_default_buffer_holds_the_largest_debian_image() {
     assert_eq!(fw_load_direct(&h, &bytes), (0, 0));
     assert_eq!(h.card.chip().mu.read_u32(0x18_0100_0000), 0x5a5a_5a5a);
 }
+
+/// Another board through the driver's own reads: hwinfo from card memory
+/// (`nfp_hwinfo_read`, nfp_hwinfo.c), the ETH table through ETH_RESCAN
+/// decoded as `nfp_eth_port_translate` does (nfp_nsp_eth.c:130-175), and
+/// the file name `nfp_net_fw_find` builds from them (nfp_main.c:413-440).
+#[test]
+fn another_board_as_the_driver_reads_it() {
+    use super::board::BoardConfig;
+    let cfg = CardConfig {
+        board: BoardConfig::parse("AMDA0097-0001:4x10_1x40", None).unwrap(),
+        ..CardConfig::default()
+    };
+    let h = Host::new(&cfg);
+    let hw = hwinfo::parse(&read_bytes(&h, HWINFO_BASE, HWINFO_SIZE as usize)).unwrap();
+    let get = |k: &str| {
+        hw.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no hwinfo key {k}"))
+    };
+    assert_eq!(get("assembly.partno"), "AMDA0097-0001");
+    assert_eq!(get("assembly.model"), "beryllium");
+    assert_eq!(get("pn"), "Agilio-CX-2x40GbE");
+    assert_eq!(get("assembly.vendor"), "Netronome");
+    assert_eq!(get("eth4.mac"), "00:15:4d:00:01:04");
+
+    let r = cmd(&h, SPCODE_ETH_RESCAN, 1536, &[], 1536);
+    assert_eq!((r.ret, r.errno), (5, 0), "five ports");
+    let word = |e: usize, w: usize| {
+        u64::from_le_bytes(
+            r.out[e * 32 + w * 8..e * 32 + w * 8 + 8]
+                .try_into()
+                .unwrap(),
+        )
+    };
+    // (index, lanes, speed in Mb/s, label port, label subport)
+    let ports: Vec<(usize, u64, u64, u64, u64)> = (0..48)
+        .filter(|&e| word(e, 0) & 0xf != 0)
+        .map(|e| {
+            let (port, state) = (word(e, 0), word(e, 1));
+            let lanes = port & 0xf;
+            let rate = match (state >> 8) & 0xf {
+                4 => 10_000,
+                5 => 25_000,
+                r => panic!("rate {r}"),
+            };
+            (
+                e,
+                lanes,
+                lanes * rate,
+                (port >> 54) & 0x3f,
+                (port >> 48) & 0x3f,
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            (0, 1, 10_000, 0, 0),
+            (1, 1, 10_000, 0, 1),
+            (2, 1, 10_000, 0, 2),
+            (3, 1, 10_000, 0, 3),
+            (4, 4, 40_000, 1, 0),
+        ]
+    );
+    let mut name = format!("netronome/nic_{}", get("assembly.partno"));
+    let mut i = 0;
+    while i < ports.len() {
+        let j = ports[i..].iter().take_while(|p| p.2 == ports[i].2).count();
+        name += &format!("_{j}x{}", ports[i].2 / 1000);
+        i += j;
+    }
+    assert_eq!(name, "netronome/nic_AMDA0097-0001_4x10_1x40");
+}

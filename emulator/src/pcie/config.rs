@@ -8,8 +8,8 @@
 
 use super::{
     BarDef, NFP_BARS, NFP_MSIX_PBA_BAR, NFP_MSIX_PBA_OFFSET, NFP_MSIX_TABLE_BAR,
-    NFP_MSIX_TABLE_OFFSET, NFP_MSIX_VECTORS, PCI_CLASS_NETWORK_ETHERNET, PCI_DEVICE_ID_NFP4000,
-    PCI_REVISION, PCI_SUBSYSTEM_ID_AGILIO_CX, PCI_VENDOR_ID_NETRONOME,
+    NFP_MSIX_TABLE_OFFSET, NFP_MSIX_VECTORS, PCI_CLASS_NETWORK_ETHERNET, PCI_DEVICE_ID_NFP_VF,
+    PCI_DEVICE_ID_NFP4000, PCI_REVISION, PCI_SUBSYSTEM_ID_AGILIO_CX, PCI_VENDOR_ID_NETRONOME,
 };
 
 /// Size of the conventional header plus capabilities.
@@ -76,6 +76,8 @@ pub const PCI_CAP_ID_EXP: u8 = 0x10;
 pub const PCI_CAP_ID_MSIX: u8 = 0x11;
 /// `PCI_EXT_CAP_ID_DSN` (include/uapi/linux/pci_regs.h).
 pub const PCI_EXT_CAP_ID_DSN: u16 = 0x0003;
+/// `PCI_EXT_CAP_ID_SRIOV` (include/uapi/linux/pci_regs.h).
+pub const PCI_EXT_CAP_ID_SRIOV: u16 = 0x0010;
 
 /// Capability placement of a real NFP-4000: PM@0x80, MSI-X@0xb0, PCIe v2@0xc0
 /// [external: lspci of a real card, probe.md §1.3]; DSN is the first
@@ -87,6 +89,53 @@ pub const CAP_MSIX_OFFSET: usize = 0xb0;
 pub const CAP_EXP_OFFSET: usize = 0xc0;
 /// Offset of the extended capability DSN in config space [choice].
 pub const EXT_CAP_DSN_OFFSET: usize = 0x100;
+/// Offset of the SR-IOV extended capability, as on a real Agilio CX
+/// [external: lspci -vvv of an AMDA0099].
+pub const EXT_CAP_SRIOV_OFFSET: usize = 0x200;
+
+// SR-IOV capability (include/uapi/linux/pci_regs.h).
+/// `PCI_SRIOV_CTRL`: VF Enable, VF Memory Space Enable, ARI hierarchy.
+pub const PCI_SRIOV_CTRL: usize = 0x08;
+/// `PCI_SRIOV_CTRL_VFE`: VF Enable.
+pub const PCI_SRIOV_CTRL_VFE: u16 = 0x0001;
+/// `PCI_SRIOV_CTRL_MSE`: VF Memory Space Enable.
+pub const PCI_SRIOV_CTRL_MSE: u16 = 0x0008;
+/// `PCI_SRIOV_CTRL_ARI`: ARI Capable Hierarchy.
+pub const PCI_SRIOV_CTRL_ARI: u16 = 0x0010;
+/// `PCI_SRIOV_INITIAL_VF`.
+pub const PCI_SRIOV_INITIAL_VF: usize = 0x0c;
+/// `PCI_SRIOV_TOTAL_VF`.
+pub const PCI_SRIOV_TOTAL_VF: usize = 0x0e;
+/// `PCI_SRIOV_NUM_VF`: the VFs software asks for.
+pub const PCI_SRIOV_NUM_VF: usize = 0x10;
+/// `PCI_SRIOV_VF_OFFSET`: routing-ID offset of the first VF.
+pub const PCI_SRIOV_VF_OFFSET: usize = 0x14;
+/// `PCI_SRIOV_VF_STRIDE`.
+pub const PCI_SRIOV_VF_STRIDE: usize = 0x16;
+/// `PCI_SRIOV_VF_DID`: the VFs' device ID.
+pub const PCI_SRIOV_VF_DID: usize = 0x1a;
+/// `PCI_SRIOV_SUP_PGSIZE`.
+pub const PCI_SRIOV_SUP_PGSIZE: usize = 0x1c;
+/// `PCI_SRIOV_SYS_PGSIZE`.
+pub const PCI_SRIOV_SYS_PGSIZE: usize = 0x20;
+/// `PCI_SRIOV_BAR`: VF BAR0.
+pub const PCI_SRIOV_BAR: usize = 0x24;
+/// `PCI_EXT_CAP_SRIOV_SIZEOF`.
+const PCI_EXT_CAP_SRIOV_SIZEOF: usize = 0x40;
+/// VFs of an NFP-4000 PF: Initial and Total VFs 64, first VF at routing-ID
+/// offset 64, stride 1, supported page sizes 0x553 [external: lspci -vvv
+/// of an AMDA0099]. The firmware lowers the count the driver lets software
+/// enable to its `nfd_vf_cfg_max_vfs` (`pci_sriov_set_totalvfs`,
+/// nfp_main.c:221-240).
+pub const NFP_SRIOV_TOTAL_VFS: u16 = 64;
+/// Routing-ID offset of the first VF [external: lspci -vvv of an AMDA0099].
+pub const NFP_SRIOV_VF_OFFSET: u16 = 64;
+/// Supported page sizes: 4K, 16K, 64K, 256K, 1M, 4M [external: lspci].
+pub const NFP_SRIOV_SUP_PGSIZE: u32 = 0x553;
+/// Each VF's BAR0 (its vNIC control BAR, `NFP_NET_CFG_BAR_SZ`) and BAR2
+/// (its queue-controller window) [choice: sizes not public], 64-bit
+/// non-prefetchable as on the real card [external: lspci].
+pub const NFP_SRIOV_VF_BARS: [(usize, u64); 2] = [(0, 0x8000), (2, 0x10_0000)];
 
 // MSI-X capability (pci_regs.h).
 /// `PCI_MSIX_FLAGS` (include/uapi/linux/pci_regs.h).
@@ -262,11 +311,53 @@ impl ConfigSpace {
         cs.set32(dsn_cap + 4, dsn as u32);
         cs.set32(dsn_cap + 8, (dsn >> 32) as u32);
 
+        cs.add_sriov();
         cs
     }
 
+    /// The SR-IOV capability of an NFP-4000 PF (VF device ID
+    /// `PCI_DEVICE_ID_NFP6000_VF`, nfp_netvf_main.c:45-47). The card serves
+    /// one PCI function over vfio-user, so enabling VFs creates none: a VMM
+    /// that exposes the capability sees VF Enable set and no VF answer.
+    fn add_sriov(&mut self) {
+        let c = self.add_ext_cap(
+            PCI_EXT_CAP_ID_SRIOV,
+            1,
+            EXT_CAP_SRIOV_OFFSET,
+            PCI_EXT_CAP_SRIOV_SIZEOF,
+        );
+        self.mask16(
+            c + PCI_SRIOV_CTRL,
+            PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE | PCI_SRIOV_CTRL_ARI,
+        );
+        self.set16(c + PCI_SRIOV_INITIAL_VF, NFP_SRIOV_TOTAL_VFS);
+        self.set16(c + PCI_SRIOV_TOTAL_VF, NFP_SRIOV_TOTAL_VFS);
+        self.mask16(c + PCI_SRIOV_NUM_VF, 0xffff);
+        self.set16(c + PCI_SRIOV_VF_OFFSET, NFP_SRIOV_VF_OFFSET);
+        self.set16(c + PCI_SRIOV_VF_STRIDE, 1);
+        self.set16(c + PCI_SRIOV_VF_DID, PCI_DEVICE_ID_NFP_VF);
+        self.set32(c + PCI_SRIOV_SUP_PGSIZE, NFP_SRIOV_SUP_PGSIZE);
+        self.set32(c + PCI_SRIOV_SYS_PGSIZE, 1);
+        self.mask32(c + PCI_SRIOV_SYS_PGSIZE, NFP_SRIOV_SUP_PGSIZE);
+        for (index, size) in NFP_SRIOV_VF_BARS {
+            self.add_bar_at(
+                c + PCI_SRIOV_BAR + 4 * index,
+                BarDef {
+                    index,
+                    size,
+                    is_64bit: true,
+                    prefetchable: false,
+                },
+            );
+        }
+    }
+
     fn add_bar(&mut self, bar: BarDef) {
-        let reg = PCI_BASE_ADDRESS_0 + 4 * bar.index;
+        self.add_bar_at(PCI_BASE_ADDRESS_0 + 4 * bar.index, bar);
+    }
+
+    /// A memory BAR register (pair) at `reg` whose writable bits size it.
+    fn add_bar_at(&mut self, reg: usize, bar: BarDef) {
         let mut flags = 0u32;
         if bar.is_64bit {
             flags |= PCI_BASE_ADDRESS_MEM_TYPE_64;
@@ -569,8 +660,9 @@ mod tests {
     #[test]
     fn extended_space_and_dsn() {
         let mut cs = cs();
-        // The extended capability chain starts at 0x100 with DSN, version 1, last.
-        assert_eq!(rd(&cs, 0x100, 4), 0x0001_0003);
+        // The extended capability chain starts at 0x100 with DSN, version 1,
+        // then SR-IOV at 0x200.
+        assert_eq!(rd(&cs, 0x100, 4), 0x2001_0003);
         // pci_get_dsn(): dword at +4 is bits 31:0, dword at +8 bits 63:32.
         let dsn = u64::from(rd(&cs, 0x104, 4)) | (u64::from(rd(&cs, 0x108, 4)) << 32);
         assert_eq!(dsn, DSN);
@@ -581,7 +673,40 @@ mod tests {
         assert_eq!(rd(&cs, 0x104, 4), 0x0001_10ff);
         // Unused extended space reads zero; the last byte is addressable.
         assert_eq!(rd(&cs, 0x800, 4), 0);
+        assert_eq!(rd(&cs, 0x300, 4), 0);
         assert_eq!(rd(&cs, 0xffc, 4), 0);
+    }
+
+    /// The SR-IOV capability as the PCI core reads it (drivers/pci/iov.c
+    /// `sriov_init`): 64 VFs of device 0x6003, offset 64, stride 1, VF BARs
+    /// sized by writing ones; NumVFs and VF Enable writable, the rest not.
+    #[test]
+    fn sriov_capability() {
+        let mut cs = cs();
+        let c = EXT_CAP_SRIOV_OFFSET as u64;
+        assert_eq!(rd(&cs, c, 4), 0x0001_0010, "SR-IOV v1, last");
+        assert_eq!(rd(&cs, c + 0x0c, 2), 64, "InitialVFs");
+        assert_eq!(rd(&cs, c + 0x0e, 2), 64, "TotalVFs");
+        assert_eq!(rd(&cs, c + 0x14, 2), 64, "First VF offset");
+        assert_eq!(rd(&cs, c + 0x16, 2), 1, "VF stride");
+        assert_eq!(rd(&cs, c + 0x1a, 2), 0x6003, "VF device ID");
+        assert_eq!(rd(&cs, c + 0x1c, 4), 0x553);
+        wr(&mut cs, c + 0x0e, 2, 7);
+        assert_eq!(rd(&cs, c + 0x0e, 2), 64, "TotalVFs is read-only");
+        wr(&mut cs, c + 0x10, 2, 48);
+        assert_eq!(rd(&cs, c + 0x10, 2), 48, "NumVFs");
+        wr(&mut cs, c + 0x08, 2, 0xffff);
+        assert_eq!(rd(&cs, c + 0x08, 2), 0x19, "VFE | MSE | ARI");
+        for (i, size) in NFP_SRIOV_VF_BARS {
+            let reg = c + 0x24 + 4 * i as u64;
+            assert_eq!(rd(&cs, reg, 4), 0x4, "VF BAR{i}: 64-bit, not prefetchable");
+            wr(&mut cs, reg, 4, 0xffff_ffff);
+            wr(&mut cs, reg + 4, 4, 0xffff_ffff);
+            let mask = u64::from(rd(&cs, reg + 4, 4)) << 32 | u64::from(rd(&cs, reg, 4) & !0xf);
+            assert_eq!(!mask + 1, size, "VF BAR{i} size");
+        }
+        wr(&mut cs, c + 0x24 + 16, 4, 0xffff_ffff);
+        assert_eq!(rd(&cs, c + 0x24 + 16, 4), 0, "no VF BAR4");
     }
 
     #[test]

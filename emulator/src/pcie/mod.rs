@@ -16,6 +16,9 @@ pub use msix::MsixVectors;
 pub const PCI_VENDOR_ID_NETRONOME: u16 = 0x19ee;
 /// `PCI_DEVICE_ID_NFP4000` (nfpcore/nfp_dev.h:11): the PF of an NFP-4000 card.
 pub const PCI_DEVICE_ID_NFP4000: u16 = 0x4000;
+/// `PCI_DEVICE_ID_NFP6000_VF` (nfpcore/nfp_dev.h:15): the VF of NFP-4000
+/// and NFP-6000 cards (nfp_netvf_main.c:45-47).
+pub const PCI_DEVICE_ID_NFP_VF: u16 = 0x6003;
 /// Subsystem device of an Agilio CX [external: lspci of a real card]. The
 /// driver matches the subsystem vendor only (nfp_main.c:40-43).
 pub const PCI_SUBSYSTEM_ID_AGILIO_CX: u16 = 0x4001;

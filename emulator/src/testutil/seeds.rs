@@ -43,7 +43,9 @@ const SLOTS: (u32, u32) = (64, 64);
 /// Every seed: (target, file name, bytes).
 pub fn corpus() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut v = Vec::new();
-    for (name, img) in nfp_firmware::image::project_images() {
+    // The AMDA0099-0001 2x25 and 1x25 images: the other boards' differ
+    // only in their port count.
+    for (name, img) in nfp_firmware::image::project_images().into_iter().take(2) {
         let file = name.rsplit('/').next().unwrap_or(&name).to_string();
         v.push(("firmware", file, img.to_bytes()));
     }

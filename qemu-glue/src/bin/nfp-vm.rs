@@ -71,8 +71,9 @@ struct Common {
     #[arg(long, value_name = "PATH")]
     emu: Option<PathBuf>,
     /// What is plugged into port N of every card, as nfp-emu --port takes it
-    /// (loop:P, udp:LOCAL@REMOTE, tap:IF, none). Without any --port, the two
-    /// ports of each card are cabled to each other (0=loop:1, 1=loop:0).
+    /// (loop:P, udp:LOCAL@REMOTE, tap:IF, none). Without any --port, each
+    /// card's ports are cabled to each other in pairs, 0 with 1, 2 with 3 and
+    /// so on, whatever the board (nfp-emu --loop-pairs).
     #[arg(long = "port", value_name = "N=SPEC")]
     ports: Vec<String>,
     /// Record every port's traffic as pcap files in DIR/nfpK/ (card K).
@@ -110,11 +111,9 @@ fn emu_args(
     extra: Vec<String>,
 ) -> anyhow::Result<Vec<String>> {
     let mut a: Vec<String> = Vec::new();
-    let ports: Vec<String> = if ports.is_empty() {
-        vec!["0=loop:1".into(), "1=loop:0".into()]
-    } else {
-        ports.to_vec()
-    };
+    if ports.is_empty() {
+        a.push("--loop-pairs".into());
+    }
     for p in ports {
         a.push(format!("--port={p}"));
     }

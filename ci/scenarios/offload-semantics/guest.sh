@@ -1,0 +1,49 @@
+# shellcheck shell=dash
+# Offload control-plane semantics the kernel's selftest
+# (tools/testing/selftests/net/bpf_offload.py) checks against netdevsim,
+# checked against the nfp card: replacing with and without -force, a
+# program bound to one netdev on another, XDP and tc offload exclusivity,
+# driver unload with a program and its map on the card. Each step writes
+# "NAME STATUS" to out/results.txt; the check holds the expectations.
+# shellcheck source-path=SCRIPTDIR source=../../lib/guest/net.sh
+. lib/guest/net.sh
+mkdir -p out
+modprobe nfp
+A=$(port_netdev 0) B=$(port_netdev 1)
+ip link set "$A" up
+ip link set "$B" up
+ip link add ve0 type veth peer name ve1
+r() { # r NAME CMD...: run CMD, record its status
+  name=$1
+  shift
+  "$@" >"out/$name.out" 2>&1
+  echo "$name $?" | tee -a out/results.txt
+}
+xdp() { ip link set dev "$1" xdpoffload obj "progs/$2.o" sec xdp; }
+r first-load xdp "$A" drop
+r replace-no-force xdp "$A" xdp_pass
+r replace-force ip -force link set dev "$A" xdpoffload obj progs/xdp_pass.o sec xdp
+ip link show dev "$A" >out/after-replace.txt
+ethtool -K "$A" hw-tc-offload on
+tc qdisc add dev "$A" clsact
+r tc-while-xdp tc filter add dev "$A" ingress bpf skip_sw da obj progs/tc_drop.o sec classifier
+r xdp-off ip link set dev "$A" xdpoffload off
+r tc-load tc filter add dev "$A" ingress bpf skip_sw da obj progs/tc_drop.o sec classifier
+r xdp-while-tc xdp "$A" drop
+tc qdisc del dev "$A" clsact
+# One program, bound at load time to A (offload_dev), then attached to B:
+# the other port of the same card shares A's offload device, a veth does not.
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+r bound-load bpftool prog load progs/drop.o /sys/fs/bpf/p type xdp offload_dev "$A"
+r bound-attach-same-card bpftool net attach xdpoffload pinned /sys/fs/bpf/p dev "$B"
+r bound-attach-veth bpftool net attach xdpoffload pinned /sys/fs/bpf/p dev ve0
+bpftool net detach xdpoffload dev "$B"
+rm -f /sys/fs/bpf/p
+# Driver unload with a program and its map on the card.
+r map-load xdp "$A" map_count
+bpftool map show >out/maps-before-unload.txt
+r unload rmmod nfp
+bpftool prog show >out/progs-after-unload.txt
+bpftool map show >out/maps-after-unload.txt
+r reload modprobe nfp
+dmesg >out/dmesg.txt
