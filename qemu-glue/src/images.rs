@@ -41,7 +41,8 @@ impl Images {
         self.cache.join("host-root")
     }
 
-    /// Directory with `vmlinuz`, `initrd.img` and `rootfs.ext4`.
+    /// Directory with `vmlinux` (the kernel nfp-vm boots, through its PVH
+    /// entry), `vmlinuz`, `initrd.img` and `rootfs.ext4`.
     pub fn guest_dir(&self) -> PathBuf {
         self.cache.join("guest")
     }
@@ -59,7 +60,7 @@ impl Images {
                     .join(self.qemu_in_root().trim_start_matches('/')),
                 "host tool root (QEMU)",
             ),
-            (self.guest_dir().join("vmlinuz"), "guest kernel"),
+            (self.guest_dir().join("vmlinux"), "guest kernel (vmlinux)"),
             (self.guest_dir().join("initrd.img"), "guest initramfs"),
             (
                 self.guest_dir().join("rootfs.ext4"),

@@ -94,9 +94,11 @@ pub fn args(spec: &QemuSpec) -> Vec<String> {
         "-machine",
         "q35,memory-backend=mem",
     ]);
+    // The uncompressed kernel through its PVH entry: no real-mode setup, no
+    // decompressor in TCG (images/guest-image.sh extracts it).
     push(&[
         "-kernel",
-        &format!("{GUEST_DIR}/vmlinuz"),
+        &format!("{GUEST_DIR}/vmlinux"),
         "-initrd",
         &format!("{GUEST_DIR}/initrd.img"),
     ]);
@@ -194,6 +196,7 @@ mod tests {
             after(&a, "-object")[0].contains("memory-backend-memfd,id=mem,size=1024M,share=on")
         );
         assert_eq!(after(&a, "-machine"), ["q35,memory-backend=mem"]);
+        assert_eq!(after(&a, "-kernel"), [format!("{GUEST_DIR}/vmlinux")]);
         assert_eq!(after(&a, "-accel"), ["tcg"]);
         assert_eq!(
             after(&a, "-name"),
