@@ -9,13 +9,15 @@
 //! programs, [`datapath`] the firmware's packet path between [`ports`] and
 //! the host, [`maps`] the offloaded BPF maps, [`pkt`] packet parsing and
 //! checksums; [`chip`] and [`card`] tie them together and [`vfio`]
-//! presents the card to QEMU. `testutil` (tests, and the `test-utils`
+//! presents the card to QEMU. Every counter of the card is reachable by
+//! name through [`counters::Counters`]. `testutil` (tests, and the `test-utils`
 //! feature) holds the fixtures shared by unit tests, fuzz targets and
 //! benches.
 
 pub mod app;
 pub mod card;
 pub mod chip;
+pub mod counters;
 pub mod cpp;
 pub mod datapath;
 pub mod dma;
