@@ -1,9 +1,13 @@
+#!/usr/bin/env bash
 # Step guest-base: the guest's Debian trixie userland and 6.12 kernel.
+# Run by images/build (step), which exports CACHE, IMAGES, TOP, MIRROR, SUITE
+# and the helpers say, die and ensure_packages (ci/lib/common.sh).
+set -euo pipefail
 ROOT="$CACHE/guest-root"
 NEW="$ROOT.new"
 rm -rf "$NEW"
 pkgs=$(grep -v '^#' "$IMAGES/guest-packages.txt" | xargs | tr ' ' ,)
-progress "  debootstrap $SUITE with $pkgs (about 2 min)"
+say "  debootstrap $SUITE with $pkgs (about 2 min)"
 debootstrap --variant=minbase --include="$pkgs" "$SUITE" "$NEW" "$MIRROR" >"$CACHE/guest-base.log" 2>&1 ||
   die "debootstrap failed; see $CACHE/guest-base.log"
 chroot "$NEW" apt-get clean
@@ -12,6 +16,6 @@ rm -rf "$NEW"/usr/share/{doc,man,info,locale}/* "$NEW"/var/lib/apt/lists/* "$NEW
 kver=$(ls "$NEW/lib/modules")
 [[ -f $NEW/boot/vmlinuz-$kver && -f $NEW/lib/modules/$kver/kernel/drivers/net/ethernet/netronome/nfp/nfp.ko.xz ]] ||
   die "kernel $kver or its nfp.ko is missing from the guest root"
-progress "  kernel $kver with nfp.ko"
+say "  kernel $kver with nfp.ko"
 rm -rf "$ROOT"
 mv "$NEW" "$ROOT"

@@ -1,6 +1,10 @@
+#!/usr/bin/env bash
 # Step guest-image: the bootable guest made from guest-root: our init and the
 # project's firmware files go in, then rootfs.ext4 (virtio-blk root), a small
 # initramfs that mounts it, and the kernel.
+# Run by images/build (step), which exports CACHE, IMAGES, TOP, MIRROR, SUITE
+# and the helpers say, die and ensure_packages (ci/lib/common.sh).
+set -euo pipefail
 ROOT="$CACHE/guest-root"
 OUT="$CACHE/guest"
 NEW="$OUT.new"
@@ -8,7 +12,7 @@ kver=$(ls "$ROOT/lib/modules")
 rm -rf "$NEW"
 mkdir -p "$NEW"
 
-progress "  installing the guest init and firmware files"
+say "  installing the guest init and firmware files"
 install -m 0755 "$IMAGES/guest/nfp-vm-init" "$ROOT/sbin/nfp-vm-init"
 install -m 0644 "$IMAGES/guest/profile" "$ROOT/root/.profile"
 echo nfp-vm >"$ROOT/etc/hostname"
@@ -19,15 +23,15 @@ rm -rf "$ROOT/lib/firmware/netronome"
 mkdir -p "$ROOT/lib/firmware"
 cp -a "$CACHE/firmware/." "$ROOT/lib/firmware/"
 nfw=$( (find "$ROOT/lib/firmware/netronome" -type f 2>/dev/null || true) | wc -l)
-progress "  $nfw firmware file(s) under /lib/firmware/netronome"
+say "  $nfw firmware file(s) under /lib/firmware/netronome"
 
-progress "  rootfs.ext4"
+say "  rootfs.ext4"
 used_mb=$(du -sm "$ROOT" | cut -f1)
 size_mb=$((used_mb * 5 / 4 + 128))
 mkfs.ext4 -q -F -L nfp-vm-root -E root_owner=0:0 -d "$ROOT" "$NEW/rootfs.ext4" "${size_mb}M" >/dev/null ||
   die "mkfs.ext4 -d failed"
 
-progress "  initramfs"
+say "  initramfs"
 stage="$NEW/initramfs"
 mkdir -p "$stage"/{bin,dev,proc,sys,newroot,modules}
 cp "$ROOT/bin/busybox" "$stage/bin/busybox"
@@ -52,4 +56,4 @@ cp "$ROOT/boot/vmlinuz-$kver" "$NEW/vmlinuz"
 echo "$kver" >"$NEW/kernel-version"
 rm -rf "$OUT"
 mv "$NEW" "$OUT"
-progress "  $OUT: kernel $kver, rootfs $(du -h --apparent-size "$OUT/rootfs.ext4" | cut -f1)"
+say "  $OUT: kernel $kver, rootfs $(du -h --apparent-size "$OUT/rootfs.ext4" | cut -f1)"

@@ -1,7 +1,11 @@
+#!/usr/bin/env bash
 # Step nfpdis: the binutils NFP disassembler as a test oracle for the
 # project's own (compare_disasm in ci/lib/check.sh). Built from Debian's
 # binutils-source (binutils 2.40: no Debian binutils package targets NFP),
 # only the libraries the disassembler needs.
+# Run by images/build (step), which exports CACHE, IMAGES, TOP, MIRROR, SUITE
+# and the helpers say, die and ensure_packages (ci/lib/common.sh).
+set -euo pipefail
 ensure_packages binutils-source zlib1g-dev libzstd-dev bison flex texinfo make gcc
 W="$CACHE/nfpdis.build"
 rm -rf "$W"
@@ -17,4 +21,4 @@ gcc -O1 -o "$CACHE/nfpdis/nfpdis" "$IMAGES/nfpdis/nfpdis.c" -Ibfd -I"$S/include"
   opcodes/libopcodes.a bfd/libbfd.a libiberty/libiberty.a libsframe/.libs/libsframe.a -lz -lzstd
 cd /
 rm -rf "$W"
-progress "  $CACHE/nfpdis/nfpdis"
+say "  $CACHE/nfpdis/nfpdis"

@@ -1,4 +1,8 @@
+#!/usr/bin/env bash
 # Step progs: compile the XDP/tc programs of ci/progs with clang -target bpf.
+# Run by images/build (step), which exports CACHE, IMAGES, TOP, MIRROR, SUITE
+# and the helpers say, die and ensure_packages (ci/lib/common.sh).
+set -euo pipefail
 OUT="$CACHE/progs"
 NEW="$OUT.new"
 rm -rf "$NEW"
@@ -24,6 +28,6 @@ for src in "$TOP"/ci/progs/diff/*.c; do
   cp "$src" "$NEW/diff/"
   n=$((n + 1))
 done
-progress "  $n programs compiled into $OUT"
+say "  $n programs compiled into $OUT"
 rm -rf "$OUT"
 mv "$NEW" "$OUT"

@@ -1,5 +1,7 @@
+# shellcheck shell=dash
 # nfp-emu demo, run inside the guest by `./run demo`: what the guest sees of
 # the emulated Agilio CX and what the unmodified nfp driver makes of it.
+# shellcheck source-path=SCRIPTDIR source=../lib/guest/probe-milestones.sh
 . lib/guest/probe-milestones.sh
 mkdir -p out
 step() { printf '\n== %s\n' "$*"; }
@@ -35,6 +37,7 @@ step "result of the probe"
 probe_milestones out/dmesg.txt
 
 step "traffic across the loopback cable (port 0 <-> port 1), netdevs in namespaces a and b"
+# shellcheck source-path=SCRIPTDIR source=../lib/guest/net.sh
 . lib/guest/net.sh
 cable_namespaces noipv6 || exit 1
 ip netns exec a ping -c 3 10.0.0.2
@@ -57,9 +60,10 @@ bpftool prog show | grep -B1 -A2 offloaded_to
 bpfstats() { ip netns exec a ethtool -S "$A" | awk '$1 ~ /^(dev_rx_pkts|bpf_.*_pkts):$/ { printf "  %-16s %s\n", $1, $2 }'; }
 echo "-- counters before"; bpfstats
 rx0=$(ip netns exec a cat "/sys/class/net/$A/statistics/rx_packets")
+v=$(verdicts)
 echo "-- port 1 sends 1000 frames across the cable to port 0"
 ip netns exec b python3 lib/guest/frames.py send "$B" 1000 --dst "$MAC_A" >/dev/null
-sleep 1
+settle "$v" 1000
 echo "-- counters after (bpf_app1 = dropped by the program on the card)"; bpfstats
 echo "frames that reached port 0's network stack: $(( $(ip netns exec a cat "/sys/class/net/$A/statistics/rx_packets") - rx0 ))"
 
@@ -71,8 +75,9 @@ echo "-- counters (bpf_app2 = transmitted by the program)"; bpfstats
 step "an offloaded map: the card counts packets and bytes, the host reads them with bpftool"
 ip netns exec a ip -force link set dev "$A" xdpoffload obj progs/map_count.o sec xdp 2>/dev/null || exit 1
 bpftool map show name counters
+v=$(verdicts)
 ip netns exec b python3 lib/guest/frames.py send "$B" 100 --dst "$MAC_A" >/dev/null
-sleep 1
+settle "$v" 100
 echo "-- bpftool map dump name counters (slot 0: packets, 1: bytes, 2: 100000 per packet)"
 bpftool map dump name counters
 ip netns exec a ip -force link set dev "$A" xdpoffload off

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the host-side `check` scripts of ci/scenarios (sourced).
 # Environment from ci/boot-tests:
 #   SCENARIO     name of the scenario
@@ -5,13 +6,17 @@
 #   RUN_DIR      nfp-vm's run directory (console.log, script.log, nfp-emu0.log, qemu.log)
 #   VM_STATUS    nfp-vm's exit status
 #   VM_OUTPUT    file with nfp-vm's stdout+stderr
+#   HOST_STATUS, HOST_OUTPUT   the host helper's exit status and output
+#   TAP, UDP_PORT0, UDP_PORT1  this run's tap name and UDP ports
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 fails=0
-CACHE=${CACHE:-${NFP_EMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nfp-emu}}
 # field KEY FILE: the word after KEY in FILE ("key value key value" lines),
 # empty if absent.
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$2" 2>/dev/null; }
 pass() { printf '  ok    %s\n' "$*"; }
 fail() { printf '  FAIL  %s\n' "$*"; fails=$((fails + 1)); }
+info() { printf '  info  %s\n' "$*"; }
 # expect DESCRIPTION COMMAND...: pass if the command succeeds.
 expect() {
   local what=$1; shift
@@ -36,15 +41,15 @@ expect_clean() {
 # expect_no_grep DESCRIPTION PATTERN FILE: the file exists and has no line
 # matching the extended regexp.
 expect_no_grep() { expect_clean "$1" "$2" "" "$3"; }
-# no_leftovers: no QEMU or nfp-emu process of this run is still alive.
+# no_leftovers: no QEMU or nfp-emu process of this run is still alive (QEMU
+# is named nfp-vm:RUN_DIR, nfp-emu listens on RUN_DIR/nfpN.sock).
 no_leftovers() {
-  local id left
-  if [[ -z ${RUN_DIR:-} ]]; then fail "nfp-vm created no run directory"; return; fi
+  local left
+  if [[ ! -d ${RUN_DIR:-} ]]; then fail "nfp-vm created no run directory"; return; fi
   if ! command -v pgrep >/dev/null; then fail "pgrep missing (package procps): cannot look for leftovers"; return; fi
-  id=$(basename "$RUN_DIR")
-  left=$(pgrep -f -- "nfp-vm:$id|$RUN_DIR/nfp[0-9]+\.sock" | grep -v "^$$\$" || true)
+  left=$(pgrep -f -- "nfp-vm:$RUN_DIR |$RUN_DIR/nfp[0-9]+\.sock" | grep -v "^$$\$" || true)
   if [[ -z $left ]]; then pass "no QEMU or nfp-emu process left behind"; else
-    fail "processes left behind: $(ps -o pid=,comm= -p "$(echo $left | tr ' ' ,)" | xargs)"; fi
+    fail "processes left behind: $(ps -o pid=,comm= -p "$(paste -sd, <<<"$left")" | xargs)"; fi
 }
 # compare_disasm DIR: every BPF image nfp-emu wrote to DIR (--bpf-dump;
 # nfp-vm keeps them in RUN_DIR/bpf0) disassembles, in the project's own

@@ -10,6 +10,11 @@ use crate::app::AppFirmware;
 use crate::chip::Chip;
 use crate::counters::{Counters, visit_in};
 use crate::cpp::memmap::{MemoryMap, MemoryMapError};
+use crate::maps::MAP_MAX_MAPS;
+
+/// Host memory a live map table needs beyond its EMEM range (its
+/// descriptor, directory entry and allocator node): an upper bound.
+const MAP_TABLE_OVERHEAD_MAX: u64 = 4096;
 use crate::datapath::Datapath;
 use crate::fp::FpConfig;
 use crate::nsp::eth::EthTable;
@@ -152,6 +157,7 @@ impl Card {
                 ports: specs.len(),
             });
         }
+        let map = cfg.memory_map()?;
         let dp = Datapath::new(
             NFP_MSIX_VECTORS,
             &specs,
@@ -159,10 +165,11 @@ impl Card {
             cfg.pcap_dir.as_deref(),
             cfg.fp,
             cfg.bpf_dump.clone(),
+            map.map_region(),
         )?;
         let nsp = Nsp::new(cfg.board(), eth);
         let nsp_stats = nsp.stats.clone();
-        let app = AppFirmware::new(cfg.flash_firmware.clone(), cfg.memory_map()?)?;
+        let app = AppFirmware::new(cfg.flash_firmware.clone(), map)?;
         Ok(Self {
             config_at_reset: config.clone(),
             config: Mutex::new(config),
@@ -172,10 +179,15 @@ impl Card {
         })
     }
 
-    /// Upper bound of the host memory the card's memories can hold,
-    /// whatever the guest does (docs/memory.md, "The bound").
+    /// Upper bound of the host memory the card's memories and its
+    /// offloaded maps can hold, whatever the guest does (docs/memory.md,
+    /// "The bound"): the MU model's bound plus the map region, whose
+    /// tables the map store keeps in memory of its own, plus their
+    /// bookkeeping.
     pub fn memory_bound(&self) -> u64 {
-        self.chip.lock().mu.map().bound()
+        let map = self.chip.lock().mu.map().clone();
+        let region = map.map_region();
+        map.bound() + (region.end - region.start) + MAP_TABLE_OVERHEAD_MAX * u64::from(MAP_MAX_MAPS)
     }
 
     /// Start the port threads.
@@ -506,6 +518,7 @@ mod tests {
         );
         drv.mu_write64(bar1 + NFP_NET_CFG_BPF_ADDR, at);
         assert_eq!(VnicRig::reconfig(&drv, bar1, NFP_NET_CFG_UPDATE_BPF), 0);
+        card.datapath().timing().set_timing(true);
         let before = Snapshot::take(card, &all);
         for _ in 0..5 {
             v0.send(&drv, &bcast);
@@ -523,6 +536,11 @@ mod tests {
         assert_eq!(sum("fp.me*.ctx*.packets"), 5);
         assert_eq!(sum("fp.me*.ctx*.instructions"), 5 * 3);
         assert_eq!(sum("fp.worker*.packets"), 5);
+        // The timing model metered them: the program's totals by name.
+        assert_eq!(sum("timing.prog*.packets"), 5);
+        assert_eq!(sum("timing.prog*.verdict.drop"), 5);
+        assert_eq!(sum("timing.prog*.insns"), 5 * 3);
+        assert!(sum("timing.prog*.cycles") > sum("timing.prog*.fw_cycles"));
     }
 
     #[test]

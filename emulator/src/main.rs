@@ -85,6 +85,28 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     fp_stats: Option<PathBuf>,
 
+    /// Time every packet the flow processor runs with the cost model of
+    /// docs/timing.md and write one JSON object per line per packet to
+    /// FILE, with the keys port, vnic, prog (the program's load number, as
+    /// in --bpf-dump names), frame_len, frame_crc32 (zlib CRC-32 of the
+    /// frame as it arrived from the wire), frame_hex, verdict
+    /// (PASS/DROP/TX/ABORTED), insns (program instructions), prog_cycles,
+    /// fw_cycles and cycles (ME cycles the packet occupies). Records are
+    /// written by a thread of their own; if it falls behind, packets wait
+    /// for it rather than go unrecorded. Metered packets run on the
+    /// interpreter.
+    #[arg(long, value_name = "FILE")]
+    timing: Option<PathBuf>,
+
+    /// Profile every loaded program per instruction (execution count,
+    /// cycles and the disassembly per address, helper calls, latency not
+    /// hidden) and keep FILE (JSON) and FILE with extension .txt (tables,
+    /// hottest instruction first) updated every second, with each
+    /// program's cycles per packet and estimated packet rate on a real
+    /// Agilio CX and its bottleneck. Implies timing.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+
     /// EMEM size (the card's DRAM), e.g. 2G (the Agilio CX's, default) or
     /// 256M: a multiple of 1 MiB from 16M to 4G. The emulator's memory model
     /// never holds more than the card's memories (docs/memory.md), so this
@@ -188,8 +210,55 @@ fn main() -> anyhow::Result<()> {
         args.emem_size >> 20,
         card.memory_bound() >> 20
     );
+    let timing = card.datapath().timing().clone();
+    if let Some(path) = &args.timing {
+        card.datapath()
+            .start_timing_records(path)
+            .context("--timing")?;
+    }
+    if args.profile.is_some() {
+        timing.set_profiling(true);
+    }
     card.start();
     let card = Arc::new(card);
+    // The timing files are complete when nfp-emu leaves: at the end of
+    // serving, and on SIGTERM/SIGINT/SIGHUP (nfp-vm stops cards so).
+    let finish = {
+        let (timing, profile) = (timing.clone(), args.profile.clone());
+        move || finish_timing(&timing, profile.as_deref())
+    };
+    if args.timing.is_some() || args.profile.is_some() {
+        let finish = finish.clone();
+        let mut signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGHUP,
+        ])
+        .context("installing signal handlers")?;
+        std::thread::Builder::new()
+            .name("timing-exit".into())
+            .spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    finish();
+                    std::process::exit(128 + sig);
+                }
+            })
+            .context("starting the signal thread")?;
+    }
+    if let Some(path) = args.profile.clone() {
+        let timing = timing.clone();
+        std::thread::Builder::new()
+            .name("profile".into())
+            .spawn(move || {
+                loop {
+                    if let Err(e) = timing.write_files(&path) {
+                        tracing::warn!(target: "nfp_emu::fp::timing", "cannot write {}: {e}", path.display());
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            })
+            .context("starting the profile thread")?;
+    }
     if let Some(path) = args.fp_stats {
         let card = card.clone();
         std::thread::Builder::new()
@@ -208,8 +277,26 @@ fn main() -> anyhow::Result<()> {
             })
             .context("starting the fp-stats thread")?;
     }
-    nfp_emu::vfio::serve(&args.socket, card)
-        .with_context(|| format!("serving {}", args.socket.display()))
+    let served = nfp_emu::vfio::serve(&args.socket, card)
+        .with_context(|| format!("serving {}", args.socket.display()));
+    finish();
+    served
+}
+
+/// Write what is pending of the timing records, and the profile files a
+/// last time.
+fn finish_timing(timing: &nfp_emu::fp::timing::Timing, profile: Option<&std::path::Path>) {
+    // A guard only: the writer normally drains in milliseconds.
+    if let Some(r) = timing.records() {
+        if !r.sync(std::time::Duration::from_secs(30)) {
+            tracing::warn!(target: "nfp_emu::fp::timing", "timing records not all written at exit");
+        }
+    }
+    if let Some(path) = profile {
+        if let Err(e) = timing.write_files(path) {
+            tracing::warn!(target: "nfp_emu::fp::timing", "cannot write {}: {e}", path.display());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 pub mod console;
 pub mod hostroot;
 pub mod images;
+pub mod proc;
 pub mod qemu;
 pub mod vm;
 

@@ -13,6 +13,36 @@ pub const SHARE_DIR: &str = "/nfp-vm/share";
 /// 9p mount tag of the shared directory; the guest mounts it at /mnt/host.
 pub const SHARE_TAG: &str = "host";
 
+/// Kernel arguments for a TCG guest on a busy host. Under TCG the vCPUs and
+/// QEMU's timers are ordinary host threads: on a loaded machine they stall
+/// for many milliseconds at a time, which the kernel's self-checks read as
+/// broken hardware.
+pub const TCG_UNDER_LOAD: &[&str] = &[
+    // check_timer() (arch/x86/kernel/apic/io_apic.c) waits ~10 ticks of
+    // mdelay for the PIT interrupt to advance jiffies and panics with
+    // "IO-APIC + timer doesn't work!" when QEMU's timer thread did not run
+    // in time.
+    "no_timer_check",
+    // The TCG guest's TSC is the host's (cpu_get_host_ticks): constant
+    // rate. Without this the clocksource watchdog compares it with HPET
+    // from a vCPU that may be descheduled between the two reads, can mark
+    // it unstable and move timekeeping to the slow HPET.
+    "tsc=reliable",
+    // A descheduled vCPU thread looks like a CPU stuck with interrupts off
+    // (soft lockup after 20 s) or one that never passes a quiescent state
+    // (RCU stall after 21 s); both print backtraces, neither is a guest bug.
+    "nowatchdog",
+    "rcupdate.rcu_cpu_stall_suppress=1",
+];
+
+/// How long QEMU's vfio-user client waits for a reply from nfp-emu, in ms
+/// (`x-msg-timeout`, QEMU's default 5000). A reply can be slow on a busy
+/// host, and slower behind a backlog of posted writes; a reply that misses
+/// the deadline makes QEMU fail the access and, when the reply does come,
+/// lose its place in the message stream ("unexpected reply"), which ends
+/// the connection. A guard against a card that hangs, not a wait.
+pub const VFIO_USER_MSG_TIMEOUT_MS: u32 = 120_000;
+
 /// How the guest's serial console (ttyS0) is connected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Console {
@@ -53,7 +83,8 @@ pub fn args(spec: &QemuSpec) -> Vec<String> {
         "none",
         "-no-reboot",
     ]);
-    push(&["-name", &spec.name]);
+    // QEMU's option syntax: a comma in a value is written twice.
+    push(&["-name", &spec.name.replace(',', ",,")]);
     push(&["-accel", "tcg", "-cpu", "max"]);
     push(&["-smp", &spec.cpus.to_string(), "-m", &mem]);
     // Shared memfd RAM: DMA maps reach nfp-emu with an fd it can mmap.
@@ -76,6 +107,7 @@ pub fn args(spec: &QemuSpec) -> Vec<String> {
         "random.trust_cpu=on".into(),
         "net.ifnames=0".into(),
     ];
+    cmdline.extend(TCG_UNDER_LOAD.iter().map(|a| a.to_string()));
     cmdline.extend(spec.kernel_args.iter().cloned());
     push(&["-append", &cmdline.join(" ")]);
     // Root file system; writes go to a throw-away overlay.
@@ -124,6 +156,7 @@ pub fn args(spec: &QemuSpec) -> Vec<String> {
             "id": format!("nfp{i}"),
             "bus": port,
             "socket": {"type": "unix", "path": format!("{RUN_DIR}/{sock}")},
+            "x-msg-timeout": VFIO_USER_MSG_TIMEOUT_MS,
         });
         push(&["-device", &dev.to_string()]);
     }
@@ -181,6 +214,23 @@ mod tests {
         assert_eq!(devs[1]["driver"], "vfio-user-pci");
         assert_eq!(devs[1]["socket"]["type"], "unix");
         assert_eq!(devs[1]["socket"]["path"], "/nfp-vm/run/nfp1.sock");
+        assert_eq!(devs[1]["x-msg-timeout"], VFIO_USER_MSG_TIMEOUT_MS);
+    }
+
+    #[test]
+    fn kernel_survives_a_busy_host() {
+        let a = args(&spec());
+        let cmdline = after(&a, "-append")[0];
+        for w in ["no_timer_check", "tsc=reliable", "nowatchdog"] {
+            assert!(cmdline.split(' ').any(|x| x == w), "{w} in {cmdline}");
+        }
+    }
+
+    #[test]
+    fn commas_in_the_name_are_escaped() {
+        let mut s = spec();
+        s.name = "nfp-vm:/tmp/a,b".into();
+        assert_eq!(after(&args(&s), "-name"), ["nfp-vm:/tmp/a,,b"]);
     }
 
     #[test]

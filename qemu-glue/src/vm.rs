@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +14,17 @@ use anyhow::{Context, bail};
 use crate::console::{self, GuestStatus, SharedStatus};
 use crate::hostroot::{self, Bind, Group};
 use crate::images::Images;
+use crate::proc::{Ended, Proc, describe, status_word};
 use crate::qemu::{self, Console, QemuSpec};
+
+/// How long nfp-vm waits for an nfp-emu to create its socket: a guard for a
+/// card that never comes up, generous because the machine may be busy.
+pub const EMU_LISTEN_LIMIT: Duration = Duration::from_secs(60);
+
+/// How long an nfp-emu gets to leave by itself once QEMU (its vfio-user
+/// client) is gone, before nfp-vm terminates it; a generous guard (it
+/// normally leaves within a fraction of a second).
+pub const EMU_EXIT_GRACE: Duration = Duration::from_secs(20);
 
 /// What the guest does once booted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +50,7 @@ pub struct VmSpec {
     /// The `nfp-emu` binary.
     pub emu_bin: PathBuf,
     /// Extra arguments for every nfp-emu (e.g. `-vv`); `@CARD@` is replaced
-    /// by the card number.
+    /// by the card number, `@RUN@` by the run directory.
     pub emu_args: Vec<String>,
     /// Directory for sockets and logs (see [`new_run_dir`]).
     pub run_dir: PathBuf,
@@ -95,6 +105,19 @@ pub fn new_run_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// `dir` as a run directory: created if missing, refused unless empty.
+pub fn given_run_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let used = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .next()
+        .is_some();
+    if used {
+        bail!("run directory {} is not empty", dir.display());
+    }
+    Ok(dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
+}
+
 fn prune_runs(base: &Path, keep: usize) {
     let Ok(rd) = std::fs::read_dir(base) else {
         return;
@@ -128,28 +151,107 @@ fn check_script_path(script: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One card's nfp-emu process.
+struct Card {
+    log: PathBuf,
+    socket: PathBuf,
+    proc: Proc,
+}
+
+/// How one card's nfp-emu ended, recorded in `nfp-emu<N>.exit` in the run
+/// directory (`key value` lines) once the VM has stopped.
+#[derive(Clone, Debug)]
+pub struct CardExit {
+    /// Card number.
+    pub card: u32,
+    /// Exit status, who ended it and its peak resident memory.
+    pub ended: Ended,
+    /// How long after QEMU it ended; `None` if it ended while QEMU ran.
+    pub after_qemu: Option<Duration>,
+    /// Whether its vfio-user socket file was still there after it ended
+    /// (nfp-vm removes it then).
+    pub socket_left: bool,
+}
+
+impl CardExit {
+    /// The `nfp-emu<N>.exit` file's text.
+    pub fn record(&self) -> String {
+        let mut r = format!(
+            "card {}\nstatus {}\nended {}\nmax_rss_kib {}\nsocket {}\n",
+            self.card,
+            status_word(self.ended.status),
+            self.ended.by.as_str(),
+            self.ended.max_rss_kib,
+            if self.socket_left { "left" } else { "removed" },
+        );
+        match self.after_qemu {
+            Some(d) => r.push_str(&format!("after_qemu_ms {}\n", d.as_millis())),
+            None => r.push_str("before_qemu yes\n"),
+        }
+        r
+    }
+
+    /// One line for nfp-vm's output.
+    pub fn summary(&self) -> String {
+        let when = match self.after_qemu {
+            Some(d) => format!("{:.1} s after QEMU", d.as_secs_f64()),
+            None => "while QEMU ran".to_string(),
+        };
+        format!(
+            "nfp-emu of card {} ended {} ({}) {when}; peak RSS {:.1} MiB; its socket {}",
+            self.card,
+            self.ended.by.describe(),
+            describe(self.ended.status),
+            self.ended.max_rss_kib as f64 / 1024.0,
+            if self.socket_left {
+                "was left behind (removed now)"
+            } else {
+                "was removed"
+            },
+        )
+    }
+}
+
 /// The processes of a running VM. Dropping it stops them all.
 struct Processes {
-    emus: Vec<(String, Child)>,
-    qemu: Option<Child>,
+    emus: Vec<Card>,
+    qemu: Option<Proc>,
     saved_tty: Option<libc::termios>,
 }
 
 impl Processes {
-    fn stop(&mut self) {
-        // QEMU first (its vfio-user clients disconnect), then the cards.
-        if let Some(q) = self.qemu.as_mut() {
-            terminate(q);
+    /// Stop everything: QEMU first (its vfio-user clients disconnect), then
+    /// each nfp-emu, which gets [`EMU_EXIT_GRACE`] to leave by itself.
+    /// Returns how each card ended (empty if called again).
+    fn stop(&mut self) -> Vec<CardExit> {
+        let qemu_end = self.qemu.as_mut().map(|q| q.terminate().at);
+        let mut exits = Vec::new();
+        for (i, c) in self.emus.iter_mut().enumerate() {
+            let ended = match c.proc.try_wait() {
+                Some(e) => e,
+                None => match c.proc.wait_for(EMU_EXIT_GRACE) {
+                    Some(e) => e,
+                    None => c.proc.terminate(),
+                },
+            };
+            let socket_left = c.socket.exists();
+            exits.push(CardExit {
+                card: u32::try_from(i).unwrap_or(u32::MAX),
+                ended,
+                after_qemu: qemu_end
+                    .filter(|q| ended.at >= *q)
+                    .map(|q| ended.at.duration_since(q)),
+                socket_left,
+            });
         }
-        for (_, e) in &mut self.emus {
-            terminate(e);
-        }
+        self.emus.clear();
         if let Some(t) = self.saved_tty.take() {
             // SAFETY: restoring attributes saved from the same fd.
             unsafe {
                 libc::tcsetattr(0, libc::TCSANOW, &t);
             }
         }
+        exits
     }
 }
 
@@ -159,39 +261,10 @@ impl Drop for Processes {
     }
 }
 
-/// SIGTERM, a short grace period, then SIGKILL; always reaps the child.
-fn terminate(child: &mut Child) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
-    }
-    // SAFETY: kill() on our own child's pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn describe(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exit status {c}"),
-        (None, Some(s)) => format!("signal {s}"),
-        _ => status.to_string(),
-    }
 }
 
 fn stdio_file(path: &Path) -> anyhow::Result<Stdio> {
@@ -199,8 +272,19 @@ fn stdio_file(path: &Path) -> anyhow::Result<Stdio> {
     Ok(Stdio::from(f))
 }
 
-/// Boot the VM described by `spec` and wait for it to finish.
-pub fn run(spec: &VmSpec) -> anyhow::Result<Outcome> {
+/// How a VM run ended, and how each card's nfp-emu did.
+#[derive(Debug)]
+pub struct Report {
+    /// The run's outcome (nfp-vm's exit status).
+    pub outcome: Outcome,
+    /// One record per card, also written to `nfp-emu<N>.exit`.
+    pub cards: Vec<CardExit>,
+}
+
+/// Boot the VM described by `spec` and wait for it to finish. Whatever
+/// happens, no process of the VM outlives this call, each card's exit is
+/// recorded in the run directory and the sockets there are removed.
+pub fn run(spec: &VmSpec) -> anyhow::Result<Report> {
     spec.images.check()?;
     if let Mode::Run { script } = &spec.mode {
         check_script_path(script)?;
@@ -230,13 +314,65 @@ pub fn run(spec: &VmSpec) -> anyhow::Result<Outcome> {
         signal_hook::flag::register(sig, interrupted.clone())?;
     }
 
-    let start = Instant::now();
-    let run = &spec.run_dir;
     let mut procs = Processes {
         emus: Vec::new(),
         qemu: None,
         saved_tty: None,
     };
+    let mut readers = Vec::new();
+    let status = SharedStatus::default();
+    let outcome = start_and_wait(spec, &mut procs, &mut readers, &status, &interrupted);
+    let cards = procs.stop();
+    // Readers end at EOF once QEMU is gone; collect their last lines. One
+    // that QEMU never connected to still waits in accept(): connect to
+    // release it.
+    for (reader, path) in readers.drain(..) {
+        if !reader.is_finished() {
+            let _ = std::os::unix::net::UnixStream::connect(&path);
+        }
+        let _ = reader.join();
+    }
+    for c in &cards {
+        let path = spec.run_dir.join(format!("nfp-emu{}.exit", c.card));
+        std::fs::write(&path, c.record()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    remove_sockets(&spec.run_dir);
+    let outcome = match outcome? {
+        // QEMU stopped but the status line may have arrived just after.
+        Outcome::BootFailure(why) => match status.lock().expect("status").exit {
+            Some(c) => Outcome::Exited(c),
+            None => Outcome::BootFailure(why),
+        },
+        o => o,
+    };
+    Ok(Report { outcome, cards })
+}
+
+/// Remove the UNIX sockets left in a run directory whose processes have
+/// ended (a card killed with SIGKILL cannot remove its own).
+fn remove_sockets(run: &Path) {
+    let Ok(rd) = std::fs::read_dir(run) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.path().extension().is_some_and(|x| x == "sock") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// A console reader thread and the socket it listens on.
+type Reader = (std::thread::JoinHandle<()>, PathBuf);
+
+fn start_and_wait(
+    spec: &VmSpec,
+    procs: &mut Processes,
+    readers: &mut Vec<Reader>,
+    status: &SharedStatus,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    let run = &spec.run_dir;
 
     // The cards.
     let mut sockets = Vec::new();
@@ -254,35 +390,38 @@ pub fn run(spec: &VmSpec) -> anyhow::Result<Outcome> {
             .arg(run.join(format!("fp-stats{i}.txt")))
             .arg("--bpf-dump")
             .arg(run.join(format!("bpf{i}")))
-            .args(
-                spec.emu_args
-                    .iter()
-                    .map(|a| a.replace("@CARD@", &i.to_string())),
-            )
+            .args(spec.emu_args.iter().map(|a| {
+                a.replace("@CARD@", &i.to_string())
+                    .replace("@RUN@", &run.display().to_string())
+            }))
             .stdin(Stdio::null())
             .stdout(stdio_file(&log)?)
             .stderr(stdio_file(&log)?)
             .spawn()
             .with_context(|| format!("starting {}", spec.emu_bin.display()))?;
-        procs.emus.push((log.display().to_string(), child));
+        procs.emus.push(Card {
+            log,
+            socket: run.join(&sock),
+            proc: Proc::new(child),
+        });
         sockets.push(sock);
     }
-    for (i, sock) in sockets.iter().enumerate() {
-        let path = run.join(sock);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !path.exists() {
-            let (log, child) = &mut procs.emus[i];
-            if let Ok(Some(st)) = child.try_wait() {
+    for (i, card) in procs.emus.iter_mut().enumerate() {
+        let deadline = Instant::now() + EMU_LISTEN_LIMIT;
+        while !card.socket.exists() {
+            if let Some(e) = card.proc.try_wait() {
                 return Ok(Outcome::BootFailure(format!(
-                    "nfp-emu for card {i} exited ({}) before listening; its log {log}:\n{}",
-                    describe(st),
-                    tail(Path::new(log), 20)
+                    "nfp-emu for card {i} exited ({}) before listening; its log {}:\n{}",
+                    describe(e.status),
+                    card.log.display(),
+                    tail(&card.log, 20)
                 )));
             }
             if Instant::now() > deadline {
                 return Ok(Outcome::BootFailure(format!(
-                    "nfp-emu for card {i} did not create {} within 10 s",
-                    path.display()
+                    "nfp-emu for card {i} did not create {} within {} s",
+                    card.socket.display(),
+                    EMU_LISTEN_LIMIT.as_secs()
                 )));
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -290,39 +429,40 @@ pub fn run(spec: &VmSpec) -> anyhow::Result<Outcome> {
     }
 
     // Console channels.
-    let status = SharedStatus::default();
-    let (console, script_socket, mut readers) = match &spec.mode {
+    let (console, script_socket) = match &spec.mode {
         Mode::Run { .. } => {
-            let c = std::os::unix::net::UnixListener::bind(run.join("console.sock"))?;
-            let s = std::os::unix::net::UnixListener::bind(run.join("script.sock"))?;
-            let readers = vec![
+            let (cpath, spath) = (run.join("console.sock"), run.join("script.sock"));
+            let c = std::os::unix::net::UnixListener::bind(&cpath)?;
+            let s = std::os::unix::net::UnixListener::bind(&spath)?;
+            readers.push((
                 console::spawn_log_copier(c, File::create(run.join("console.log"))?),
+                cpath,
+            ));
+            readers.push((
                 console::spawn_script_reader(
                     s,
                     File::create(run.join("script.log"))?,
                     spec.echo,
                     status.clone(),
                 ),
-            ];
+                spath,
+            ));
             (
                 Console::Socket("console.sock".into()),
                 Some("script.sock".to_string()),
-                readers,
             )
         }
-        Mode::Shell => (Console::Stdio, None, Vec::new()),
+        Mode::Shell => (Console::Stdio, None),
     };
 
     let kernel_args = vec![match &spec.mode {
         Mode::Run { script } => format!("nfpvm.mode=run nfpvm.script={script}"),
         Mode::Shell => "nfpvm.mode=shell".to_string(),
     }];
-    let run_id = run
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let qspec = QemuSpec {
-        name: format!("nfp-vm:{run_id}"),
+        // Unique per run (the run directory's path): a run's processes can
+        // be found by it (ci/lib/check.sh no_leftovers).
+        name: format!("nfp-vm:{}", run.display()),
         cpus: spec.cpus,
         memory_mib: spec.memory_mib,
         card_sockets: sockets,
@@ -371,23 +511,10 @@ pub fn run(spec: &VmSpec) -> anyhow::Result<Outcome> {
         cmd.stdin(Stdio::null())
             .stdout(stdio_file(&qemu_log.with_extension("out"))?);
     }
-    procs.qemu = Some(cmd.spawn().context("starting QEMU in the host tool root")?);
-
-    let outcome = wait(spec, &mut procs, &status, &interrupted, start, &qemu_log);
-    procs.stop();
-    // Readers end at EOF once QEMU is gone; collect their last lines.
-    for r in readers.drain(..) {
-        let _ = r.join();
-    }
-    let outcome = match outcome {
-        // QEMU stopped but the status line may have arrived just after.
-        Outcome::BootFailure(why) => match status.lock().expect("status").exit {
-            Some(c) => Outcome::Exited(c),
-            None => Outcome::BootFailure(why),
-        },
-        o => o,
-    };
-    Ok(outcome)
+    procs.qemu = Some(Proc::new(
+        cmd.spawn().context("starting QEMU in the host tool root")?,
+    ));
+    Ok(wait(spec, procs, status, interrupted, start, &qemu_log))
 }
 
 fn wait(
@@ -399,36 +526,47 @@ fn wait(
     qemu_log: &Path,
 ) -> Outcome {
     let mut exit_seen: Option<Instant> = None;
+    let qemu_stopped = |qs: Ended| {
+        format!(
+            "QEMU stopped ({}) before the guest reported the script's exit status; \
+             QEMU log {}:\n{}\nlast console lines ({}):\n{}",
+            describe(qs.status),
+            qemu_log.display(),
+            tail(qemu_log, 10),
+            spec.run_dir.join("console.log").display(),
+            tail(&spec.run_dir.join("console.log"), 15)
+        )
+    };
     loop {
         if interrupted.load(Ordering::Relaxed) {
             return Outcome::Interrupted;
         }
         let st: GuestStatus = *status.lock().expect("status");
-        let qemu = procs.qemu.as_mut().expect("qemu started");
-        if let Ok(Some(qs)) = qemu.try_wait() {
+        let Some(qemu) = procs.qemu.as_mut() else {
+            return Outcome::BootFailure("QEMU was not started".into());
+        };
+        if let Some(qs) = qemu.try_wait() {
             if let Some(c) = st.exit {
                 return Outcome::Exited(c);
             }
             if spec.mode == Mode::Shell {
                 return Outcome::Exited(0);
             }
-            return Outcome::BootFailure(format!(
-                "QEMU stopped ({}) before the guest reported the script's exit status; \
-                 QEMU log {}:\n{}\nlast console lines ({}):\n{}",
-                describe(qs),
-                qemu_log.display(),
-                tail(qemu_log, 10),
-                spec.run_dir.join("console.log").display(),
-                tail(&spec.run_dir.join("console.log"), 15)
-            ));
+            return Outcome::BootFailure(qemu_stopped(qs));
         }
-        for (i, (log, emu)) in procs.emus.iter_mut().enumerate() {
-            if let Ok(Some(es)) = emu.try_wait() {
+        for (i, card) in procs.emus.iter_mut().enumerate() {
+            if let Some(es) = card.proc.try_wait() {
                 if st.exit.is_none() {
+                    // A card leaves when QEMU does: if QEMU has just
+                    // stopped too, that is the news.
+                    if let Some(qs) = qemu.try_wait() {
+                        return Outcome::BootFailure(qemu_stopped(qs));
+                    }
                     return Outcome::BootFailure(format!(
-                        "nfp-emu for card {i} stopped ({}) while the guest was running; its log {log}:\n{}",
-                        describe(es),
-                        tail(Path::new(log), 20)
+                        "nfp-emu for card {i} stopped ({}) while the guest was running; its log {}:\n{}",
+                        describe(es.status),
+                        card.log.display(),
+                        tail(&card.log, 20)
                     ));
                 }
             }
@@ -470,6 +608,49 @@ mod tests {
         assert_eq!(card_serial(0), "00:15:4d:00:00:01");
         assert_eq!(card_serial(1), "00:15:4d:00:00:02");
         assert_ne!(card_serial(255), card_serial(256));
+    }
+
+    #[test]
+    fn a_given_run_dir_is_created_and_must_be_empty() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("a/run");
+        assert_eq!(given_run_dir(&d).unwrap(), d.canonicalize().unwrap());
+        std::fs::write(d.join("x"), "").unwrap();
+        assert!(given_run_dir(&d).is_err());
+    }
+
+    #[test]
+    fn card_exit_record_has_one_key_per_line() {
+        use std::os::unix::process::ExitStatusExt;
+        let mut c = CardExit {
+            card: 1,
+            ended: Ended {
+                status: std::process::ExitStatus::from_raw(9),
+                max_rss_kib: 5520,
+                by: crate::proc::EndedBy::Itself,
+                at: Instant::now(),
+            },
+            after_qemu: None,
+            socket_left: true,
+        };
+        assert_eq!(
+            c.record(),
+            "card 1\nstatus signal:9\nended itself\nmax_rss_kib 5520\nsocket left\nbefore_qemu yes\n"
+        );
+        c.after_qemu = Some(Duration::from_millis(120));
+        c.socket_left = false;
+        assert!(c.record().ends_with("socket removed\nafter_qemu_ms 120\n"));
+        assert!(c.summary().contains("0.1 s after QEMU"), "{}", c.summary());
+    }
+
+    #[test]
+    fn sockets_are_removed_from_a_run_dir() {
+        let t = tempfile::tempdir().unwrap();
+        let _l = std::os::unix::net::UnixListener::bind(t.path().join("nfp0.sock")).unwrap();
+        std::fs::write(t.path().join("nfp-emu0.log"), "x").unwrap();
+        remove_sockets(t.path());
+        assert!(!t.path().join("nfp0.sock").exists());
+        assert!(t.path().join("nfp-emu0.log").exists());
     }
 
     #[test]

@@ -5,14 +5,19 @@ Frames are IPv4/UDP from 198.51.100.2 to 192.0.2.1 (documentation
 addresses: no stack of the test answers them), 16 source ports (16 flows),
 sizes cycling 60..1514, a payload that numbers them.
 
-  frames.py send DEV COUNT [--rate PPS] [--dst MAC] [--started FILE]
-      send COUNT frames; prints the number sent.
-  frames.py swapcheck DEV COUNT [--dst MAC]
+  frames.py send DEV COUNT [--rate PPS] [--dst MAC] [--started FILE] [--until FILE]
+      send COUNT frames (COUNT 0: no limit), or until FILE exists; prints
+      the number sent.
+  frames.py swapcheck DEV COUNT [--dst MAC] [--wait SECONDS]
       send COUNT frames one by one and wait for each to come back with its
       MAC addresses swapped (an XDP_TX program on the far end); prints
-      "sent N returned R exact E" and the first mismatches.
+      "sent N returned R exact E" and the first mismatches. A frame not back
+      within SECONDS (default 30, a guard: the host may be busy) counts as
+      lost.
 """
 import argparse
+import itertools
+import os
 import random
 import socket
 import sys
@@ -21,7 +26,13 @@ import time
 import logging
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, UDP, Ether, Raw, conf  # noqa: E402
+# The modules needed, not scapy.all: importing every layer costs a TCG
+# guest tens of seconds per run on a busy host.
+import scapy.arch  # noqa: E402,F401 (sets conf.L2socket)
+from scapy.config import conf  # noqa: E402
+from scapy.layers.inet import IP, UDP  # noqa: E402
+from scapy.layers.l2 import Ether  # noqa: E402
+from scapy.packet import Raw  # noqa: E402
 from scapy.utils import str2mac  # noqa: E402
 
 ETH_P_ALL = 3
@@ -66,7 +77,10 @@ def send(args):
         open(args.started, "w").close()
     t0 = time.monotonic()
     sent = 0
-    for i in range(args.count):
+    for i in range(args.count) if args.count else itertools.count():
+        # Looking for the file costs a system call: once every 16 frames.
+        if args.until and i % 16 == 0 and os.path.exists(args.until):
+            break
         s.send(frame(i, src, dst, rng))
         sent += 1
         if args.rate:
@@ -78,7 +92,7 @@ def send(args):
 
 def swapcheck(args):
     s = open_socket(args.dev)
-    s.settimeout(2.0)
+    s.settimeout(args.wait)
     out = conf.L2socket(iface=args.dev)
     src, dst = str2mac(mac_of(args.dev)), args.dst
     rng = random.Random(2)
@@ -88,7 +102,7 @@ def swapcheck(args):
         f = frame(i, src, dst, rng)
         want = f[6:12] + f[0:6] + f[12:]
         out.send(f)
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + args.wait
         got = None
         while time.monotonic() < deadline:
             try:
@@ -125,6 +139,9 @@ def main():
         if name == "send":
             q.add_argument("--rate", type=float, default=0)
             q.add_argument("--started", help="create this file when sending starts")
+            q.add_argument("--until", help="stop sending once this file exists")
+        else:
+            q.add_argument("--wait", type=float, default=30.0)
     args = p.parse_args()
     {"send": send, "swapcheck": swapcheck}[args.cmd](args)
 

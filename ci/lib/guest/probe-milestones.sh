@@ -1,8 +1,9 @@
+# shellcheck shell=dash
 # Sourced in the guest: report how far the nfp probe got, from dmesg, using
 # the milestones of spec/probe.md §11. Writes out/milestone.txt.
 #   probe_milestones DMESG_FILE
 probe_milestones() {
-  local dmesg=$1 reached=none next= m name pattern why
+  local dmesg=$1 reached=none next='' m name pattern why
   for m in \
     "PCI function probed|PCIe Card Probe" \
     "expansion BARs configured|RESERVED BARs" \

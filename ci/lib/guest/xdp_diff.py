@@ -13,7 +13,8 @@ guest CPU, and the verdicts and output frames must be identical.
       to B; DROP / ABORTED (and out-of-range verdicts, which the card
       aborts): nothing arrives, ethtool -S A's bpf_app1 / bpf_app3 counters
       move (the counters tell the verdict; the frame is awaited for PASS and
-      TX only). Prints a table program by program and the first N (3)
+      TX only). --timeout S (default 30) only guards against a frame that
+      never comes: the host may be busy. Prints a table program by program and the first N (3)
       mismatches of each with a hex diff; every mismatch goes to
       DIR/mismatches.txt, the numbers to DIR/summary.json. Exits 1 on any
       mismatch, failure or coverage gap. --ref-only: the reference half only (plus the
@@ -422,7 +423,8 @@ class Card:
         # Frames leave port 1 through scapy's layer-2 socket (the frames
         # themselves are built byte by byte above: scapy would repair the
         # malformed ones).
-        from scapy.all import conf
+        import scapy.arch  # noqa: F401 (sets conf.L2socket; scapy.all costs seconds)
+        from scapy.config import conf
 
         self.tx = in_netns(ns_b, lambda: conf.L2socket(iface=dev_b))
         self.ethtool = in_netns(ns_a, lambda: Ethtool(dev_a))
@@ -746,7 +748,7 @@ def main():
     r.add_argument("--dev-a")
     r.add_argument("--ns-b", default="b")
     r.add_argument("--dev-b")
-    r.add_argument("--timeout", type=float, default=2.0)
+    r.add_argument("--timeout", type=float, default=30.0)
     r.add_argument("--show", type=int, default=3, help="mismatches printed per program")
     f = sub.add_parser("frames")
     f.add_argument("src")

@@ -1,5 +1,7 @@
+# shellcheck shell=dash
 # Port 0 is a UDP cable to a program on the host (see host): its frames
 # reach the guest's netdev, and the guest's frames reach it, byte for byte.
+# shellcheck source-path=SCRIPTDIR source=../../lib/guest/net.sh
 . lib/guest/net.sh
 mkdir -p out
 modprobe nfp
@@ -7,7 +9,7 @@ dev=$(port_netdev 0) || exit 1
 sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
 ip link set "$dev" up
 # The host keeps sending its 5 frames; capture one full set.
-timeout 120 tcpdump -i "$dev" -p -c 10 -w out/guest-rx.pcap ether proto 0x88b5 2>out/tcpdump.err
+timeout "$WAIT_LIMIT" tcpdump -i "$dev" -p -c 10 -w out/guest-rx.pcap ether proto 0x88b5 2>out/tcpdump.err
 echo "tcpdump exit $?"
 tcpdump -r out/guest-rx.pcap -nn -e 2>/dev/null | head -5
 # Frames for the host: unicast, broadcast, a jumbo-free big one, then END.
@@ -28,5 +30,6 @@ with open("out/guest-sent.bin", "wb") as f:
         s.send(fr)
         f.write(struct.pack(">H", len(fr)) + fr)
 PY
-sleep 2
+# The host program says when it has them all.
+wait_for test -e out/host-done
 ip -s link show "$dev" | head -8

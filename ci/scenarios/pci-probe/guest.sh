@@ -1,5 +1,7 @@
+# shellcheck shell=dash
 # The guest sees the emulated NFP-4000 PF and the nfp driver probes it.
 # Reports how far the probe got (milestones of spec/probe.md §11).
+# shellcheck source-path=SCRIPTDIR source=../../lib/guest/probe-milestones.sh
 . lib/guest/probe-milestones.sh
 mkdir -p out
 machine=$(cat /sys/class/dmi/id/product_version 2>/dev/null)
@@ -14,7 +16,7 @@ if [ -z "$dev" ]; then
 fi
 lspci -vv -s "$dev" >out/lspci-vv.txt
 for f in vendor device subsystem_vendor subsystem_device class; do
-  echo "$f=$(cat /sys/bus/pci/devices/$dev/$f)"
+  echo "$f=$(cat "/sys/bus/pci/devices/$dev/$f")"
 done | tee out/sysfs.txt
 
 echo "== modprobe nfp"

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # A corrupt firmware file: FW_LOAD fails, the driver says so, the card keeps
 # serving; with the good file back the driver probes again.
 mkdir -p out

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # The card holds firmware in flash (nfp-emu --firmware, see nfp-vm.args) and
 # the guest has no firmware file: the driver loads the stored image.
 mkdir -p out

@@ -1,6 +1,8 @@
+# shellcheck shell=dash
 # The unmodified nfp driver probes the emulated Agilio CX to the end: CPP
 # bus, NSP, hwinfo, firmware load, rtsyms, BPF app with its control vNIC,
 # two data netdevs; then 10 rmmod/modprobe cycles give the same result.
+# shellcheck source-path=SCRIPTDIR source=../../lib/guest/probe-milestones.sh
 . lib/guest/probe-milestones.sh
 mkdir -p out
 
@@ -22,10 +24,10 @@ nfp_netdevs() {
 nfp_netdevs >out/netdevs.txt
 echo "== ip link"
 ip -br link | tee out/ip-link.txt
-for dev in $(cat out/netdevs.txt); do
+while read -r dev; do
   echo "== ethtool -i $dev"
   ethtool -i "$dev" | tee "out/ethtool-i-$dev.txt"
-done
+done <out/netdevs.txt
 echo "== devlink dev info"
 devlink dev info | tee out/devlink-info.txt
 echo "== devlink port show"

@@ -16,17 +16,21 @@ use crate::fp::me::pv_data;
 use crate::maps::ccm::bpf_event;
 use crate::maps::{MAP_MAX_KV_SIZE, MapError, MapStore};
 
-/// Helper ids (include/uapi/linux/bpf.h `___BPF_FUNC_MAPPER`).
+/// Helper ids (include/uapi/linux/bpf.h `___BPF_FUNC_MAPPER`), as the
+/// firmware crate names them.
 pub use nfp_firmware::image::{
     BPF_FUNC_MAP_DELETE_ELEM, BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_MAP_UPDATE_ELEM,
     BPF_FUNC_PERF_EVENT_OUTPUT,
 };
 
-/// Pointer types of `perf_event_output`'s data argument, passed in A1
-/// (bpf/fw.h:11-17).
+/// Pointer type of `perf_event_output`'s data argument, passed in A1: a
+/// scalar (bpf/fw.h:11-17).
 pub const NFP_BPF_SCALAR_VALUE: u32 = 1;
+/// ... a map value (bpf/fw.h:11-17).
 pub const NFP_BPF_MAP_VALUE: u32 = 4;
+/// ... the stack (bpf/fw.h:11-17).
 pub const NFP_BPF_STACK: u32 = 6;
+/// ... packet data (bpf/fw.h:11-17).
 pub const NFP_BPF_PACKET_DATA: u32 = 8;
 
 /// `BPF_F_CTXLEN_MASK` >> 32: packet bytes to append to an event.
@@ -36,7 +40,10 @@ const MAX_EVENT_DATA: usize = 512;
 
 /// The environment the flow processor's programs run in.
 pub struct FirmwareEnv {
+    /// The maps the helpers work on.
     pub maps: Arc<MapStore>,
+    /// The datapath: helper addresses from its capabilities, and the
+    /// control vNIC perf events go to.
     pub dp: Weak<Datapath>,
 }
 
@@ -72,41 +79,44 @@ fn join_addr(v: u64) -> u64 {
     (v >> 56) << 32 | (v & 0xffff_ffff)
 }
 
-impl FirmwareEnv {
-    fn map_op(&self, id: u32, ctx: &mut Ctx, lm: &[u32; LM_WORDS]) {
-        // A0 = table id; key at ActLMAddr0, value at ActLMAddr2, flags R4
-        // (jit.c:1725-1764).
-        let tid = ctx.a(0);
-        let Some(t) = self.maps.table(tid) else {
-            crate::guest_debug!(tid, "helper {id} on an unknown map");
-            set_r0(
-                ctx,
-                if id == BPF_FUNC_MAP_LOOKUP_ELEM {
-                    0
-                } else {
-                    (-MapError::BadMap.errno()) as u64
-                },
-            );
-            return;
-        };
+/// The map helpers (lookup/update/delete, `id`) as the firmware runs
+/// them: A0 = table id; key at ActLMAddr0, value at ActLMAddr2, flags R4
+/// (jit.c:1725-1764); the result in R0 (lookup: the value's EMEM address
+/// or 0; update/delete: 0 or a negative errno).
+pub fn map_helper(maps: &MapStore, id: u32, ctx: &mut Ctx, lm: &[u32; LM_WORDS]) {
+    let tid = ctx.a(0);
+    let flags = reg64(ctx, 8);
+    let (key_at, value_at) = (ctx.lm_addr[0], ctx.lm_addr[2]);
+    let r = maps.with_table(tid, |t| {
         let mut key = [0u8; MAP_MAX_KV_SIZE as usize];
         let key = &mut key[..(t.key_size as usize).min(MAP_MAX_KV_SIZE as usize)];
-        lm_bytes(lm, ctx.lm_addr[0], key);
-        let r = match id {
+        lm_bytes(lm, key_at, key);
+        let status =
+            |r: Result<(), MapError>| r.map_or_else(|e| e.errno().wrapping_neg() as u64, |()| 0);
+        match id {
             BPF_FUNC_MAP_LOOKUP_ELEM => t.lookup(key).map_or(0, split_addr),
             BPF_FUNC_MAP_UPDATE_ELEM => {
                 let mut v = [0u8; MAP_MAX_KV_SIZE as usize];
                 let v = &mut v[..(t.value_size as usize).min(MAP_MAX_KV_SIZE as usize)];
-                lm_bytes(lm, ctx.lm_addr[2], v);
-                t.update(key, v, reg64(ctx, 8))
-                    .map_or_else(|e| (-e.errno()) as u64, |()| 0)
+                lm_bytes(lm, value_at, v);
+                status(t.update(key, v, flags))
             }
-            _ => t.delete(key).map_or_else(|e| (-e.errno()) as u64, |()| 0),
-        };
-        trace!(target: "nfp_emu::fp::trace", "  helper {id} on map {tid}: R0 = {r:#x}");
-        set_r0(ctx, r);
-    }
+            _ => status(t.delete(key)),
+        }
+    });
+    let r = r.unwrap_or_else(|| {
+        crate::guest_debug!(tid, "helper {id} on an unknown map");
+        if id == BPF_FUNC_MAP_LOOKUP_ELEM {
+            0
+        } else {
+            MapError::BadMap.errno().wrapping_neg() as u64
+        }
+    });
+    trace!(target: "nfp_emu::fp::trace", "  helper {id} on map {tid}: R0 = {r:#x}");
+    set_r0(ctx, r);
+}
 
+impl FirmwareEnv {
     /// `bpf_perf_event_output`: R2 perf map id, R3 flags (bits 51..32:
     /// packet bytes to append), R4 data (of the type in A1), R5 size
     /// (jit.c:1778-1801, bpf.md §8). The event goes to the host on the
@@ -130,7 +140,7 @@ impl FirmwareEnv {
             NFP_BPF_MAP_VALUE => self.maps.emem_read(join_addr(ptr), data),
             NFP_BPF_PACKET_DATA => pkt
                 .offset(ptr as u32)
-                .and_then(|o| pkt.buf.get(o..o + size))
+                .and_then(|o| pkt.buf.get(o..o.checked_add(size)?))
                 .map(|b| data.copy_from_slice(b))
                 .is_some(),
             _ => false,
@@ -144,7 +154,11 @@ impl FirmwareEnv {
         // The packet, as its vector (at ActLMAddr1) says.
         let d = pv_data(lm, ctx.lm_addr[1]);
         let want = (((flags >> 32) & CTXLEN_MASK) as usize).min(d.len());
-        let packet = pkt.buf.get(d.start..d.start + want).unwrap_or_default();
+        let packet = d
+            .start
+            .checked_add(want)
+            .and_then(|end| pkt.buf.get(d.start..end))
+            .unwrap_or_default();
         if let Some(dp) = self.dp.upgrade() {
             EVENT.with(|e| {
                 let mut e = e.borrow_mut();
@@ -178,7 +192,7 @@ impl Env for FirmwareEnv {
         };
         match id {
             BPF_FUNC_MAP_LOOKUP_ELEM | BPF_FUNC_MAP_UPDATE_ELEM | BPF_FUNC_MAP_DELETE_ELEM => {
-                self.map_op(id, ctx, lm);
+                map_helper(&self.maps, id, ctx, lm);
             }
             BPF_FUNC_PERF_EVENT_OUTPUT => self.perf_event(ctx, lm, pkt),
             _ => return false,

@@ -8,6 +8,7 @@
 
 pub mod helpers;
 pub mod mac;
+mod timing;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,6 +77,8 @@ pub struct Datapath {
     last_dump: AtomicU64,
     /// The BPF maps of the running firmware.
     pub maps: Arc<MapStore>,
+    /// The timing model of the flow processor (docs/timing.md).
+    timing: Arc<crate::fp::timing::Timing>,
 }
 
 impl std::fmt::Debug for Datapath {
@@ -88,7 +91,8 @@ impl std::fmt::Debug for Datapath {
 
 impl Datapath {
     /// A datapath whose port `i` is cabled as `specs[i]` and sits at ETH
-    /// table position `slots[i]`.
+    /// table position `slots[i]`; offloaded maps live in `map_region` of
+    /// EMEM.
     pub fn new(
         msix_vectors: u16,
         specs: &[PortSpec],
@@ -96,6 +100,7 @@ impl Datapath {
         pcap_dir: Option<&std::path::Path>,
         fp_cfg: FpConfig,
         bpf_dump: Option<PathBuf>,
+        map_region: std::ops::Range<u64>,
     ) -> Result<Arc<Self>, PortError> {
         let pool = Arc::new(FramePool::default());
         let ports = ports::connect(specs, pcap_dir, &pool)?;
@@ -112,7 +117,8 @@ impl Datapath {
             fp: OnceLock::new(),
             bpf_dump,
             last_dump: AtomicU64::new(0),
-            maps: Arc::new(MapStore::new()),
+            maps: Arc::new(MapStore::with_region(map_region)),
+            timing: Arc::default(),
         }))
     }
 
@@ -125,16 +131,19 @@ impl Datapath {
     pub fn start(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
         self.fp.get_or_init(|| {
-            let env: Arc<dyn crate::fp::exec::Env + Send + Sync> = Arc::new(helpers::FirmwareEnv {
+            let fw = Arc::new(helpers::FirmwareEnv {
                 maps: self.maps.clone(),
                 dp: weak.clone(),
             });
+            self.timing.set_firmware(fw.clone());
+            let env: Arc<dyn crate::fp::exec::Env + Send + Sync> = fw;
             let handler: crate::fp::Handler<RxTag> = Arc::new(move |job, out, ctm| {
                 if let Some(dp) = weak.upgrade() {
                     dp.fp_done(job, out, ctm);
                 }
             });
-            FlowProcessor::start(self.fp_cfg, &env, &handler)
+            let exec = self.fp_cfg.exec.executor();
+            FlowProcessor::with_timing(self.fp_cfg, exec, &env, &handler, self.timing.clone())
         });
         let inputs: Vec<Option<PortRx>> = std::mem::take(&mut *self.inputs.lock());
         for (port, input) in inputs.into_iter().enumerate() {
@@ -303,12 +312,17 @@ impl Datapath {
             Action::Tx => self.wire_tx(job.tag.port, data),
             Action::Drop => {}
         }
-        self.pool.put(job.frame);
+        match out.cost {
+            Some(cost) => self.record(job, out, &cost),
+            None => self.pool.put(job.frame),
+        }
     }
 
-    /// After a reconfig of `v`: write a newly loaded BPF image to the dump
-    /// directory, raw and disassembled.
+    /// After a reconfig of `v`: register its program with the timing model
+    /// and write a newly loaded BPF image to the dump directory, raw and
+    /// disassembled.
     pub fn note_bpf(&self, v: &VnicDp) {
+        self.note_bpf_timing(v);
         let (Some(dir), Some(p)) = (&self.bpf_dump, v.bpf()) else {
             return;
         };
@@ -458,7 +472,8 @@ impl Datapath {
 /// The datapath's counters (docs/counters.md): per port `portP.mac.*` and
 /// `portP.wire.*`; per vNIC of the running firmware `vnicN.*` (N its
 /// port) and `vnic_ctrl.*`; `dma.*`, `msix.*`, `qc.*`; and, once started,
-/// the flow processor's `fp.*`. A visitor must not call back into the
+/// the flow processor's `fp.*`; the timing model's per-program totals
+/// `timing.progN.*`. A visitor must not call back into the
 /// card: the MSI-X table's read lock is held while its two counters are
 /// visited.
 impl Counters for Datapath {
@@ -479,6 +494,7 @@ impl Counters for Datapath {
         if let Some(fp) = self.fp.get() {
             visit_in("fp", &*fp.stats, visit);
         }
+        visit_in("timing", &*self.timing, visit);
     }
 }
 

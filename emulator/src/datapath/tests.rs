@@ -7,7 +7,16 @@ use crate::testutil::data_vnic_params;
 /// A datapath of two ports cabled as `specs` at ETH-table positions 0
 /// and 4, as the Agilio CX 2x25 has them.
 fn datapath(specs: &[PortSpec], fp: crate::fp::FpConfig) -> Arc<Datapath> {
-    Datapath::new(256, specs, vec![0, 4], None, fp, None).unwrap()
+    Datapath::new(
+        256,
+        specs,
+        vec![0, 4],
+        None,
+        fp,
+        None,
+        crate::cpp::memmap::MemoryMap::default().map_region(),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -10,8 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::trace;
 
 use super::exec::{
-    CTM_PKT_BUF, Ctx, Env, Executor, Fault, LM_WORDS, Packet, Program, Thread, Tracer,
+    CTM_PKT_BUF, Ctx, Env, Executor, Fault, LM_WORDS, Observer, Packet, Program, Thread, Tracer,
+    interpret,
 };
+use super::timing::{Meter, PacketCost, Verdict};
 
 /// Contexts per ME in 4-context mode (the firmware runs BPF on contexts
 /// 0, 2, 4 and 6: nic_internal.c:511,523).
@@ -80,6 +82,8 @@ pub struct Outcome {
     pub steps: u64,
     /// Why the program was aborted, if it was.
     pub fault: Option<Fault>,
+    /// What the packet cost, if it was metered ([`Me::run_metered`]).
+    pub cost: Option<PacketCost>,
 }
 
 impl Outcome {
@@ -92,6 +96,19 @@ impl Outcome {
             result: 0,
             steps,
             fault: Some(fault),
+            cost: None,
+        }
+    }
+
+    /// The verdict as the timing records name it: a fault or XDP_ABORTED
+    /// (the drop counted as stat 3, jit.c:3714-3718) is ABORTED.
+    pub fn verdict(&self) -> Verdict {
+        match self.action {
+            _ if self.fault.is_some() => Verdict::Aborted,
+            Action::Drop if self.stat == Some(3) => Verdict::Aborted,
+            Action::Drop => Verdict::Drop,
+            Action::Pass => Verdict::Pass,
+            Action::Tx => Verdict::Tx,
         }
     }
 
@@ -154,6 +171,48 @@ impl crate::counters::Counters for MeStats {
     }
 }
 
+/// What watches a packet's run.
+enum Watch<'m, 'a> {
+    /// Nothing: the executor runs it.
+    None,
+    /// `--trace-prog`.
+    Trace,
+    /// The timing meter, and the trace if `true`.
+    Meter(&'m mut Meter<'a>, bool),
+}
+
+impl Watch<'_, '_> {
+    fn traced(&self) -> bool {
+        matches!(self, Watch::Trace | Watch::Meter(_, true))
+    }
+}
+
+/// Two observers shown every step, the first first.
+struct Tee<'m, 'a>(&'m mut Meter<'a>, Tracer);
+
+impl Observer for Tee<'_, '_> {
+    fn insn(&mut self, prog: &Program, pc: u16, insn: &crate::fp::insn::Insn) {
+        self.0.insn(prog, pc, insn);
+        self.1.insn(prog, pc, insn);
+    }
+    fn branch(&mut self, pc: u16, defer: u8, taken: bool) {
+        self.0.branch(pc, defer, taken);
+        self.1.branch(pc, defer, taken);
+    }
+    fn mem(&mut self, cmd: &crate::fp::exec::MemCmd) {
+        self.0.mem(cmd);
+        self.1.mem(cmd);
+    }
+    fn helper(&mut self, pc: u16, ret: u16, ctx: &Ctx) {
+        self.0.helper(pc, ret, ctx);
+        self.1.helper(pc, ret, ctx);
+    }
+    fn done(&mut self, pc: u16, result: u32) {
+        self.0.done(pc, result);
+        self.1.done(pc, result);
+    }
+}
+
 /// One microengine: local memory shared by its contexts, their registers
 /// and a CTM packet buffer. Its packets' programs run on the executor it is
 /// given.
@@ -206,9 +265,49 @@ impl Me {
         trace: bool,
         stats: &MeStats,
     ) -> Outcome {
+        let watch = if trace { Watch::Trace } else { Watch::None };
+        self.run_watched(prog, frame, env, budget, stats, watch)
+    }
+
+    /// As [`Me::run`], metered by `meter` (on the interpreter, the meter
+    /// inlined): the outcome carries the packet's cost, and the packet is
+    /// accounted in the meter's profile.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_metered(
+        &mut self,
+        prog: &Program,
+        frame: &[u8],
+        env: &dyn Env,
+        budget: u64,
+        trace: bool,
+        stats: &MeStats,
+        meter: Meter<'_>,
+    ) -> Outcome {
+        let mut meter = meter;
+        let mut out = self.run_watched(
+            prog,
+            frame,
+            env,
+            budget,
+            stats,
+            Watch::Meter(&mut meter, trace),
+        );
+        out.cost = Some(meter.finish(out.verdict(), frame.len()));
+        out
+    }
+
+    fn run_watched(
+        &mut self,
+        prog: &Program,
+        frame: &[u8],
+        env: &dyn Env,
+        budget: u64,
+        stats: &MeStats,
+        watch: Watch<'_, '_>,
+    ) -> Outcome {
         let c = self.next;
         self.next = (self.next + 1) % CONTEXTS;
-        let out = self.run_on(c, prog, frame, env, budget, trace);
+        let out = self.run_on(c, prog, frame, env, budget, watch);
         stats.packets[c].fetch_add(1, Ordering::Relaxed);
         stats.instructions[c].fetch_add(out.steps, Ordering::Relaxed);
         if out.fault.is_some() {
@@ -224,8 +323,9 @@ impl Me {
         frame: &[u8],
         env: &dyn Env,
         budget: u64,
-        trace: bool,
+        watch: Watch<'_, '_>,
     ) -> Outcome {
+        let trace = watch.traced();
         let start = PKT_DATA_OFF as usize;
         let len = frame
             .len()
@@ -271,10 +371,13 @@ impl Me {
             },
             env,
         };
-        let exit = if trace {
-            self.exec.run_observed(prog, &mut t, budget, &mut Tracer)
-        } else {
-            self.exec.run(prog, &mut t, budget)
+        let exit = match watch {
+            Watch::None => self.exec.run(prog, &mut t, budget),
+            Watch::Trace => self.exec.run_observed(prog, &mut t, budget, &mut Tracer),
+            // Metered packets run on the interpreter with the meter
+            // inlined (exec::Executor, "Observation").
+            Watch::Meter(m, false) => interpret(prog, &mut t, budget, m),
+            Watch::Meter(m, true) => interpret(prog, &mut t, budget, &mut Tee(m, Tracer)),
         };
         let lm = &*self.lm;
         let result = match exit.result {
@@ -310,6 +413,7 @@ impl Me {
             result,
             steps: exit.steps,
             fault: None,
+            cost: None,
         }
     }
 }

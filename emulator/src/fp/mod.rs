@@ -21,6 +21,7 @@ pub mod disasm;
 pub mod exec;
 pub mod insn;
 pub mod me;
+pub mod timing;
 pub mod word;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use crate::counters::{Counters, scoped, visit_in};
 
 use exec::{Env, Executor, ExecutorKind, Program};
 use me::{Me, MeStats, Outcome};
+use timing::{Meter, Timing, WorkerProfiles};
 
 /// MEs of the model (the NFP-4000's flow-processing cores the firmware
 /// gives to the datapath).
@@ -120,6 +122,8 @@ pub struct FlowProcessor<T> {
     exec: Arc<dyn Executor>,
     /// Its counters.
     pub stats: Arc<FpStats>,
+    /// The timing model: switches, profiles, records.
+    timing: Arc<Timing>,
 }
 
 impl<T> std::fmt::Debug for FlowProcessor<T> {
@@ -147,6 +151,20 @@ impl<T: Send + 'static> FlowProcessor<T> {
         env: &Arc<dyn Env + Send + Sync>,
         handler: &Handler<T>,
     ) -> Self {
+        Self::with_timing(cfg, exec, env, handler, Arc::new(Timing::new()))
+    }
+
+    /// As [`FlowProcessor::with_executor`], metering packets as `timing`'s
+    /// switches say (checked once per packet): metered packets carry
+    /// their cost in [`Outcome::cost`] and are accounted in `timing`'s
+    /// profiles.
+    pub fn with_timing(
+        cfg: FpConfig,
+        exec: Arc<dyn Executor>,
+        env: &Arc<dyn Env + Send + Sync>,
+        handler: &Handler<T>,
+        timing: Arc<Timing>,
+    ) -> Self {
         let threads = cfg.threads.clamp(1, 256);
         let mes = cfg.mes.clamp(threads, 1024);
         let cfg = FpConfig {
@@ -158,6 +176,7 @@ impl<T: Send + 'static> FlowProcessor<T> {
             mes: (0..mes).map(|_| CachePadded::default()).collect(),
             workers: (0..threads).map(|_| CachePadded::default()).collect(),
         });
+        timing.set_workers(threads);
         let mut senders = Vec::with_capacity(threads);
         for w in 0..threads {
             let (tx, rx) = crossbeam_channel::bounded(WORKER_QUEUE);
@@ -167,10 +186,16 @@ impl<T: Send + 'static> FlowProcessor<T> {
                 .step_by(threads)
                 .map(|m| Me::new(m as u16, exec.clone()))
                 .collect();
-            let (env, handler, stats, cfg) = (env.clone(), handler.clone(), stats.clone(), cfg);
+            let ctx = WorkerCtx {
+                env: env.clone(),
+                handler: handler.clone(),
+                stats: stats.clone(),
+                timing: timing.clone(),
+                cfg,
+            };
             let spawned = std::thread::Builder::new()
                 .name(format!("fp-worker{w}"))
-                .spawn(move || worker(w, owned, &rx, &*env, &handler, &stats, &cfg));
+                .spawn(move || worker(w, owned, &rx, &ctx));
             if let Err(e) = spawned {
                 warn!(target: "nfp_emu::fp", "cannot start flow processor worker {w}: {e}");
             }
@@ -180,7 +205,13 @@ impl<T: Send + 'static> FlowProcessor<T> {
             senders,
             exec,
             stats,
+            timing,
         }
+    }
+
+    /// The timing model its packets are metered by.
+    pub fn timing(&self) -> &Arc<Timing> {
+        &self.timing
     }
 
     /// The executor packets run on.
@@ -211,24 +242,34 @@ impl<T: Send + 'static> FlowProcessor<T> {
     }
 }
 
-fn worker<T>(
-    w: usize,
-    mut mes: Vec<Me>,
-    rx: &Receiver<(u16, Job<T>)>,
-    env: &dyn Env,
-    handler: &Handler<T>,
-    stats: &FpStats,
-    cfg: &FpConfig,
-) {
+/// What a worker thread works with.
+struct WorkerCtx<T> {
+    env: Arc<dyn Env + Send + Sync>,
+    handler: Handler<T>,
+    stats: Arc<FpStats>,
+    timing: Arc<Timing>,
+    cfg: FpConfig,
+}
+
+fn worker<T>(w: usize, mut mes: Vec<Me>, rx: &Receiver<(u16, Job<T>)>, x: &WorkerCtx<T>) {
+    let (cfg, env, timing) = (&x.cfg, &*x.env, &*x.timing);
     let threads = cfg.threads;
+    let mut profiles = WorkerProfiles::default();
     while let Ok((m, job)) = rx.recv() {
         let Some(me) = mes.get_mut(usize::from(m) / threads) else {
             continue;
         };
-        let st = &stats.mes[usize::from(m)];
-        let out = me.run(&job.prog, &job.frame, env, cfg.budget, cfg.trace, st);
-        stats.workers[w].fetch_add(1, Ordering::Relaxed);
-        handler(job, &out, me.ctm());
+        let st = &x.stats.mes[usize::from(m)];
+        let level = timing.level();
+        let out = if level.metering() {
+            let prof = profiles.get(timing, &job.prog);
+            let meter = Meter::new(prof, w, level.profiling(), timing.firmware());
+            me.run_metered(&job.prog, &job.frame, env, cfg.budget, cfg.trace, st, meter)
+        } else {
+            me.run(&job.prog, &job.frame, env, cfg.budget, cfg.trace, st)
+        };
+        x.stats.workers[w].fetch_add(1, Ordering::Relaxed);
+        (x.handler)(job, &out, me.ctm());
     }
 }
 

@@ -18,11 +18,15 @@ pub const CMSG_MAP_SLOT_ABI2: u32 = 64;
 pub struct MapLimits {
     /// Bit per `BPF_MAP_TYPE_*`.
     pub types: u32,
+    /// Most maps alive at once.
     pub max_maps: u32,
     /// Elements over all maps.
     pub max_elems: u32,
+    /// Largest key, bytes.
     pub max_key_sz: u32,
+    /// Largest value, bytes.
     pub max_val_sz: u32,
+    /// Largest key + value, each rounded up to 8 bytes.
     pub max_elem_sz: u32,
 }
 
@@ -33,6 +37,7 @@ pub struct BpfCaps {
     pub abi: u8,
     /// (helper id, ustore address) pairs.
     pub funcs: Vec<(u32, u32)>,
+    /// The map limits, if the firmware has maps.
     pub maps: Option<MapLimits>,
 }
 

@@ -12,14 +12,21 @@ pub const NFP_CCM_ABI_VERSION: u8 = 1;
 /// `NFP_CCM_TYPE_REPLY_BIT` (ccm.h:35-36).
 pub const NFP_CCM_TYPE_REPLY_BIT: u8 = 0x80;
 
-/// `enum nfp_ccm_type` (ccm.h:16-31).
+/// `enum nfp_ccm_type` (ccm.h:16-31): create a table.
 pub const NFP_CCM_TYPE_BPF_MAP_ALLOC: u8 = 1;
+/// ... free a table.
 pub const NFP_CCM_TYPE_BPF_MAP_FREE: u8 = 2;
+/// ... look an element up.
 pub const NFP_CCM_TYPE_BPF_MAP_LOOKUP: u8 = 3;
+/// ... create or replace an element.
 pub const NFP_CCM_TYPE_BPF_MAP_UPDATE: u8 = 4;
+/// ... delete an element.
 pub const NFP_CCM_TYPE_BPF_MAP_DELETE: u8 = 5;
+/// ... the element(s) after a key.
 pub const NFP_CCM_TYPE_BPF_MAP_GETNEXT: u8 = 6;
+/// ... the first element(s).
 pub const NFP_CCM_TYPE_BPF_MAP_GETFIRST: u8 = 7;
+/// ... a perf event from a program (firmware to host).
 pub const NFP_CCM_TYPE_BPF_BPF_EVENT: u8 = 8;
 
 /// `CMSG_RC_ERR_MAP_PARSE` (bpf/fw.h:62-71).
@@ -100,7 +107,10 @@ impl MapStore {
                 };
                 let (rc, count) = match self.free(tid) {
                     Ok(n) => (0, n),
-                    Err(e) => (e.rc(), 0),
+                    Err(e) => {
+                        crate::guest_debug!(tid, "MAP_FREE of an unknown map");
+                        (e.rc(), 0)
+                    }
                 };
                 r.extend_from_slice(&rc.to_be_bytes());
                 r.extend_from_slice(&count.to_be_bytes());
@@ -122,7 +132,10 @@ impl MapStore {
                 );
                 let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
                 let result: Result<(), MapError> = (|| {
-                    let t = self.table(tid).ok_or(MapError::BadMap)?;
+                    let Some(t) = self.table(tid) else {
+                        crate::guest_debug!(ty, tid, "map operation on an unknown map");
+                        return Err(MapError::BadMap);
+                    };
                     let key = key_slot.get(..t.key_size as usize).ok_or(MapError::Inval)?;
                     let value_of = |slot: u32| {
                         let mut v = vec![0u8; t.value_size as usize];

@@ -7,52 +7,70 @@
 //! Values live in EMEM at stable addresses: a program may keep a pointer
 //! from a lookup and add to it. They are stored as atomic 64-bit words so
 //! the flow-processor workers and the control plane can touch them
-//! concurrently; the hash index is behind a lock held only for a lookup or
-//! an insert.
+//! concurrently. A table occupies one range of the map region ([`emem`]):
+//! its values, then its hash index ([`index`]), which the datapath reads
+//! without a lock. The datapath finds a table by id or by EMEM address in
+//! a directory it reads without a lock or a reference count ([`MapStore`]).
 
 pub mod caps;
 pub mod ccm;
+pub mod emem;
+pub mod index;
+pub mod table;
 
-use std::collections::BTreeMap;
-use std::ops::Bound;
+use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::{Mutex, RwLock};
-use tracing::{debug, info};
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use tracing::{debug, info, warn};
 
 use caps::MapLimits;
+use emem::EmemAllocator;
+pub use table::Table;
 
-/// `BPF_MAP_TYPE_HASH` / `_ARRAY` (include/uapi/linux/bpf.h).
+/// `BPF_MAP_TYPE_HASH` (include/uapi/linux/bpf.h).
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
+/// `BPF_MAP_TYPE_ARRAY` (include/uapi/linux/bpf.h).
 pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
-/// Update flags (include/uapi/linux/bpf.h).
+/// Update flag: create or replace (include/uapi/linux/bpf.h).
 pub const BPF_ANY: u64 = 0;
+/// Update flag: create only (include/uapi/linux/bpf.h).
 pub const BPF_NOEXIST: u64 = 1;
+/// Update flag: replace only (include/uapi/linux/bpf.h).
 pub const BPF_EXIST: u64 = 2;
 
 /// Largest key or value this firmware model handles, whatever the
 /// capabilities of a (guest-supplied) image announce.
 pub const MAP_MAX_KV_SIZE: u32 = 256;
 
-/// Where map values live: EMEM (MU island 24), above what the firmware
-/// image uses.
-pub const MAP_EMEM_BASE: u64 = 0x18_8000_0000;
-/// End of the map value region.
-pub const MAP_EMEM_END: u64 = 0x19_0000_0000;
+/// Most tables alive at once in this firmware model, whatever the
+/// capabilities announce (the project's firmware announces 64).
+pub const MAP_MAX_MAPS: u32 = 1024;
 
 /// Why a map operation failed, as the firmware reports it in control
 /// message replies (`CMSG_RC_ERR_*`, bpf/fw.h:62-71) and helpers return
 /// it (negative errno).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MapError {
     /// No such table.
+    #[error("no such map")]
     BadMap,
+    /// No such element.
+    #[error("no such element")]
     NoEnt,
     /// Invalid request.
+    #[error("invalid request")]
     Inval,
+    /// The element exists (`BPF_NOEXIST`).
+    #[error("element exists")]
     Exist,
+    /// Out of map memory or map slots.
+    #[error("out of map memory")]
     NoMem,
+    /// The table is full, or an array index is out of range.
+    #[error("map full or index out of range")]
     TooBig,
 }
 
@@ -82,309 +100,168 @@ impl MapError {
     }
 }
 
-/// The hash index: key bytes -> element slot, in key order (the order
-/// GETFIRST/GETNEXT walk).
+/// The table directory the datapath reads: every live table, by table id
+/// and by EMEM address. Replaced whole on MAP_ALLOC/MAP_FREE/reset.
 #[derive(Debug, Default)]
-struct HashIndex {
-    keys: BTreeMap<Box<[u8]>, u32>,
-    free: Vec<u32>,
+struct Directory {
+    /// Sorted by `tid`.
+    by_tid: Vec<Arc<Table>>,
+    /// `(base, index into by_tid)`, sorted by base.
+    by_base: Vec<(u64, usize)>,
 }
 
-/// One map.
-#[derive(Debug)]
-pub struct Table {
-    pub tid: u32,
-    pub map_type: u32,
-    pub key_size: u32,
-    pub value_size: u32,
-    pub max_entries: u32,
-    /// EMEM address of element 0's value.
-    pub base: u64,
-    /// Bytes from one value to the next (value size rounded up to 8).
-    pub stride: u64,
-    values: Box<[AtomicU64]>,
-    index: Option<RwLock<HashIndex>>,
-}
-
-impl Table {
-    fn new(
-        tid: u32,
-        map_type: u32,
-        key_size: u32,
-        value_size: u32,
-        max_entries: u32,
-        base: u64,
-    ) -> Self {
-        let stride = u64::from(value_size).div_ceil(8) * 8;
-        let words = (stride / 8) as usize * max_entries as usize;
+impl Directory {
+    fn new(mut tables: Vec<Arc<Table>>) -> Self {
+        tables.sort_unstable_by_key(|t| t.tid);
+        let mut by_base: Vec<(u64, usize)> = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.base, i))
+            .collect();
+        by_base.sort_unstable();
         Self {
-            tid,
-            map_type,
-            key_size,
-            value_size,
-            max_entries,
-            base,
-            stride,
-            values: (0..words).map(|_| AtomicU64::new(0)).collect(),
-            index: (map_type == BPF_MAP_TYPE_HASH).then(|| RwLock::new(HashIndex::default())),
+            by_tid: tables,
+            by_base,
         }
     }
 
-    /// Bytes of the value region.
-    pub fn size(&self) -> u64 {
-        self.stride * u64::from(self.max_entries)
+    fn get(&self, tid: u32) -> Option<&Arc<Table>> {
+        let i = self.by_tid.binary_search_by_key(&tid, |t| t.tid).ok()?;
+        self.by_tid.get(i)
     }
 
-    fn contains(&self, addr: u64, len: u64) -> bool {
-        addr >= self.base && addr.saturating_add(len) <= self.base + self.size()
+    /// The table holding EMEM bytes `addr..addr+len`, with the offset.
+    fn at(&self, addr: u64, len: u64) -> Option<(&Table, u64)> {
+        let i = self.by_base.partition_point(|&(b, _)| b <= addr);
+        let &(base, t) = self.by_base.get(i.checked_sub(1)?)?;
+        let t = self.by_tid.get(t)?;
+        t.contains(addr, len).then_some((&**t, addr - base))
     }
+}
 
-    /// Read value bytes at region offset `off` (word by word).
-    fn read(&self, off: u64, out: &mut [u8]) {
-        let mut i = 0usize;
-        while i < out.len() {
-            let a = off + i as u64;
-            let w = self.values[(a / 8) as usize]
-                .load(Ordering::Relaxed)
-                .to_le_bytes();
-            let first = (a % 8) as usize;
-            let n = (8 - first).min(out.len() - i);
-            out[i..i + n].copy_from_slice(&w[first..first + n]);
-            i += n;
-        }
-    }
+/// What MAP_ALLOC/MAP_FREE/reset change, under one lock.
+#[derive(Debug)]
+struct Control {
+    /// The part of EMEM the tables live in (the card's
+    /// [`MemoryMap::map_region`](crate::cpp::memmap::MemoryMap::map_region)).
+    region: std::ops::Range<u64>,
+    limits: Option<MapLimits>,
+    emem: EmemAllocator,
+    next_tid: u32,
+}
 
-    /// Write value bytes at region offset `off` (word by word).
-    fn write(&self, off: u64, data: &[u8]) {
-        let mut i = 0usize;
-        while i < data.len() {
-            let a = off + i as u64;
-            let w = &self.values[(a / 8) as usize];
-            let first = (a % 8) as usize;
-            let n = (8 - first).min(data.len() - i);
-            let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-                let mut b = old.to_le_bytes();
-                b[first..first + n].copy_from_slice(&data[i..i + n]);
-                Some(u64::from_le_bytes(b))
-            });
-            i += n;
-        }
-    }
+/// Ids of stores, for the per-thread directory cache.
+static STORE_IDS: AtomicU64 = AtomicU64::new(1);
 
-    /// Atomically add `v` to the big-endian 32-bit word at region offset
-    /// `off` (or, `wide`, to the 64-bit value whose big-endian low word is
-    /// at `off` and high word at `off + 4`: bpf.md §4.4.10).
-    fn add(&self, off: u64, v: u64, wide: bool) -> bool {
-        if off % 4 != 0 || off + if wide { 8 } else { 4 } > self.size() {
-            return false;
-        }
-        let w = &self.values[(off / 8) as usize];
-        let lane = (off % 8) as usize;
-        if wide && lane != 0 {
-            // Two words in two u64s: the JIT only adds to aligned u64
-            // values, so this is never hot; add each half with carry.
-            let (lo_w, hi_w) = (w, &self.values[(off / 8 + 1) as usize]);
-            let mut carry = 0u64;
-            let _ = lo_w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-                let mut b = old.to_le_bytes();
-                let x = u64::from(u32::from_be_bytes([b[4], b[5], b[6], b[7]])) + (v & 0xffff_ffff);
-                carry = x >> 32;
-                b[4..8].copy_from_slice(&(x as u32).to_be_bytes());
-                Some(u64::from_le_bytes(b))
-            });
-            let _ = hi_w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-                let mut b = old.to_le_bytes();
-                let x = u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-                    .wrapping_add((v >> 32) as u32)
-                    .wrapping_add(carry as u32);
-                b[0..4].copy_from_slice(&x.to_be_bytes());
-                Some(u64::from_le_bytes(b))
-            });
-            return true;
-        }
-        let _ = w.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-            let mut b = old.to_le_bytes();
-            let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-            if wide {
-                let lo = u64::from(be(&b[0..4]));
-                let hi = u64::from(be(&b[4..8]));
-                let s = (hi << 32 | lo).wrapping_add(v);
-                b[0..4].copy_from_slice(&(s as u32).to_be_bytes());
-                b[4..8].copy_from_slice(&((s >> 32) as u32).to_be_bytes());
-            } else {
-                let s = be(&b[lane..lane + 4]).wrapping_add(v as u32);
-                b[lane..lane + 4].copy_from_slice(&s.to_be_bytes());
-            }
-            Some(u64::from_le_bytes(b))
-        });
-        true
-    }
+/// Generation of a store's directory: bumped after each replacement.
+type CachedDir = (u64, u64, Arc<Directory>);
 
-    fn slot_off(&self, slot: u32) -> u64 {
-        u64::from(slot) * self.stride
-    }
-
-    fn array_index(&self, key: &[u8]) -> Option<u32> {
-        let k = u32::from_le_bytes(key.get(..4)?.try_into().ok()?);
-        (k < self.max_entries).then_some(k)
-    }
-
-    /// Slot of `key`, if present.
-    pub fn find(&self, key: &[u8]) -> Option<u32> {
-        match &self.index {
-            Some(ix) => ix.read().keys.get(key).copied(),
-            None => self.array_index(key),
-        }
-    }
-
-    /// EMEM address of the value of `key`.
-    pub fn lookup(&self, key: &[u8]) -> Option<u64> {
-        self.find(key).map(|s| self.base + self.slot_off(s))
-    }
-
-    /// A copy of the value of slot `slot`.
-    pub fn value(&self, slot: u32, out: &mut [u8]) {
-        self.read(self.slot_off(slot), out);
-    }
-
-    /// `bpf_map_update_elem` semantics.
-    pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
-        if flags > BPF_EXIST {
-            return Err(MapError::Inval);
-        }
-        let value = value
-            .get(..self.value_size as usize)
-            .ok_or(MapError::Inval)?;
-        let slot = match &self.index {
-            None => {
-                let s = self.array_index(key).ok_or(MapError::TooBig)?;
-                if flags == BPF_NOEXIST {
-                    return Err(MapError::Exist);
-                }
-                s
-            }
-            Some(ix) => {
-                let key = key.get(..self.key_size as usize).ok_or(MapError::Inval)?;
-                let mut ix = ix.write();
-                match ix.keys.get(key).copied() {
-                    Some(s) if flags == BPF_NOEXIST => {
-                        let _ = s;
-                        return Err(MapError::Exist);
-                    }
-                    Some(s) => s,
-                    None if flags == BPF_EXIST => return Err(MapError::NoEnt),
-                    None => {
-                        let used = ix.keys.len() as u32;
-                        let s = match ix.free.pop() {
-                            Some(s) => s,
-                            None if used < self.max_entries => used,
-                            None => return Err(MapError::TooBig),
-                        };
-                        // A new element starts from zero before its value.
-                        let w = (self.slot_off(s) / 8) as usize;
-                        for word in &self.values[w..w + (self.stride / 8) as usize] {
-                            word.store(0, Ordering::Relaxed);
-                        }
-                        ix.keys.insert(key.into(), s);
-                        s
-                    }
-                }
-            }
-        };
-        self.write(self.slot_off(slot), value);
-        Ok(())
-    }
-
-    /// `bpf_map_delete_elem` semantics (arrays cannot delete).
-    pub fn delete(&self, key: &[u8]) -> Result<(), MapError> {
-        let ix = self.index.as_ref().ok_or(MapError::Inval)?;
-        let mut ix = ix.write();
-        let key = key.get(..self.key_size as usize).ok_or(MapError::Inval)?;
-        let s = ix.keys.remove(key).ok_or(MapError::NoEnt)?;
-        ix.free.push(s);
-        Ok(())
-    }
-
-    /// Up to `n` (key, slot) pairs after `after` (from the first when
-    /// `after` is None or not in the map: kernel GETNEXT semantics).
-    pub fn next_keys(&self, after: Option<&[u8]>, n: usize) -> Vec<(Vec<u8>, u32)> {
-        match &self.index {
-            Some(ix) => {
-                let ix = ix.read();
-                let start = match after {
-                    Some(k) if ix.keys.contains_key(k) => Bound::Excluded(k),
-                    _ => Bound::Unbounded,
-                };
-                ix.keys
-                    .range::<[u8], _>((start, Bound::Unbounded))
-                    .take(n)
-                    .map(|(k, s)| (k.to_vec(), *s))
-                    .collect()
-            }
-            None => {
-                let first = match after.and_then(|k| self.array_index(k)) {
-                    Some(i) => i + 1,
-                    None => 0,
-                };
-                (first..self.max_entries)
-                    .take(n)
-                    .map(|i| (i.to_le_bytes().to_vec(), i))
-                    .collect()
-            }
-        }
-    }
-
-    /// Elements in use.
-    pub fn len(&self) -> u32 {
-        match &self.index {
-            Some(ix) => ix.read().keys.len() as u32,
-            None => self.max_entries,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+thread_local! {
+    /// The directory this thread last used: (store id, generation, it).
+    static DIR_CACHE: RefCell<Option<CachedDir>> = const { RefCell::new(None) };
 }
 
 /// The maps of the running firmware.
-#[derive(Debug, Default)]
+///
+/// The datapath reads the table directory through a per-thread cache
+/// checked against the directory's generation (one shared, read-mostly
+/// word), so a helper call or an EMEM access takes no lock and no
+/// reference count; a thread lets go of a freed table's host memory at its
+/// next map access (its EMEM range is free at once).
+#[derive(Debug)]
 pub struct MapStore {
-    limits: RwLock<Option<MapLimits>>,
-    tables: RwLock<Vec<Arc<Table>>>,
-    next_tid: AtomicU32,
-    /// Next free EMEM address for a table.
-    next_base: Mutex<u64>,
+    id: u64,
+    dir: ArcSwap<Directory>,
+    generation: AtomicU64,
+    ctl: Mutex<Control>,
+}
+
+impl Default for MapStore {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MapStore {
+    /// A store for firmware without maps (until [`reset`](Self::reset)),
+    /// its tables in the map region of the default card's EMEM.
     pub fn new() -> Self {
+        Self::with_region(crate::cpp::memmap::MemoryMap::default().map_region())
+    }
+
+    /// A store whose tables live in `region` (MU addresses in EMEM).
+    pub fn with_region(region: std::ops::Range<u64>) -> Self {
         Self {
-            next_tid: AtomicU32::new(1),
-            next_base: Mutex::new(MAP_EMEM_BASE),
-            ..Self::default()
+            id: STORE_IDS.fetch_add(1, Ordering::Relaxed),
+            dir: ArcSwap::from_pointee(Directory::default()),
+            generation: AtomicU64::new(0),
+            ctl: Mutex::new(Control {
+                emem: EmemAllocator::new(region.start, region.end),
+                region,
+                limits: None,
+                next_tid: 1,
+            }),
         }
     }
 
     /// Firmware (re)start: forget every table; `limits` from its
     /// capabilities (None: the firmware has no maps).
     pub fn reset(&self, limits: Option<MapLimits>) {
-        *self.limits.write() = limits;
-        self.tables.write().clear();
-        *self.next_base.lock() = MAP_EMEM_BASE;
+        let mut c = self.ctl.lock();
+        c.limits = limits;
+        c.emem = EmemAllocator::new(c.region.start, c.region.end);
+        self.publish(Directory::default());
     }
 
+    /// Replace the directory (under the control lock).
+    fn publish(&self, d: Directory) {
+        self.dir.store(Arc::new(d));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// `f` on the directory, from this thread's cache when it is current.
+    fn with_dir<R>(&self, f: impl FnOnce(&Directory) -> R) -> R {
+        let generation = self.generation.load(Ordering::Acquire);
+        DIR_CACHE.with(|c| {
+            // Re-entered (f reads maps itself): straight from the store.
+            let Ok(mut c) = c.try_borrow_mut() else {
+                return f(&self.dir.load());
+            };
+            if !matches!(&*c, Some((id, g, _)) if *id == self.id && *g == generation) {
+                *c = Some((self.id, generation, self.dir.load_full()));
+            }
+            match &*c {
+                Some((_, _, d)) => f(d),
+                None => f(&self.dir.load()),
+            }
+        })
+    }
+
+    /// The limits of the running firmware's capabilities.
     pub fn limits(&self) -> Option<MapLimits> {
-        *self.limits.read()
+        self.ctl.lock().limits
     }
 
+    /// Table `tid` (a reference for the control plane; the datapath uses
+    /// [`with_table`](Self::with_table)).
     pub fn table(&self, tid: u32) -> Option<Arc<Table>> {
-        self.tables.read().iter().find(|t| t.tid == tid).cloned()
+        self.dir.load().get(tid).cloned()
+    }
+
+    /// `f` on table `tid`, without a lock or a reference count.
+    pub fn with_table<R>(&self, tid: u32, f: impl FnOnce(&Table) -> R) -> Option<R> {
+        self.with_dir(|d| d.get(tid).map(|t| f(t)))
     }
 
     /// Every table (for introspection).
     pub fn tables(&self) -> Vec<Arc<Table>> {
-        self.tables.read().clone()
+        self.dir.load().by_tid.clone()
+    }
+
+    /// Free bytes of the map region and its longest free extent.
+    pub fn emem_free(&self) -> (u64, u64) {
+        let c = self.ctl.lock();
+        (c.emem.free_bytes(), c.emem.largest_free())
     }
 
     /// `MAP_ALLOC`: check the request against the firmware's limits and
@@ -397,11 +274,12 @@ impl MapStore {
         map_type: u32,
         flags: u32,
     ) -> Result<u32, MapError> {
-        let l = self.limits().ok_or(MapError::Inval)?;
+        let mut c = self.ctl.lock();
+        let l = c.limits.ok_or(MapError::Inval)?;
         let type_ok = map_type < 32 && l.types & 1 << map_type != 0;
         let kinds_ok =
             map_type == BPF_MAP_TYPE_HASH || (map_type == BPF_MAP_TYPE_ARRAY && key_size == 4);
-        let round8 = |x: u32| x.div_ceil(8) * 8;
+        let round8 = |x: u32| u64::from(x).div_ceil(8) * 8;
         if !type_ok
             || !kinds_ok
             || flags != 0
@@ -409,90 +287,106 @@ impl MapStore {
             || value_size == 0
             || key_size > l.max_key_sz.min(MAP_MAX_KV_SIZE)
             || value_size > l.max_val_sz.min(MAP_MAX_KV_SIZE)
-            || round8(key_size) + round8(value_size) > l.max_elem_sz
+            || round8(key_size) + round8(value_size) > u64::from(l.max_elem_sz)
             || max_entries == 0
         {
             return Err(MapError::Inval);
         }
-        let mut tables = self.tables.write();
-        if tables.len() as u32 >= l.max_maps {
+        let dir = self.dir.load_full();
+        if dir.by_tid.len() as u64 >= u64::from(l.max_maps.min(MAP_MAX_MAPS)) {
             return Err(MapError::NoMem);
         }
-        let used: u64 = tables.iter().map(|t| u64::from(t.max_entries)).sum();
+        let used: u64 = dir.by_tid.iter().map(|t| u64::from(t.max_entries)).sum();
         if used + u64::from(max_entries) > u64::from(l.max_elems) {
             return Err(MapError::NoMem);
         }
-        let mut next = self.next_base.lock();
-        let base = *next;
-        // Check the EMEM room before allocating anything.
-        let size = u64::from(value_size).div_ceil(8) * 8 * u64::from(max_entries);
-        if base + size > MAP_EMEM_END {
-            return Err(MapError::NoMem);
+        // The EMEM range first, then the host memory behind it.
+        let footprint =
+            Table::footprint(map_type, key_size, value_size, max_entries).ok_or(MapError::NoMem)?;
+        let (base, extent) = c.emem.alloc(footprint).ok_or(MapError::NoMem)?;
+        let mut tid = c.next_tid;
+        while tid == 0 || dir.get(tid).is_some() {
+            tid = tid.wrapping_add(1);
         }
-        let tid = self.next_tid.fetch_add(1, Ordering::Relaxed);
-        let t = Table::new(tid, map_type, key_size, value_size, max_entries, base);
-        *next = (base + t.size()).div_ceil(64) * 64;
+        c.next_tid = tid.wrapping_add(1);
+        let dims = (key_size, value_size, max_entries);
+        let Some(t) = Table::new(tid, map_type, dims, base, extent) else {
+            c.emem.free(base, extent);
+            return Err(MapError::NoMem);
+        };
         info!(
             target: "nfp_emu::maps",
-            "map {tid}: {} of {max_entries} x ({key_size}-byte key, {value_size}-byte value) at EMEM {base:#x}",
+            "map {tid}: {} of {max_entries} x ({key_size}-byte key, {value_size}-byte value) at EMEM {base:#x} ({extent} bytes)",
             if map_type == BPF_MAP_TYPE_HASH { "hash" } else { "array" }
         );
+        let mut tables = dir.by_tid.clone();
         tables.push(Arc::new(t));
+        self.publish(Directory::new(tables));
         Ok(tid)
     }
 
-    /// `MAP_FREE`: the number of elements the table held.
+    /// `MAP_FREE`: the number of elements the table held. Its EMEM range is
+    /// free again at once; its host memory goes when the last reader (a
+    /// packet in a helper) lets go of it.
     pub fn free(&self, tid: u32) -> Result<u32, MapError> {
-        let mut tables = self.tables.write();
-        let i = tables
+        let mut c = self.ctl.lock();
+        let dir = self.dir.load_full();
+        let t = dir.get(tid).ok_or(MapError::BadMap)?.clone();
+        let tables = dir
+            .by_tid
             .iter()
-            .position(|t| t.tid == tid)
-            .ok_or(MapError::BadMap)?;
-        let t = tables.remove(i);
+            .filter(|x| x.tid != tid)
+            .cloned()
+            .collect();
+        self.publish(Directory::new(tables));
+        if !c.emem.free(t.base, t.extent) {
+            // Cannot happen: every table's range came from this allocator.
+            warn!(target: "nfp_emu::maps", tid, "map range {:#x}+{:#x} not returned", t.base, t.extent);
+        }
         debug!(target: "nfp_emu::maps", tid, "map freed");
         Ok(t.len())
     }
 
-    /// The table holding EMEM bytes `addr..addr+len`, with the offset.
-    fn at(&self, addr: u64, len: u64) -> Option<(Arc<Table>, u64)> {
-        if !(MAP_EMEM_BASE..MAP_EMEM_END).contains(&addr) {
-            return None;
-        }
-        self.tables
-            .read()
-            .iter()
-            .find(|t| t.contains(addr, len))
-            .map(|t| (t.clone(), addr - t.base))
+    /// `update` on table `tid`.
+    pub fn update(&self, tid: u32, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
+        self.with_table(tid, |t| t.update(key, value, flags))
+            .unwrap_or(Err(MapError::BadMap))
     }
 
-    /// EMEM read of map values.
+    /// `lookup` on table `tid`: the EMEM address of the value.
+    pub fn lookup(&self, tid: u32, key: &[u8]) -> Option<u64> {
+        self.with_table(tid, |t| t.lookup(key)).flatten()
+    }
+
+    /// EMEM read of map values; false if the bytes are not all values of
+    /// one table.
     pub fn emem_read(&self, addr: u64, out: &mut [u8]) -> bool {
-        match self.at(addr, out.len() as u64) {
-            Some((t, off)) => {
-                t.read(off, out);
-                true
-            }
-            None => false,
-        }
+        self.with_dir(|d| {
+            d.at(addr, out.len() as u64)
+                .is_some_and(|(t, off)| t.read(off, out))
+        })
     }
 
-    /// EMEM write of map values.
+    /// The MU addresses the tables live in.
+    pub fn region(&self) -> std::ops::Range<u64> {
+        self.ctl.lock().region.clone()
+    }
+
+    /// EMEM write of map values; false as for [`emem_read`](Self::emem_read).
     pub fn emem_write(&self, addr: u64, data: &[u8]) -> bool {
-        match self.at(addr, data.len() as u64) {
-            Some((t, off)) => {
-                t.write(off, data);
-                true
-            }
-            None => false,
-        }
+        self.with_dir(|d| {
+            d.at(addr, data.len() as u64)
+                .is_some_and(|(t, off)| t.write(off, data))
+        })
     }
 
-    /// EMEM atomic add (big-endian words, bpf.md §4.4.10).
+    /// EMEM atomic add (big-endian words, bpf.md §4.4.10); false if the
+    /// word is not a map value's.
     pub fn emem_add(&self, addr: u64, v: u64, wide: bool) -> bool {
-        match self.at(addr, if wide { 8 } else { 4 }) {
-            Some((t, off)) => t.add(off, v, wide),
-            None => false,
-        }
+        self.with_dir(|d| {
+            d.at(addr, if wide { 8 } else { 4 })
+                .is_some_and(|(t, off)| t.add(off, v, wide))
+        })
     }
 }
 

@@ -251,7 +251,7 @@ fn array_maps_lookup_update_and_iterate() {
 }
 
 #[test]
-fn hash_maps_insert_delete_and_iterate_in_key_order() {
+fn hash_maps_insert_delete_and_iterate_in_slot_order() {
     let s = store();
     let tid = s.alloc(8, 4, 3, BPF_MAP_TYPE_HASH, 0).unwrap();
     let t = s.table(tid).unwrap();
@@ -277,14 +277,16 @@ fn hash_maps_insert_delete_and_iterate_in_key_order() {
     assert_eq!(
         keys,
         [
-            b"aaaaaaaa".to_vec(),
             b"bbbbbbbb".to_vec(),
+            b"aaaaaaaa".to_vec(),
             b"cccccccc".to_vec()
-        ]
+        ],
+        "slot order: the order of insertion into a fresh table"
     );
+    let b_slot = t.find(b"bbbbbbbb").unwrap();
     // GETNEXT of an absent key starts over (kernel semantics).
-    assert_eq!(t.next_keys(Some(b"zzzzzzzz"), 1)[0].0, b"aaaaaaaa");
-    assert_eq!(t.next_keys(Some(b"aaaaaaaa"), 1)[0].0, b"bbbbbbbb");
+    assert_eq!(t.next_keys(Some(b"zzzzzzzz"), 1)[0].0, b"bbbbbbbb");
+    assert_eq!(t.next_keys(Some(b"bbbbbbbb"), 1)[0].0, b"aaaaaaaa");
     // Delete frees the slot for a new key, which starts from zero.
     let addr_b = t.lookup(b"bbbbbbbb").unwrap();
     let r = s
@@ -305,6 +307,7 @@ fn hash_maps_insert_delete_and_iterate_in_key_order() {
     t.update(b"dddddddd", &[7, 7], BPF_ANY).unwrap_err();
     t.update(b"dddddddd", &[7; 4], BPF_ANY).unwrap();
     assert_eq!(t.lookup(b"dddddddd"), Some(addr_b), "slot reused");
+    assert_eq!(t.find(b"dddddddd"), Some(b_slot));
     let mut v = [0u8; 4];
     assert!(s.emem_read(addr_b, &mut v));
     assert_eq!(v, [7; 4]);
@@ -445,4 +448,240 @@ fn random_control_messages_never_panic() {
         }
     }
     assert!(s.tables().len() <= 4);
+}
+
+/// The limits of the project's firmware (`_abi_bpf_capabilities`).
+fn firmware_limits() -> MapLimits {
+    caps::BpfCaps::parse(&nfp_firmware::image::bpf_capabilities())
+        .maps
+        .unwrap()
+}
+
+fn free_msg(tid: u32) -> Vec<u8> {
+    let mut m = hdr(NFP_CCM_TYPE_BPF_MAP_FREE, 9);
+    m.extend_from_slice(&tid.to_be_bytes());
+    m
+}
+
+/// The largest maps the capabilities allow (1M elements, 64-byte keys and
+/// values), created, used and freed through control messages 1000 times
+/// in a row: every range comes back (a bump allocator ran out after 9 of
+/// these, 33 of the 64 MiB value-only ones).
+#[test]
+fn largest_maps_created_and_freed_1000_times() {
+    let s = MapStore::new();
+    let l = firmware_limits();
+    s.reset(Some(l));
+    let region = s.region().end - s.region().start;
+    assert_eq!(s.emem_free(), (region, region));
+    for i in 0..1000u32 {
+        let (ty, key) = if i % 2 == 0 {
+            (BPF_MAP_TYPE_HASH, l.max_key_sz)
+        } else {
+            (BPF_MAP_TYPE_ARRAY, 4)
+        };
+        let r = s
+            .handle_ccm(&alloc_msg(key, l.max_val_sz, l.max_elems, ty), SLOTS)
+            .unwrap();
+        assert_eq!(rc(&r), 0, "MAP_ALLOC refused at cycle {i}");
+        let tid = u32::from_be_bytes(r[8..12].try_into().unwrap());
+        // One element used by the host and by a program's atomic add.
+        let mut k = vec![0x5a; key as usize];
+        k[..4].copy_from_slice(&(l.max_elems - 1 - i).to_le_bytes());
+        let r = s
+            .handle_ccm(
+                &op_msg(NFP_CCM_TYPE_BPF_MAP_UPDATE, tid, 1, 0, &k, &[0, 0, 0, 5]),
+                SLOTS,
+            )
+            .unwrap();
+        assert_eq!(rc(&r), 0);
+        let a = s.lookup(tid, &k).unwrap();
+        assert!(s.emem_add(a, 2, false));
+        let mut v = [0u8; 4];
+        assert!(s.emem_read(a, &mut v));
+        assert_eq!(v, [0, 0, 0, 7]);
+        let t = s.table(tid).unwrap();
+        let r = s.handle_ccm(&free_msg(tid), SLOTS).unwrap();
+        let held = if ty == BPF_MAP_TYPE_HASH {
+            1
+        } else {
+            l.max_elems
+        };
+        assert_eq!((rc(&r), count(&r)), (0, held));
+        assert!(
+            !s.emem_read(a, &mut v),
+            "freed values are not EMEM any more"
+        );
+        assert_eq!(
+            Arc::strong_count(&t),
+            1,
+            "the store (and this thread, at its next access) let go of the table"
+        );
+        assert_eq!(s.emem_free(), (region, region), "range returned whole");
+    }
+}
+
+/// Small maps that outlive large ones, each large one a little larger
+/// than the one before it (a program reloaded with a growing map while
+/// other programs' small maps come and go): the small ones never split
+/// the large ones' range.
+#[test]
+fn small_maps_between_growing_large_ones() {
+    let s = MapStore::new();
+    let l = firmware_limits();
+    s.reset(Some(l));
+    let mut pins: Vec<u32> = Vec::new();
+    let mut next = {
+        let mut x = 0x1234_5678u64;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    };
+    for i in 0..200u32 {
+        let entries = 200_000 + (i % 100) * 8000;
+        let big = s
+            .alloc(64, 64, entries, BPF_MAP_TYPE_HASH, 0)
+            .unwrap_or_else(|e| panic!("round {i}: {e}"));
+        if pins.len() == l.max_maps as usize - 1 {
+            let p = pins.swap_remove((next() % pins.len() as u64) as usize);
+            s.free(p).unwrap();
+        }
+        let ty = if next() % 2 == 0 {
+            BPF_MAP_TYPE_HASH
+        } else {
+            BPF_MAP_TYPE_ARRAY
+        };
+        pins.push(s.alloc(4, 8, 1 + (next() % 64) as u32, ty, 0).unwrap());
+        s.free(big).unwrap();
+    }
+}
+
+/// Random creates and frees of every shape the capabilities allow: a
+/// create within the limits (maps, elements) never fails.
+#[test]
+fn random_interleaved_maps_never_fail_within_the_limits() {
+    let s = MapStore::new();
+    let l = firmware_limits();
+    s.reset(Some(l));
+    let mut live: Vec<(u32, u32)> = Vec::new();
+    let mut x = 0x0bad_cafe_u64;
+    let mut next = move |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    for i in 0..3000 {
+        if !live.is_empty() && (next(2) == 0 || live.len() == l.max_maps as usize) {
+            let (tid, _) = live.swap_remove(next(live.len() as u64) as usize);
+            s.free(tid).unwrap();
+            continue;
+        }
+        let used: u32 = live.iter().map(|m| m.1).sum();
+        let room = l.max_elems - used;
+        if room == 0 {
+            continue;
+        }
+        let entries = 1 + match next(3) {
+            0 => next(64),
+            1 => next(64 << 10),
+            _ => next(u64::from(room)),
+        } as u32;
+        let entries = entries.min(room);
+        let (ty, key) = if next(2) == 0 {
+            (BPF_MAP_TYPE_HASH, 1 + next(64) as u32)
+        } else {
+            (BPF_MAP_TYPE_ARRAY, 4)
+        };
+        let value = 1 + next(64) as u32;
+        let tid = s
+            .alloc(key, value, entries, ty, 0)
+            .unwrap_or_else(|e| panic!("op {i}: {entries} entries with {used} in use: {e}"));
+        live.push((tid, entries));
+    }
+    for (tid, _) in live {
+        s.free(tid).unwrap();
+    }
+    let region = s.region().end - s.region().start;
+    assert_eq!(s.emem_free(), (region, region));
+}
+
+/// Tables side by side: an access spanning two tables, or past the last
+/// value into the index, is refused.
+#[test]
+fn emem_accesses_stay_inside_one_table() {
+    let s = store();
+    let a = s.alloc(4, 8, 8, BPF_MAP_TYPE_ARRAY, 0).unwrap();
+    let h = s.alloc(4, 8, 8, BPF_MAP_TYPE_HASH, 0).unwrap();
+    let (ta, th) = (s.table(a).unwrap(), s.table(h).unwrap());
+    let mut v = [0u8; 16];
+    assert!(s.emem_read(ta.base + ta.size() - 8, &mut v[..8]));
+    assert!(!s.emem_read(ta.base + ta.size() - 8, &mut v));
+    assert!(s.emem_write(th.base, &[1; 8]));
+    assert!(
+        !s.emem_write(th.base + th.size(), &[1; 8]),
+        "the index is not values"
+    );
+    assert!(!s.emem_add(th.base + th.size() - 4, 1, true));
+    assert!(!s.emem_add(th.base + 2, 1, false), "unaligned");
+    assert!(!s.emem_read(u64::MAX - 3, &mut v[..8]));
+    assert!(!s.emem_read(0, &mut v[..8]));
+}
+
+/// A bpftool-style dump (GETFIRST, then GETNEXT from the last key) while
+/// the host deletes elements ahead of it and the current one: it ends,
+/// and lists each element that survives the walk exactly once.
+#[test]
+fn getnext_walk_ends_across_deletes() {
+    let s = store();
+    let tid = s.alloc(4, 8, 64, BPF_MAP_TYPE_HASH, 0).unwrap();
+    for k in 0..64u32 {
+        s.update(tid, &k.to_be_bytes(), &[k as u8; 8], BPF_ANY)
+            .unwrap();
+    }
+    let t = s.table(tid).unwrap();
+    let mut seen = Vec::new();
+    let mut cur: Option<Vec<u8>> = None;
+    let mut steps = 0;
+    loop {
+        steps += 1;
+        assert!(steps < 1000, "walk does not end");
+        let ty = if cur.is_some() {
+            NFP_CCM_TYPE_BPF_MAP_GETNEXT
+        } else {
+            NFP_CCM_TYPE_BPF_MAP_GETFIRST
+        };
+        let key = cur.clone().unwrap_or_default();
+        let r = s
+            .handle_ccm(&op_msg(ty, tid, 1, 0, &key, &[]), SLOTS)
+            .unwrap();
+        if rc(&r) != 0 {
+            assert_eq!(rc(&r), MapError::NoEnt.rc());
+            break;
+        }
+        let k = r[16..20].to_vec();
+        let n = u32::from_be_bytes(k[..].try_into().unwrap());
+        assert_eq!(r[80], n as u8, "value beside its key");
+        seen.push(n);
+        // Delete every third key further on.
+        if n % 3 == 0 && n + 3 < 64 {
+            t.delete(&(n + 3).to_be_bytes()).unwrap();
+        }
+        cur = Some(k);
+    }
+    let mut sorted = seen.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "no element twice");
+    let left: Vec<u32> = t
+        .next_keys(None, 100)
+        .iter()
+        .map(|(k, _)| u32::from_be_bytes(k[..].try_into().unwrap()))
+        .collect();
+    for k in &left {
+        assert!(seen.contains(k), "survivor {k} listed");
+    }
 }

@@ -149,7 +149,7 @@ pub fn map_ccm(data: &[u8]) {
             }
             continue;
         }
-        let addr = crate::maps::MAP_EMEM_BASE + u64::from(s.u32());
+        let addr = store.region().start + u64::from(s.u32());
         let len = usize::from(s.u8());
         match op {
             5 => {

@@ -78,9 +78,21 @@ struct Common {
     /// Record every port's traffic as pcap files in DIR/nfpK/ (card K).
     #[arg(long, value_name = "DIR")]
     pcap: Option<PathBuf>,
+    /// Time and profile every packet each card's flow processor runs, with
+    /// the cost model of docs/timing.md: the run directory gets timingK.jsonl
+    /// (one JSON record per packet of card K) and profileK.json/.txt
+    /// (per-instruction profiles, cycles per packet and the estimated packet
+    /// rate of a real card, per program).
+    #[arg(long)]
+    timing: bool,
     /// Extra argument for every nfp-emu (repeat for several), e.g. --emu-arg=-vv.
     #[arg(long = "emu-arg", value_name = "ARG", allow_hyphen_values = true)]
     emu_args: Vec<String>,
+    /// Directory for this run's sockets and logs (created; must not exist
+    /// or be empty) [default: a new directory under $NFP_VM_RUN_BASE, else
+    /// $TMPDIR/nfp-vm].
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
 }
 
 fn emu_bin(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -125,6 +137,13 @@ fn spec(
     if c.cards == 0 || c.cards > 8 {
         anyhow::bail!("--cards must be between 1 and 8");
     }
+    let mut c = c;
+    if c.timing {
+        c.emu_args.extend([
+            "--timing=@RUN@/timing@CARD@.jsonl".to_owned(),
+            "--profile=@RUN@/profile@CARD@.json".to_owned(),
+        ]);
+    }
     Ok(VmSpec {
         images: Images::new(c.cache),
         mode,
@@ -135,7 +154,10 @@ fn spec(
         memory_mib: c.memory.max(256),
         emu_bin: emu_bin(c.emu)?,
         emu_args: emu_args(&c.ports, c.pcap.as_deref(), c.emu_args)?,
-        run_dir: vm::new_run_dir()?,
+        run_dir: match c.run_dir {
+            Some(d) => vm::given_run_dir(&d)?,
+            None => vm::new_run_dir()?,
+        },
         echo,
     })
 }
@@ -169,13 +191,17 @@ fn main() {
     if spec.mode != Mode::Shell {
         eprintln!("nfp-vm: console log: {run_dir}/console.log (logs of this run in {run_dir})");
     }
-    let outcome = match vm::run(&spec) {
-        Ok(o) => o,
+    let report = match vm::run(&spec) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("nfp-vm: {e:#}");
             std::process::exit(qemu_glue::EXIT_BOOT_FAILURE);
         }
     };
+    for card in &report.cards {
+        eprintln!("nfp-vm: {}", card.summary());
+    }
+    let outcome = report.outcome;
     match &outcome {
         Outcome::Exited(c) if spec.mode != Mode::Shell => {
             eprintln!("nfp-vm: script exited with status {c}");

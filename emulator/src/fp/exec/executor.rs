@@ -116,9 +116,11 @@ pub trait Observer {
     /// A memory command was issued (it takes effect after its defer slots).
     #[inline(always)]
     fn mem(&mut self, _cmd: &MemCmd) {}
-    /// The firmware helper at `pc` is called; it returns to `ret`.
+    /// The firmware helper at `pc` is called; it returns to `ret`. `ctx`
+    /// holds its arguments (bpf.md §5.7: table id in A0, sizes and flags
+    /// in R3..R5), as the helper is about to read them.
     #[inline(always)]
-    fn helper(&mut self, _pc: u16, _ret: u16) {}
+    fn helper(&mut self, _pc: u16, _ret: u16, _ctx: &Ctx) {}
     /// The program reached DONE at `pc` with `result` in A0.
     #[inline(always)]
     fn done(&mut self, _pc: u16, _result: u32) {}
@@ -138,8 +140,8 @@ impl<O: Observer + ?Sized> Observer for &mut O {
         (**self).mem(cmd);
     }
     #[inline(always)]
-    fn helper(&mut self, pc: u16, ret: u16) {
-        (**self).helper(pc, ret);
+    fn helper(&mut self, pc: u16, ret: u16, ctx: &Ctx) {
+        (**self).helper(pc, ret, ctx);
     }
     #[inline(always)]
     fn done(&mut self, pc: u16, result: u32) {
@@ -162,7 +164,7 @@ impl Observer for Tracer {
         let word = prog.word(pc);
         trace!(target: "nfp_emu::fp::trace", "  .{pc}  {word:016x}  {}", Disasm(word));
     }
-    fn helper(&mut self, pc: u16, ret: u16) {
+    fn helper(&mut self, pc: u16, ret: u16, _ctx: &Ctx) {
         trace!(target: "nfp_emu::fp::trace", "  .{pc}  helper call, return to .{ret}");
     }
     fn done(&mut self, pc: u16, result: u32) {

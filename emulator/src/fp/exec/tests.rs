@@ -1206,7 +1206,8 @@ struct Seen {
     insns: Vec<u16>,
     branches: Vec<(u16, u8, bool)>,
     mems: Vec<MemCmd>,
-    helpers: Vec<(u16, u16)>,
+    /// (address, return address, A0 = the table id at the call)
+    helpers: Vec<(u16, u16, u32)>,
     done: Option<(u16, u32)>,
 }
 
@@ -1221,8 +1222,8 @@ impl Observer for Seen {
     fn mem(&mut self, cmd: &MemCmd) {
         self.mems.push(*cmd);
     }
-    fn helper(&mut self, pc: u16, ret: u16) {
-        self.helpers.push((pc, ret));
+    fn helper(&mut self, pc: u16, ret: u16, ctx: &Ctx) {
+        self.helpers.push((pc, ret, ctx.a(0)));
     }
     fn done(&mut self, pc: u16, result: u32) {
         self.done = Some((pc, result));
@@ -1256,7 +1257,9 @@ fn an_observer_sees_every_step_and_changes_nothing() {
     );
     assert!(seen.insns.iter().all(|&pc| pc >= START));
     assert_eq!(seen.helpers.len(), 1);
-    assert_eq!(seen.helpers[0].0, 0x200, "map_lookup_elem");
+    // map_lookup_elem, returning after the call's defer slots, shown its
+    // arguments: the table id (1) in A0 (jit.c:1725-1764).
+    assert_eq!(seen.helpers[0], (0x200, 3086, 1), "map_lookup_elem");
     assert!(!seen.branches.is_empty());
     assert!(
         seen.mems

@@ -150,7 +150,7 @@ impl<O: Observer + ?Sized> Machine<'_, '_, O> {
         // The return address is in B0 at the call (jit.c:1750-1751); the
         // helper overwrites R0, so latch it first.
         let ret = (self.ctx.b(0) & 0x3fff) as u16;
-        self.obs.helper(pc, ret);
+        self.obs.helper(pc, ret, self.ctx);
         if self.env.helper(pc, self.ctx, self.lm, self.pkt) {
             Ok(ret)
         } else {
