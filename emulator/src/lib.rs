@@ -24,6 +24,7 @@ pub mod dma;
 pub mod fp;
 pub mod logging;
 pub mod maps;
+pub mod monitor;
 pub mod nfd;
 pub mod nsp;
 pub mod pcie;

@@ -107,6 +107,16 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
 
+    /// Serve a JSON monitor on the UNIX socket PATH, in QMP's style
+    /// (docs/monitor.md): a greeting, then one JSON request per line,
+    /// `{"execute": NAME, "arguments": {...}}`, answered by one line
+    /// `{"return": ...}` or `{"error": {"class": ..., "desc": ...}}`.
+    /// Commands: query-counters, reset-counters, query-card,
+    /// query-programs, query-maps, dump-map, query-commands. `nfp-ctl PATH`
+    /// is its command-line client. The data path never waits for it.
+    #[arg(long, value_name = "PATH")]
+    monitor: Option<PathBuf>,
+
     /// EMEM size (the card's DRAM), e.g. 2G (the Agilio CX's, default) or
     /// 256M: a multiple of 1 MiB from 16M to 4G. The emulator's memory model
     /// never holds more than the card's memories (docs/memory.md), so this
@@ -277,6 +287,13 @@ fn main() -> anyhow::Result<()> {
             })
             .context("starting the fp-stats thread")?;
     }
+    // Kept until nfp-emu leaves, when it removes the socket.
+    let _monitor = match &args.monitor {
+        Some(path) => {
+            Some(nfp_emu::monitor::Monitor::start(path, card.clone()).context("--monitor")?)
+        }
+        None => None,
+    };
     let served = nfp_emu::vfio::serve(&args.socket, card)
         .with_context(|| format!("serving {}", args.socket.display()));
     finish();

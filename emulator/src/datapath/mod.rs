@@ -122,6 +122,12 @@ impl Datapath {
         }))
     }
 
+    /// The vNICs of the running firmware (data vNICs, then the control
+    /// vNIC), none before firmware runs.
+    pub fn vnics(&self) -> Vec<Arc<VnicDp>> {
+        self.attached().vnics.clone()
+    }
+
     /// The flow processor (once started).
     pub fn fp(&self) -> Option<&FlowProcessor<RxTag>> {
         self.fp.get()
