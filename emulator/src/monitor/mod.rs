@@ -13,6 +13,7 @@
 //! (relaxed atomic loads) and take no lock the data path waits on for
 //! more than a copy ([`commands`]).
 
+pub mod client;
 pub mod commands;
 
 #[cfg(test)]

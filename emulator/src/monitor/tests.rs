@@ -343,3 +343,28 @@ fn the_socket_serves_several_clients_and_survives_hostile_input() {
     drop(mon);
     assert!(!path.exists(), "socket removed");
 }
+
+#[test]
+fn the_client_executes_commands_and_reports_their_errors() {
+    let s = state();
+    let path = sock("client");
+    let mon = Monitor::start(&path, s.card.clone()).expect("monitor");
+    let mut c = client::Client::connect(mon.path(), Duration::from_secs(120)).unwrap();
+    assert_eq!(c.greeting["version"]["package"], "nfp-emu");
+    let r = c
+        .execute("query-counters", json!({"filter": "dma"}))
+        .unwrap();
+    assert!(r["counters"]["dma.errors"].is_u64(), "{r}");
+    assert_eq!(c.execute("reset-counters", Value::Null).unwrap(), json!({}));
+    match c.execute("nope", Value::Null) {
+        Err(client::ClientError::Command { class, .. }) => assert_eq!(class, "CommandNotFound"),
+        r => panic!("{r:?}"),
+    }
+    match c.execute("query-card", json!({"x": 1})) {
+        Err(client::ClientError::Command { class, desc }) => {
+            assert_eq!(class, "GenericError");
+            assert!(desc.contains("unexpected argument"), "{desc}");
+        }
+        r => panic!("{r:?}"),
+    }
+}
