@@ -69,6 +69,17 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         top: u64,
     },
+    /// Each program's hottest instructions: executions and cycles beside
+    /// the disassembly (the timing model's profile; nfp-emu --profile or
+    /// --timing must be on for figures).
+    Profile {
+        /// How many instructions per program.
+        #[arg(long, default_value_t = 10)]
+        top: u64,
+    },
+    /// One line per program: the estimated packet rate on a real Agilio CX
+    /// and its bottleneck (docs/timing.md).
+    Estimate,
     /// The offloaded maps; with --dump ID, that map's entries (hex).
     Maps {
         /// Dump the entries of this map.
@@ -120,6 +131,14 @@ fn main() -> anyhow::Result<()> {
         Command::Programs { profile, top } => {
             let r = c.execute("query-programs", json!({"profile": profile, "top": top}))?;
             write!(out, "{}", programs_text(&r))?;
+        }
+        Command::Profile { top } => {
+            let r = c.execute("query-programs", json!({"profile": true, "top": top}))?;
+            write!(out, "{}", programs_text(&r))?;
+        }
+        Command::Estimate => {
+            let r = c.execute("query-programs", Value::Null)?;
+            write!(out, "{}", estimates_text(&r))?;
         }
         Command::Maps { dump: None, .. } => {
             let r = c.execute("query-maps", Value::Null)?;
@@ -320,6 +339,19 @@ fn programs_text(r: &Value) -> String {
     s
 }
 
+/// `prog N (vNIC): SENTENCE` per program with an estimate.
+fn estimates_text(r: &Value) -> String {
+    let mut s = String::new();
+    for p in r["programs"].as_array().into_iter().flatten() {
+        let on = p["running-on"].as_str().unwrap_or("not running");
+        match p["estimate_text"].as_str() {
+            Some(t) => s += &format!("prog {} ({on}): {t}\n", p["seq"]),
+            None => s += &format!("prog {} ({on}): no packet timed\n", p["seq"]),
+        }
+    }
+    s
+}
+
 fn maps_text(r: &Value) -> String {
     let mut s = format!(
         "{:>6} {:>5} {:>4} {:>6} {:>10} {:>10}\n",
@@ -390,6 +422,7 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("about 37.2 Mpps") && t.contains(".3072"), "{t}");
+        assert_eq!(estimates_text(&p), "prog 3 (vNIC 0): about 37.2 Mpps\n");
         let m = maps_text(
             &json!({"maps": [{"id": 1, "type": 2, "key-size": 4, "value-size": 8, "max-entries": 5, "entries": 5}]}),
         );
