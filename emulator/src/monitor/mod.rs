@@ -304,9 +304,10 @@ impl Monitor {
 impl Drop for Monitor {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = UnixStream::connect(&self.path);
-        if let Some(t) = self.accept.take() {
+        // Wake the accept loop; if the socket cannot be reached (its file
+        // was removed), leave the thread blocked rather than wait for it.
+        let woken = UnixStream::connect(&self.path).is_ok();
+        if let Some(t) = self.accept.take().filter(|_| woken) {
             let _ = t.join();
         }
         let _ = std::fs::remove_file(&self.path);

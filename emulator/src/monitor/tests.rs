@@ -368,3 +368,18 @@ fn the_client_executes_commands_and_reports_their_errors() {
         r => panic!("{r:?}"),
     }
 }
+
+/// Stopping the monitor does not hang when its socket file was removed
+/// behind its back (the accept loop cannot be woken then).
+#[test]
+fn stopping_survives_a_removed_socket_file() {
+    let s = state();
+    let path = sock("removed");
+    let mon = Monitor::start(&path, s.card.clone()).expect("monitor");
+    std::fs::remove_file(&path).unwrap();
+    drop(mon);
+    assert!(!path.exists());
+    // And the path can be served again.
+    let mon = Monitor::start(&path, s.card.clone()).expect("monitor again");
+    Client::connect(mon.path()).line();
+}
