@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 
 use crate::app::AppFirmware;
 use crate::chip::Chip;
+use crate::counters::{Counters, visit_in};
 use crate::cpp::memmap::{MemoryMap, MemoryMapError};
 use crate::maps::MAP_MAX_MAPS;
 
@@ -18,7 +19,7 @@ use crate::datapath::Datapath;
 use crate::fp::FpConfig;
 use crate::nsp::board::BoardConfig;
 use crate::nsp::eth::EthTable;
-use crate::nsp::{BoardInfo, FwLoadError, Nsp};
+use crate::nsp::{BoardInfo, FwLoadError, Nsp, NspStats};
 use crate::pcie::local::PcieLocal;
 use crate::pcie::{
     BarDef, ConfigSpace, NFP_BARS, NFP_CPP_INTERFACE_PCIE0, NFP_MSIX_VECTORS, device_serial_number,
@@ -125,6 +126,19 @@ pub struct Card {
     config: Mutex<ConfigSpace>,
     chip: Mutex<Chip>,
     dp: Arc<Datapath>,
+    /// The NSP's counters, read without the chip's lock.
+    nsp_stats: Arc<NspStats>,
+}
+
+/// Every counter of the card (docs/counters.md): the datapath's (ports,
+/// vNICs, DMA, MSI-X, queue controller, flow processor) and the NSP's
+/// `nsp.*`. Reading takes no lock the data path or the chip holds for
+/// long; a visitor must not call back into the card.
+impl Counters for Card {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        self.dp.counters(visit);
+        visit_in("nsp", &*self.nsp_stats, visit);
+    }
 }
 
 impl Card {
@@ -158,12 +172,14 @@ impl Card {
             map.map_region(),
         )?;
         let nsp = Nsp::new(cfg.board_info(), eth);
+        let nsp_stats = nsp.stats.clone();
         let app = AppFirmware::new(cfg.flash_firmware.clone(), map)?;
         Ok(Self {
             config_at_reset: config.clone(),
             config: Mutex::new(config),
             chip: Mutex::new(Chip::power_on(nsp, app, dp.clone())),
             dp,
+            nsp_stats,
         })
     }
 
@@ -199,6 +215,7 @@ impl Card {
         self.config.lock().read(offset, buf);
     }
 
+    /// Config-space write; 0x400.. aliases the expansion-BAR registers.
     pub fn config_write(&self, offset: u64, data: &[u8]) {
         if let Some(addr) = PcieLocal::config_alias(offset) {
             self.chip.lock().pcie.write(addr, data);
@@ -207,10 +224,13 @@ impl Card {
         self.config.lock().write(offset, data);
     }
 
+    /// The chip behind the BARs, locked (the control plane's lock: not
+    /// for the data path, nor for reading counters).
     pub fn chip(&self) -> parking_lot::MutexGuard<'_, Chip> {
         self.chip.lock()
     }
 
+    /// The PCI configuration space, locked.
     pub fn config(&self) -> parking_lot::MutexGuard<'_, ConfigSpace> {
         self.config.lock()
     }
@@ -373,6 +393,158 @@ mod tests {
         assert!(total.ctrl_rx_frames > 0, "map channel answered: {total:?}");
         assert!(total.dma_errors > 0, "DMA outside guest memory: {total:?}");
         assert!(total.irqs > 0, "interrupts raised: {total:?}");
+    }
+
+    /// Every counter block of a running card is reachable by a unique,
+    /// well-formed name, and the counters move with traffic: frames from
+    /// vNIC 0 over the loopback cable to vNIC 1, a bad TX descriptor, a
+    /// frame vNIC 1 filters, an NSP command, then an offloaded XDP_DROP
+    /// program on vNIC 1.
+    #[test]
+    fn every_counter_is_reachable_by_a_unique_name_and_moves_with_traffic() {
+        use crate::counters::{Counters, Filter, Snapshot};
+        use crate::fp::asm::{self, R, br};
+        use crate::nfd::ctrl::{
+            NFP_NET_CFG_BAR_SZ, NFP_NET_CFG_BPF_ADDR, NFP_NET_CFG_BPF_SIZE, NFP_NET_CFG_CTRL_BPF,
+            NFP_NET_CFG_CTRL_ENABLE, NFP_NET_CFG_CTRL_L2BC, NFP_NET_CFG_UPDATE_BPF,
+        };
+        use crate::testutil::{Driver, RingLayout, VnicRig, eop_desc};
+
+        let mut drv = Driver::with_firmware();
+        drv.card.start();
+        let bar0 = drv.rtsym_addr("_pf0_net_bar0").expect("vNIC BARs");
+        let ctrl = NFP_NET_CFG_CTRL_ENABLE | NFP_NET_CFG_CTRL_L2BC | NFP_NET_CFG_CTRL_BPF;
+        let mut v0 = VnicRig::enable(&mut drv, bar0, RingLayout::new(0x1000_0000, 6, 1), ctrl)
+            .expect("vNIC 0 up");
+        let bar1 = bar0 + NFP_NET_CFG_BAR_SZ;
+        let mut v1 = VnicRig::enable(&mut drv, bar1, RingLayout::new(0x2000_0000, 6, 2), ctrl)
+            .expect("vNIC 1 up");
+        v1.post_fl(&drv, 64);
+        let card = &drv.card;
+        let all = Filter::all();
+        let before = Snapshot::take(card, &all);
+
+        // Names: unique, lowercase dotted words, every block present.
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in before.iter() {
+            assert!(seen.insert(name), "{name} visited twice");
+            assert!(
+                name.split('.').count() >= 2
+                    && name.split('.').all(|w| !w.is_empty()
+                        && w.bytes()
+                            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))),
+                "{name} is not a dotted lowercase name"
+            );
+        }
+        for name in [
+            "port0.mac.rx_frames_received_ok",
+            "port1.mac.tx_octets",
+            "port0.wire.tx_dropped",
+            "port1.wire.tx_dropped",
+            "vnic0.dev_tx_pkts",
+            "vnic1.bpf_app1_pkts",
+            "vnic1.rxq_7_bytes",
+            "vnic1.rx_drop.filtered",
+            "vnic1.prog.loads",
+            "vnic1.prog.faults",
+            "vnic1.reconfig_errors",
+            "vnic_ctrl.dev_rx_pkts",
+            "dma.errors",
+            "msix.raised",
+            "qc.doorbells",
+            "nsp.commands",
+            "fp.me0.ctx0.packets",
+            "fp.me47.ctx6.aborts",
+            "fp.worker0.packets",
+        ] {
+            assert!(before.get(name).is_some(), "{name} missing");
+        }
+        assert_eq!(before.get("vnic1.rxq_8_pkts"), None, "8 rings");
+        let fp = card.datapath().fp().expect("started");
+        let ctx_counters = Snapshot::take(card, &Filter::new(["fp.me*.ctx*.packets"]));
+        assert_eq!(ctx_counters.len(), fp.cfg.mes * crate::fp::me::CONTEXTS);
+
+        let wait = |name: &str, want: u64| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            while card.counter(name).unwrap_or(0) < want {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{name} never reached {want}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        };
+        // Ten broadcast frames from vNIC 0 arrive at vNIC 1; one unicast
+        // frame for another MAC is filtered; a descriptor outside guest
+        // memory is a DMA error; one NSP command.
+        let mut bcast = crate::pkt::tests::tcp4(b"counted", 1, 0x18);
+        bcast[..6].fill(0xff);
+        for _ in 0..10 {
+            v0.send(&drv, &bcast);
+        }
+        v0.send(&drv, &crate::pkt::tests::tcp4(b"filtered", 2, 0x18));
+        v0.put_tx(&drv, &eop_desc(0xdead_0000, 60));
+        v0.kick_tx(&drv, 1);
+        drv.nsp_command(crate::nsp::SPCODE_NOOP, 0, &[], 0);
+        wait("vnic1.rx_drop.filtered", 1);
+        wait("vnic1.dev_rx_pkts", 10);
+        let d = Snapshot::take(card, &all).since(&before);
+        for (name, want) in [
+            ("vnic0.dev_tx_pkts", 11),
+            ("vnic0.txq_0_pkts", 11),
+            ("vnic0.dev_tx_errors", 1),
+            ("port0.mac.tx_frames_transmitted_ok", 11),
+            ("port1.mac.rx_frames_received_ok", 11),
+            ("port1.mac.rx_broadcast_pkts", 10),
+            ("vnic1.dev_rx_pkts", 10),
+            ("vnic1.rxq_0_pkts", 10),
+            ("vnic1.rx_drop.filtered", 1),
+            ("dma.errors", 1),
+            ("nsp.commands", 1),
+        ] {
+            assert_eq!(d.get(name), Some(want), "{name}");
+        }
+        assert!(d.get("msix.raised") > Some(0));
+        assert!(d.get("qc.doorbells") >= Some(12));
+
+        // XDP_DROP (result 0x22 << 16: bpf_app1) offloaded on vNIC 1.
+        let prog = [
+            asm::br(br::UNC, 1, 2),
+            asm::alu(R::A(0), R::None, asm::alu_op::NONE, R::Imm(0)),
+            asm::immed(R::A(0), 0x22, 0, false, 2),
+        ];
+        let image: Vec<u8> = prog.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let at = v1.layout.tx_bufs;
+        assert!(drv.guest_write(at, &image));
+        drv.mu_write(
+            bar1 + NFP_NET_CFG_BPF_SIZE,
+            &(prog.len() as u16).to_le_bytes(),
+        );
+        drv.mu_write64(bar1 + NFP_NET_CFG_BPF_ADDR, at);
+        assert_eq!(VnicRig::reconfig(&drv, bar1, NFP_NET_CFG_UPDATE_BPF), 0);
+        card.datapath().timing().set_timing(true);
+        let before = Snapshot::take(card, &all);
+        for _ in 0..5 {
+            v0.send(&drv, &bcast);
+        }
+        wait("vnic1.bpf_app1_pkts", 5);
+        let d = Snapshot::take(card, &all).since(&before);
+        let sum = |pattern: &str| -> u64 {
+            let f = Filter::new([pattern]);
+            d.iter().filter(|(n, _)| f.matches(n)).map(|(_, v)| v).sum()
+        };
+        assert_eq!(d.get("vnic1.bpf_app1_pkts"), Some(5));
+        assert_eq!(d.get("vnic1.dev_rx_pkts"), Some(5), "counted on arrival");
+        assert_eq!(d.get("vnic1.rxq_0_pkts"), Some(0), "dropped by the card");
+        assert_eq!(card.counter("vnic1.prog.loads"), Some(1));
+        assert_eq!(sum("fp.me*.ctx*.packets"), 5);
+        assert_eq!(sum("fp.me*.ctx*.instructions"), 5 * 3);
+        assert_eq!(sum("fp.worker*.packets"), 5);
+        // The timing model metered them: the program's totals by name.
+        assert_eq!(sum("timing.prog*.packets"), 5);
+        assert_eq!(sum("timing.prog*.verdict.drop"), 5);
+        assert_eq!(sum("timing.prog*.insns"), 5 * 3);
+        assert!(sum("timing.prog*.cycles") > sum("timing.prog*.fw_cycles"));
     }
 
     #[test]

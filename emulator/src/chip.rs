@@ -279,14 +279,11 @@ impl Chip {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::card::CardConfig;
     use crate::nsp::resource::{NFP_RESOURCE_TBL_BASE, resource_key};
     use crate::testutil::Driver;
-    /// The driver-side mock, under the name the NSP tests import it by
-    /// (until they use `testutil::Driver` themselves).
-    pub(crate) use crate::testutil::Driver as Host;
     use crate::testutil::MutexError;
 
     const SLICE: u64 = crate::testutil::BAR0_SLICE;

@@ -112,11 +112,18 @@ struct Mapped {
     region: Option<Arc<GuestRegionMmap>>,
 }
 
-/// Counters of DMA activity.
+/// Counters of DMA activity: the counter surface's `dma.*`
+/// (docs/counters.md).
 #[derive(Debug, Default)]
 pub struct DmaStats {
     /// Accesses refused (outside guest memory or its permissions).
     pub errors: AtomicU64,
+}
+
+impl crate::counters::Counters for DmaStats {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        visit("errors", self.errors.load(Ordering::Relaxed));
+    }
 }
 
 /// The device's view of guest memory.
@@ -319,31 +326,9 @@ impl GuestMemory {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use std::os::fd::FromRawFd;
-
-    /// A memfd of `size` bytes, like QEMU's shared RAM backend.
-    pub(crate) fn memfd(size: u64) -> File {
-        // SAFETY: memfd_create returns a new owned fd or -1, checked.
-        let fd = unsafe { libc::memfd_create(c"nfp-emu-test".as_ptr(), libc::MFD_CLOEXEC) };
-        assert!(fd >= 0);
-        // SAFETY: fd is a fresh descriptor we own.
-        let f = unsafe { File::from_raw_fd(fd) };
-        f.set_len(size).unwrap();
-        f
-    }
-
-    pub(crate) fn ram(iova: u64, size: u64) -> DmaMapping {
-        DmaMapping {
-            iova,
-            size,
-            offset: 0,
-            fd: Some(memfd(size)),
-            readable: true,
-            writable: true,
-        }
-    }
+    use crate::testutil::ram;
 
     fn rom(iova: u64, size: u64) -> DmaMapping {
         DmaMapping {

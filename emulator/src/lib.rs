@@ -10,7 +10,8 @@
 //! the host, [`maps`] the offloaded BPF maps, [`pkt`] packet parsing and
 //! checksums; [`chip`] and [`card`] tie them together and [`vfio`]
 //! presents the card to QEMU; [`bench`] runs a program on a card's
-//! datapath in-process (`nfp-emu bench`). `testutil` (tests, and the `test-utils`
+//! datapath in-process (`nfp-emu bench`). Every counter of the card is
+//! reachable by name through [`counters::Counters`]. `testutil` (tests, and the `test-utils`
 //! feature) holds the fixtures shared by unit tests, fuzz targets and
 //! benches.
 
@@ -18,12 +19,14 @@ pub mod app;
 pub mod bench;
 pub mod card;
 pub mod chip;
+pub mod counters;
 pub mod cpp;
 pub mod datapath;
 pub mod dma;
 pub mod fp;
 pub mod logging;
 pub mod maps;
+pub mod monitor;
 pub mod nfd;
 pub mod nsp;
 pub mod pcie;

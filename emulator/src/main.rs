@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use nfp_emu::counters::{Counters, Filter, Snapshot};
 use nfp_emu::fp::FpConfig;
 use nfp_emu::nsp::board::{BoardConfig, BoardError};
 use nfp_emu::ports::{self, PortError, PortSpec};
@@ -101,8 +102,10 @@ struct Args {
     bpf_dump: Option<PathBuf>,
 
     /// Keep FILE updated (every second) with the flow processor's
-    /// counters: packets and instructions per ME and context, aborts, and
-    /// packets per worker thread.
+    /// counters (packets, instructions and aborts per ME and context,
+    /// packets per worker thread) and each vNIC's BPF verdict and program
+    /// counters: one `name value` line per counter that is not zero, names
+    /// as in docs/counters.md.
     #[arg(long, value_name = "FILE")]
     fp_stats: Option<PathBuf>,
 
@@ -127,6 +130,16 @@ struct Args {
     /// Agilio CX and its bottleneck. Implies timing.
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
+
+    /// Serve a JSON monitor on the UNIX socket PATH, in QMP's style
+    /// (docs/monitor.md): a greeting, then one JSON request per line,
+    /// `{"execute": NAME, "arguments": {...}}`, answered by one line
+    /// `{"return": ...}` or `{"error": {"class": ..., "desc": ...}}`.
+    /// Commands: query-counters, reset-counters, query-card,
+    /// query-programs, query-maps, dump-map, query-commands. `nfp-ctl PATH`
+    /// is its command-line client. The data path never waits for it.
+    #[arg(long, value_name = "PATH")]
+    monitor: Option<PathBuf>,
 
     /// EMEM size (the card's DRAM), e.g. 2G (the Agilio CX's, default) or
     /// 256M: a multiple of 1 MiB from 16M to 4G. The emulator's memory model
@@ -158,6 +171,20 @@ fn cabling(given: &[Option<PortSpec>], loop_pairs: bool) -> Vec<PortSpec> {
             None => PortSpec::None,
         })
         .collect()
+}
+
+/// The counters `--fp-stats` writes (docs/counters.md): the flow
+/// processor's, and each vNIC's BPF verdict counters and program counters.
+const FP_STATS: [&str; 3] = ["fp", "vnic*.bpf_*", "vnic*.prog"];
+/// The first line of the `--fp-stats` file.
+const FP_STATS_HEADER: &str =
+    "# nfp-emu counters fp, vnic*.bpf_*, vnic*.prog (docs/counters.md); zeros left out\n";
+
+/// The `--fp-stats` file's text: `snap` refreshed from `card`'s counter
+/// surface under `filter`, after the header.
+fn fp_stats_text(card: &impl Counters, filter: &Filter, snap: &mut Snapshot) -> String {
+    snap.refresh(card, filter);
+    format!("{FP_STATS_HEADER}{snap}")
 }
 
 /// `--port N=SPEC`; the backends' syntax lives with the backends.
@@ -296,22 +323,30 @@ fn main() -> anyhow::Result<()> {
             .context("starting the profile thread")?;
     }
     if let Some(path) = args.fp_stats {
-        let dp = card.datapath().clone();
+        let card = card.clone();
         std::thread::Builder::new()
             .name("fp-stats".into())
             .spawn(move || {
+                let filter = Filter::new(FP_STATS);
+                let mut snap = Snapshot::take(&*card, &filter);
                 loop {
-                    if let Some(fp) = dp.fp() {
-                        let tmp = path.with_extension("tmp");
-                        if std::fs::write(&tmp, fp.report()).is_ok() {
-                            let _ = std::fs::rename(&tmp, &path);
-                        }
+                    let text = fp_stats_text(&*card, &filter, &mut snap);
+                    let tmp = path.with_extension("tmp");
+                    if std::fs::write(&tmp, text).is_ok() {
+                        let _ = std::fs::rename(&tmp, &path);
                     }
                     std::thread::sleep(std::time::Duration::from_secs(1));
                 }
             })
             .context("starting the fp-stats thread")?;
     }
+    // Kept until nfp-emu leaves, when it removes the socket.
+    let _monitor = match &args.monitor {
+        Some(path) => {
+            Some(nfp_emu::monitor::Monitor::start(path, card.clone()).context("--monitor")?)
+        }
+        None => None,
+    };
     let served = nfp_emu::vfio::serve(&args.socket, card)
         .with_context(|| format!("serving {}", args.socket.display()));
     finish();
@@ -387,6 +422,49 @@ mod tests {
             );
         }
         assert!(Args::try_parse_from(["nfp-emu", "--socket", "s", "--ports", "9"]).is_err());
+    }
+
+    #[test]
+    fn fp_stats_selects_the_flow_processor_and_bpf_counters() {
+        let f = Filter::new(FP_STATS);
+        for name in [
+            "fp.me3.ctx2.instructions",
+            "fp.worker1.packets",
+            "vnic0.bpf_app1_pkts",
+            "vnic1.prog.faults",
+        ] {
+            assert!(f.matches(name), "{name}");
+        }
+        for name in ["port0.mac.rx_octets", "vnic0.dev_rx_pkts", "dma.errors"] {
+            assert!(!f.matches(name), "{name}");
+        }
+    }
+
+    /// The file is the counter surface's snapshot: what the card's blocks
+    /// visit, filtered, zeros left out, refreshed on every write.
+    #[test]
+    fn fp_stats_text_comes_from_the_counter_surface() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        struct Surface(AtomicU64);
+        impl Counters for Surface {
+            fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+                visit("port0.mac.rx_octets", 640);
+                visit("vnic0.bpf_app1_pkts", self.0.load(Ordering::Relaxed));
+                visit("vnic0.prog.loads", 1);
+                visit("fp.me3.ctx2.packets", 0);
+                visit("fp.worker0.packets", self.0.load(Ordering::Relaxed));
+            }
+        }
+        let card = Surface(AtomicU64::new(7));
+        let filter = Filter::new(FP_STATS);
+        let mut snap = Snapshot::take(&card, &filter);
+        card.0.store(9, Ordering::Relaxed);
+        assert_eq!(
+            fp_stats_text(&card, &filter, &mut snap),
+            format!(
+                "{FP_STATS_HEADER}vnic0.bpf_app1_pkts  9\nvnic0.prog.loads     1\nfp.worker0.packets   9\n"
+            )
+        );
     }
 
     #[test]

@@ -405,10 +405,12 @@ fn the_packet_path_layers() {
     let top = uses(&g, &[], "datapath");
     for m in &top {
         assert!(
-            ["nfd", "ports", "fp", "pkt", "maps", "logging"].contains(&m.as_str()),
+            ["nfd", "ports", "fp", "pkt", "maps", "logging", "counters"].contains(&m.as_str()),
             "datapath uses {m}"
         );
     }
+    // The counter surface is a leaf every block may implement.
+    assert!(uses(&g, &[], "counters").is_empty());
     assert!(top.contains(&"nfd".to_string()) && top.contains(&"ports".to_string()));
     assert!(!uses(&g, &[], "nfd").contains(&"datapath".to_string()));
     for m in uses(&g, &[], "ports") {

@@ -151,6 +151,13 @@ fn check_script_path(script: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The JSON monitor socket of card `card` in run directory `run`
+/// (`nfp-emu --monitor`; `nfp-ctl SOCKET counters` reads it). Its `.sock`
+/// extension has it removed with the others when the run ends.
+pub fn monitor_socket(run: &Path, card: u32) -> PathBuf {
+    run.join(format!("monitor{card}.sock"))
+}
+
 /// One card's nfp-emu process.
 struct Card {
     log: PathBuf,
@@ -390,6 +397,9 @@ fn start_and_wait(
             .arg(run.join(format!("fp-stats{i}.txt")))
             .arg("--bpf-dump")
             .arg(run.join(format!("bpf{i}")))
+            // The live view: counters, programs, maps (nfp-ctl).
+            .arg("--monitor")
+            .arg(monitor_socket(run, i))
             .args(spec.emu_args.iter().map(|a| {
                 a.replace("@CARD@", &i.to_string())
                     .replace("@RUN@", &run.display().to_string())
@@ -641,6 +651,16 @@ mod tests {
         c.socket_left = false;
         assert!(c.record().ends_with("socket removed\nafter_qemu_ms 120\n"));
         assert!(c.summary().contains("0.1 s after QEMU"), "{}", c.summary());
+    }
+
+    #[test]
+    fn monitor_sockets_are_per_card_and_removed_with_the_run() {
+        let t = tempfile::tempdir().unwrap();
+        let m = monitor_socket(t.path(), 1);
+        assert_eq!(m, t.path().join("monitor1.sock"));
+        let _l = std::os::unix::net::UnixListener::bind(&m).unwrap();
+        remove_sockets(t.path());
+        assert!(!m.exists());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! takes the control-plane lock.
 
 pub mod helpers;
+pub mod mac;
 mod rx;
 mod timing;
 
@@ -19,6 +20,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use parking_lot::RwLock;
 use tracing::{info, warn};
 
+use crate::counters::{Counters, visit_in};
 use crate::fp::exec::Program;
 use crate::fp::me::{Action, Outcome};
 use crate::fp::{FlowProcessor, FpConfig};
@@ -39,165 +41,10 @@ use crate::nfd::Host;
 use crate::nfd::ctrl::{NFP_NET_CFG_BAR_SZ, VnicConfig, VnicKind, stat};
 use crate::nfd::rings::{RxDrop, VnicDp};
 use crate::ports::{self, FramePool, PortError, PortRx, PortSpec, Readiness, Wire};
+pub use mac::{MacStats, NFP_MAC_STATS_SIZE};
 
 /// Minimum Ethernet frame without FCS (`ETH_ZLEN`).
 pub const ETH_ZLEN: usize = 60;
-
-/// `NFP_MAC_STATS_SIZE` (nfp_port.h:149): bytes of counters per port slot.
-pub const NFP_MAC_STATS_SIZE: u64 = 0x200;
-
-/// MAC counter offsets in a port's slot (nfp_port.h:151-214).
-pub mod mac {
-    /// `NFP_MAC_STATS_RX_IN_OCTETS` (nfp_port.h:151).
-    pub const RX_IN_OCTETS: usize = 0x000;
-    /// `NFP_MAC_STATS_RX_FRAME_TOO_LONG_ERRORS` (nfp_port.h:153).
-    pub const RX_FRAME_TOO_LONG_ERRORS: usize = 0x010;
-    /// `NFP_MAC_STATS_RX_IN_BROADCAST_PKTS` (nfp_port.h:157).
-    pub const RX_IN_BROADCAST_PKTS: usize = 0x030;
-    /// `NFP_MAC_STATS_RX_DROP_EVENTS` (nfp_port.h:158).
-    pub const RX_DROP_EVENTS: usize = 0x038;
-    /// `NFP_MAC_STATS_RX_FRAMES_RECEIVED_OK` (nfp_port.h:161).
-    pub const RX_FRAMES_RECEIVED_OK: usize = 0x050;
-    /// `NFP_MAC_STATS_RX_UNICAST_PKTS` (nfp_port.h:163).
-    pub const RX_UNICAST_PKTS: usize = 0x060;
-    /// `NFP_MAC_STATS_RX_MULTICAST_PKTS` (nfp_port.h:164).
-    pub const RX_MULTICAST_PKTS: usize = 0x068;
-    /// `NFP_MAC_STATS_RX_PKTS` (nfp_port.h:165).
-    pub const RX_PKTS: usize = 0x070;
-    /// `NFP_MAC_STATS_RX_UNDERSIZE_PKTS` (nfp_port.h:166).
-    pub const RX_UNDERSIZE_PKTS: usize = 0x078;
-    /// `NFP_MAC_STATS_RX_PKTS_64_OCTETS` (nfp_port.h:167).
-    pub const RX_PKTS_64_OCTETS: usize = 0x080;
-    /// `NFP_MAC_STATS_RX_PKTS_65_TO_127_OCTETS` (nfp_port.h:168).
-    pub const RX_PKTS_65_TO_127_OCTETS: usize = 0x088;
-    /// `NFP_MAC_STATS_RX_PKTS_512_TO_1023_OCTETS` (nfp_port.h:169).
-    pub const RX_PKTS_512_TO_1023_OCTETS: usize = 0x090;
-    /// `NFP_MAC_STATS_RX_PKTS_1024_TO_1518_OCTETS` (nfp_port.h:170).
-    pub const RX_PKTS_1024_TO_1518_OCTETS: usize = 0x098;
-    /// `NFP_MAC_STATS_RX_PKTS_128_TO_255_OCTETS` (nfp_port.h:175).
-    pub const RX_PKTS_128_TO_255_OCTETS: usize = 0x0c0;
-    /// `NFP_MAC_STATS_RX_PKTS_256_TO_511_OCTETS` (nfp_port.h:176).
-    pub const RX_PKTS_256_TO_511_OCTETS: usize = 0x0c8;
-    /// `NFP_MAC_STATS_RX_PKTS_1519_TO_MAX_OCTETS` (nfp_port.h:177).
-    pub const RX_PKTS_1519_TO_MAX_OCTETS: usize = 0x0d0;
-    /// `NFP_MAC_STATS_TX_QUEUE_DROP` (nfp_port.h:190).
-    pub const TX_QUEUE_DROP: usize = 0x138;
-    /// `NFP_MAC_STATS_TX_OUT_OCTETS` (nfp_port.h:191).
-    pub const TX_OUT_OCTETS: usize = 0x140;
-    /// `NFP_MAC_STATS_TX_BROADCAST_PKTS` (nfp_port.h:195).
-    pub const TX_BROADCAST_PKTS: usize = 0x160;
-    /// `NFP_MAC_STATS_TX_PKTS_64_OCTETS` (nfp_port.h:196).
-    pub const TX_PKTS_64_OCTETS: usize = 0x168;
-    /// `NFP_MAC_STATS_TX_PKTS_256_TO_511_OCTETS` (nfp_port.h:197).
-    pub const TX_PKTS_256_TO_511_OCTETS: usize = 0x170;
-    /// `NFP_MAC_STATS_TX_PKTS_512_TO_1023_OCTETS` (nfp_port.h:198).
-    pub const TX_PKTS_512_TO_1023_OCTETS: usize = 0x178;
-    /// `NFP_MAC_STATS_TX_FRAMES_TRANSMITTED_OK` (nfp_port.h:200).
-    pub const TX_FRAMES_TRANSMITTED_OK: usize = 0x188;
-    /// `NFP_MAC_STATS_TX_UNICAST_PKTS` (nfp_port.h:201).
-    pub const TX_UNICAST_PKTS: usize = 0x190;
-    /// `NFP_MAC_STATS_TX_MULTICAST_PKTS` (nfp_port.h:202).
-    pub const TX_MULTICAST_PKTS: usize = 0x198;
-    /// `NFP_MAC_STATS_TX_PKTS_65_TO_127_OCTETS` (nfp_port.h:203).
-    pub const TX_PKTS_65_TO_127_OCTETS: usize = 0x1a0;
-    /// `NFP_MAC_STATS_TX_PKTS_128_TO_255_OCTETS` (nfp_port.h:204).
-    pub const TX_PKTS_128_TO_255_OCTETS: usize = 0x1a8;
-    /// `NFP_MAC_STATS_TX_PKTS_1024_TO_1518_OCTETS` (nfp_port.h:205).
-    pub const TX_PKTS_1024_TO_1518_OCTETS: usize = 0x1b0;
-    /// `NFP_MAC_STATS_TX_PKTS_1519_TO_MAX_OCTETS` (nfp_port.h:206).
-    pub const TX_PKTS_1519_TO_MAX_OCTETS: usize = 0x1b8;
-}
-
-/// The 64 u64 MAC counters of one port.
-pub struct MacStats([AtomicU64; (NFP_MAC_STATS_SIZE / 8) as usize]);
-
-impl Default for MacStats {
-    fn default() -> Self {
-        Self(std::array::from_fn(|_| AtomicU64::new(0)))
-    }
-}
-
-impl MacStats {
-    /// Add `n` to the counter at byte offset `off` (a [`mac`] offset).
-    pub fn add(&self, off: usize, n: u64) {
-        if let Some(c) = self.0.get(off / 8) {
-            c.fetch_add(n, Ordering::Relaxed);
-        }
-    }
-
-    /// The counter at byte offset `off` (a [`mac`] offset); 0 if none.
-    pub fn get(&self, off: usize) -> u64 {
-        self.0.get(off / 8).map_or(0, |c| c.load(Ordering::Relaxed))
-    }
-
-    fn count(&self, frame: &[u8], rx: bool) {
-        Self::count_with(frame, rx, &mut |off, n| self.add(off, n));
-    }
-
-    /// The counters `frame` adds to, received (`rx`) or transmitted: each
-    /// [`mac`] offset and amount given to `add` (a receive batch sums
-    /// them before it adds them to the port's counters).
-    pub fn count_with(frame: &[u8], rx: bool, add: &mut impl FnMut(usize, u64)) {
-        use mac::*;
-        let len = frame.len() as u64;
-        // Sizes on the wire include the 4-byte FCS.
-        let wire = len + 4;
-        let bucket = |b: [usize; 7]| match wire {
-            0..=64 => b[0],
-            65..=127 => b[1],
-            128..=255 => b[2],
-            256..=511 => b[3],
-            512..=1023 => b[4],
-            1024..=1518 => b[5],
-            _ => b[6],
-        };
-        if rx {
-            add(RX_IN_OCTETS, wire);
-            add(RX_FRAMES_RECEIVED_OK, 1);
-            add(RX_PKTS, 1);
-            add(
-                bucket([
-                    RX_PKTS_64_OCTETS,
-                    RX_PKTS_65_TO_127_OCTETS,
-                    RX_PKTS_128_TO_255_OCTETS,
-                    RX_PKTS_256_TO_511_OCTETS,
-                    RX_PKTS_512_TO_1023_OCTETS,
-                    RX_PKTS_1024_TO_1518_OCTETS,
-                    RX_PKTS_1519_TO_MAX_OCTETS,
-                ]),
-                1,
-            );
-            if wire < 64 {
-                add(RX_UNDERSIZE_PKTS, 1);
-            }
-            match pkt::dst_class(frame) {
-                pkt::Dst::Unicast => add(RX_UNICAST_PKTS, 1),
-                pkt::Dst::Multicast => add(RX_MULTICAST_PKTS, 1),
-                pkt::Dst::Broadcast => add(RX_IN_BROADCAST_PKTS, 1),
-            }
-        } else {
-            add(TX_OUT_OCTETS, wire);
-            add(TX_FRAMES_TRANSMITTED_OK, 1);
-            add(
-                bucket([
-                    TX_PKTS_64_OCTETS,
-                    TX_PKTS_65_TO_127_OCTETS,
-                    TX_PKTS_128_TO_255_OCTETS,
-                    TX_PKTS_256_TO_511_OCTETS,
-                    TX_PKTS_512_TO_1023_OCTETS,
-                    TX_PKTS_1024_TO_1518_OCTETS,
-                    TX_PKTS_1519_TO_MAX_OCTETS,
-                ]),
-                1,
-            );
-            match pkt::dst_class(frame) {
-                pkt::Dst::Unicast => add(TX_UNICAST_PKTS, 1),
-                pkt::Dst::Multicast => add(TX_MULTICAST_PKTS, 1),
-                pkt::Dst::Broadcast => add(TX_BROADCAST_PKTS, 1),
-            }
-        }
-    }
-}
 
 /// vNICs of the running firmware, where its MAC counters live and what
 /// its BPF capabilities are.
@@ -277,6 +124,12 @@ impl Datapath {
             maps: Arc::new(MapStore::with_region(map_region)),
             timing: Arc::default(),
         }))
+    }
+
+    /// The vNICs of the running firmware (data vNICs, then the control
+    /// vNIC), none before firmware runs.
+    pub fn vnics(&self) -> Vec<Arc<VnicDp>> {
+        self.attached().vnics.clone()
     }
 
     /// The flow processor (once started).
@@ -640,6 +493,35 @@ impl Datapath {
         for w in &self.wires {
             info!(target: "nfp_emu::ports", "port {}: {} (link {})", w.index, w.spec, if w.link_up() { "up" } else { "down" });
         }
+    }
+}
+
+/// The datapath's counters (docs/counters.md): per port `portP.mac.*` and
+/// `portP.wire.*`; per vNIC of the running firmware `vnicN.*` (N its
+/// port) and `vnic_ctrl.*`; `dma.*`, `msix.*`, `qc.*`; and, once started,
+/// the flow processor's `fp.*`; the timing model's per-program totals
+/// `timing.progN.*`. A visitor must not call back into the
+/// card: the MSI-X table's read lock is held while its two counters are
+/// visited.
+impl Counters for Datapath {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        for (p, (m, w)) in self.mac_stats.iter().zip(&self.wires).enumerate() {
+            visit_in(format_args!("port{p}.mac"), m, visit);
+            visit_in(format_args!("port{p}.wire"), &w.stats, visit);
+        }
+        for v in &self.attached().vnics {
+            match v.params.kind {
+                VnicKind::Data { port } => visit_in(format_args!("vnic{port}"), &**v, visit),
+                VnicKind::Ctrl => visit_in("vnic_ctrl", &**v, visit),
+            }
+        }
+        visit_in("dma", &self.host.mem.stats, visit);
+        visit_in("msix", &*self.host.msix.read(), visit);
+        visit_in("qc", &self.host.qc, visit);
+        if let Some(fp) = self.fp.get() {
+            visit_in("fp", &*fp.stats, visit);
+        }
+        visit_in("timing", &*self.timing, visit);
     }
 }
 

@@ -2,6 +2,22 @@
 
 use super::*;
 use crate::pkt::tests::tcp4;
+use crate::testutil::data_vnic_params;
+
+/// A datapath of two ports cabled as `specs` at ETH-table positions 0
+/// and 4, as the Agilio CX 2x25 has them.
+fn datapath(specs: &[PortSpec], fp: crate::fp::FpConfig) -> Arc<Datapath> {
+    Datapath::new(
+        256,
+        specs,
+        vec![0, 4],
+        None,
+        fp,
+        None,
+        crate::cpp::memmap::MemoryMap::default().map_region(),
+    )
+    .unwrap()
+}
 
 #[test]
 fn mac_counters_count_frames_and_sizes() {
@@ -20,16 +36,10 @@ fn mac_counters_count_frames_and_sizes() {
 
 #[test]
 fn loopback_cable_moves_frames_between_ports() {
-    let dp = Datapath::new(
-        256,
+    let dp = datapath(
         &[PortSpec::Loop(1), PortSpec::Loop(0)],
-        vec![0, 4],
-        None,
         crate::fp::FpConfig::default(),
-        None,
-        crate::cpp::memmap::MemoryMap::default().map_region(),
-    )
-    .unwrap();
+    );
     dp.start();
     assert!(dp.link_up(0) && dp.link_up(1));
     let f = tcp4(b"across the cable", 1, 0x18);
@@ -47,16 +57,10 @@ fn loopback_cable_moves_frames_between_ports() {
 
 #[test]
 fn mac_stats_overlay_reads_the_port_slot() {
-    let dp = Datapath::new(
-        256,
+    let dp = datapath(
         &[PortSpec::None, PortSpec::None],
-        vec![0, 4],
-        None,
         crate::fp::FpConfig::default(),
-        None,
-        crate::cpp::memmap::MemoryMap::default().map_region(),
-    )
-    .unwrap();
+    );
     assert!(!dp.link_up(0));
     dp.attach(Vec::new(), Some(0x18_0086_0c00), None);
     dp.mac_stats[1].add(mac::TX_OUT_OCTETS, 1234);
@@ -73,19 +77,8 @@ fn mac_stats_overlay_reads_the_port_slot() {
 
 /// A data vNIC on `port` with BPF enabled and `prog` in its code store.
 fn offloaded(dp: &Datapath, port: usize, words: &[u64]) -> Arc<VnicDp> {
-    use crate::nfd::ctrl::{NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_ENABLE, VnicParams};
-    let v = Arc::new(VnicDp::new(
-        VnicParams {
-            kind: VnicKind::Data { port },
-            bar: 0x18_0080_8000,
-            start_txq: 0,
-            start_rxq: 2,
-            max_rings: 8,
-            cap: crate::nfd::NFD_DATA_VNIC_CAP | NFP_NET_CFG_CTRL_BPF,
-            bpf_abi: Some(3),
-        },
-        true,
-    ));
+    use crate::nfd::ctrl::{NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_ENABLE};
+    let v = Arc::new(VnicDp::new(data_vnic_params(port, true), true));
     v.apply_config(
         &dp.host.qc,
         VnicConfig {
@@ -120,20 +113,14 @@ fn verdict(code: u32) -> Vec<u64> {
 
 #[test]
 fn offloaded_programs_drop_and_transmit_with_their_counters() {
-    let dp = Datapath::new(
-        256,
+    let dp = datapath(
         &[PortSpec::Loop(1), PortSpec::Loop(0)],
-        vec![0, 4],
-        None,
         crate::fp::FpConfig {
             threads: 2,
             mes: 4,
             ..Default::default()
         },
-        None,
-        crate::cpp::memmap::MemoryMap::default().map_region(),
-    )
-    .unwrap();
+    );
     dp.start();
     // XDP_DROP on port 0: frames from port 1 vanish, counted as bpf_app1.
     let v = offloaded(&dp, 0, &verdict(0x22));
@@ -170,7 +157,22 @@ fn offloaded_programs_drop_and_transmit_with_their_counters() {
     let fp = dp.fp().unwrap();
     let pkts: u64 = fp.stats.mes.iter().map(|m| m.packets()).sum();
     assert_eq!(pkts, 19);
-    assert!(fp.report().contains("worker 1"));
+    // The same through the counter surface: the vNIC's verdict counters
+    // and its program's faults, each ME's and worker's counters.
+    assert_eq!(dp.counter("vnic0.bpf_app3_pkts"), Some(1));
+    assert_eq!(dp.counter("vnic0.prog.faults"), Some(1));
+    let mut sums = [0u64; 3];
+    dp.counters(&mut |name, v| {
+        if name.starts_with("fp.me") && name.ends_with(".packets") {
+            sums[0] += v;
+        } else if name.starts_with("fp.me") && name.ends_with(".aborts") {
+            sums[1] += v;
+        } else if name.starts_with("fp.worker") {
+            sums[2] += v;
+        }
+    });
+    assert_eq!(sums, [19, 1, 19]);
+    assert!(dp.counter("fp.worker1.packets").is_some());
 }
 
 /// `_mac_stats` and the vNIC BARs come from the firmware image; placed at
@@ -179,25 +181,14 @@ fn offloaded_programs_drop_and_transmit_with_their_counters() {
 #[test]
 fn overlays_at_the_end_of_the_address_space() {
     use crate::nfd::ctrl::VnicParams;
-    let dp = Datapath::new(
-        256,
+    let dp = datapath(
         &[PortSpec::None, PortSpec::None],
-        vec![0, 4],
-        None,
         crate::fp::FpConfig::default(),
-        None,
-        crate::cpp::memmap::MemoryMap::default().map_region(),
-    )
-    .unwrap();
+    );
     let v = Arc::new(VnicDp::new(
         VnicParams {
-            kind: VnicKind::Data { port: 0 },
             bar: u64::MAX - 0xcff,
-            start_txq: 0,
-            start_rxq: 2,
-            max_rings: 8,
-            cap: crate::nfd::NFD_DATA_VNIC_CAP,
-            bpf_abi: None,
+            ..data_vnic_params(0, false)
         },
         true,
     ));

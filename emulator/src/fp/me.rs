@@ -129,7 +129,9 @@ impl Outcome {
     }
 }
 
-/// Counters of one ME, per context.
+/// Counters of one ME, per context. Only the worker thread that owns the
+/// ME writes them; the flow processor keeps each ME's block in a cache
+/// line of its own ([`FpStats`](super::FpStats)).
 #[derive(Debug, Default)]
 pub struct MeStats {
     /// Packets run.
@@ -152,6 +154,20 @@ impl MeStats {
             .iter()
             .map(|c| c.load(Ordering::Relaxed))
             .sum()
+    }
+}
+
+/// `ctxC.packets`, `ctxC.instructions`, `ctxC.aborts` for the hardware
+/// contexts C = 0, 2, 4, 6 the firmware runs BPF on (docs/counters.md).
+impl crate::counters::Counters for MeStats {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        for c in 0..CONTEXTS {
+            crate::counters::scoped(format_args!("ctx{}", 2 * c), visit, |v| {
+                v("packets", self.packets[c].load(Ordering::Relaxed));
+                v("instructions", self.instructions[c].load(Ordering::Relaxed));
+                v("aborts", self.aborts[c].load(Ordering::Relaxed));
+            });
+        }
     }
 }
 

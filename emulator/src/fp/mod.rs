@@ -32,8 +32,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
+use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 use tracing::warn;
+
+use crate::counters::{Counters, scoped, visit_in};
 
 use exec::{Env, Executor, ExecutorKind, Program};
 pub use lane::Lane;
@@ -90,14 +93,32 @@ pub struct Job<T> {
 /// outcome's data range points into.
 pub type Handler<T> = Arc<dyn Fn(Job<T>, &Outcome, &[u8]) + Send + Sync>;
 
-/// Counters of the whole flow processor.
+/// Counters of the whole flow processor. Each ME's block and each
+/// worker's counter has a cache line of its own (`CachePadded`): worker
+/// `w` writes the blocks of its MEs `w`, `w + threads`, ... on every
+/// packet, and neighbours in these arrays belong to other workers.
 #[derive(Debug)]
 pub struct FpStats {
     /// Per ME.
-    pub mes: Box<[MeStats]>,
+    pub mes: Box<[CachePadded<MeStats>]>,
     /// Packets each worker thread processed (without workers, worker 0
     /// counts the packets run on the receiving threads).
-    pub workers: Box<[AtomicU64]>,
+    pub workers: Box<[CachePadded<AtomicU64>]>,
+}
+
+/// `meM.ctxC.*` per ME ([`MeStats`]) and `workerW.packets` per worker
+/// thread: the counter surface's `fp.*` (docs/counters.md).
+impl Counters for FpStats {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        for (m, st) in self.mes.iter().enumerate() {
+            visit_in(format_args!("me{m}"), &**st, visit);
+        }
+        for (w, n) in self.workers.iter().enumerate() {
+            scoped(format_args!("worker{w}"), visit, |v| {
+                v("packets", n.load(Ordering::Relaxed));
+            });
+        }
+    }
 }
 
 /// The pool of workers.
@@ -168,8 +189,10 @@ impl<T: Send + 'static> FlowProcessor<T> {
             ..cfg
         };
         let stats = Arc::new(FpStats {
-            mes: (0..mes).map(|_| MeStats::default()).collect(),
-            workers: (0..threads.max(1)).map(|_| AtomicU64::new(0)).collect(),
+            mes: (0..mes).map(|_| CachePadded::default()).collect(),
+            workers: (0..threads.max(1))
+                .map(|_| CachePadded::default())
+                .collect(),
         });
         let free = crossbeam_channel::bounded(FREE_BATCHES);
         // A profile shard per worker; without workers, one per inline lane.
@@ -284,29 +307,6 @@ impl<T: Send + 'static> FlowProcessor<T> {
                 None => Ok(()),
             },
         }
-    }
-
-    /// A table of the counters: one line per ME that ran packets.
-    pub fn report(&self) -> String {
-        let mut s = String::from("ME   ctx  packets        instructions   aborts\n");
-        for (m, st) in self.stats.mes.iter().enumerate() {
-            if st.packets() == 0 {
-                continue;
-            }
-            for c in 0..me::CONTEXTS {
-                let p = st.packets[c].load(Ordering::Relaxed);
-                s += &format!(
-                    "{m:<4} {:<4} {p:<14} {:<14} {}\n",
-                    2 * c,
-                    st.instructions[c].load(Ordering::Relaxed),
-                    st.aborts[c].load(Ordering::Relaxed)
-                );
-            }
-        }
-        for (w, n) in self.stats.workers.iter().enumerate() {
-            s += &format!("worker {w}: {} packets\n", n.load(Ordering::Relaxed));
-        }
-        s
     }
 }
 
@@ -499,9 +499,39 @@ mod tests {
         let traced = start(FpConfig { trace: true, ..cfg });
         send(&traced, 10);
         assert_eq!(exec.runs.load(Ordering::Relaxed), 50);
-        let counted: u64 = fp.stats.mes.iter().map(MeStats::packets).sum::<u64>()
-            + traced.stats.mes.iter().map(MeStats::packets).sum::<u64>();
+        let counted: u64 = fp.stats.mes.iter().map(|m| m.packets()).sum::<u64>()
+            + traced.stats.mes.iter().map(|m| m.packets()).sum::<u64>();
         assert_eq!(counted, 60);
+    }
+
+    /// Worker w writes its MEs' blocks and its own packet counter on every
+    /// packet: no two of those blocks, across all workers, share a line.
+    #[test]
+    fn counters_of_different_workers_do_not_share_a_cache_line() {
+        use crate::counters::{CACHE_BLOCK, Counters, apart, cache_blocks};
+        let fp = FlowProcessor::<()>::start(
+            FpConfig {
+                threads: 3,
+                mes: 7,
+                ..FpConfig::default()
+            },
+            &(Arc::new(NoEnv) as Arc<dyn Env + Send + Sync>),
+            &(Arc::new(|_: Job<()>, _: &Outcome, _: &[u8]| {}) as Handler<()>),
+        );
+        let st = &fp.stats;
+        assert!(std::mem::align_of_val(&st.mes[0]) >= CACHE_BLOCK);
+        assert!(std::mem::align_of_val(&st.workers[0]) >= CACHE_BLOCK);
+        assert!(apart(
+            st.mes
+                .iter()
+                .map(|m| cache_blocks::<MeStats>(m))
+                .chain(st.workers.iter().map(|w| cache_blocks::<AtomicU64>(w)))
+        ));
+        let mut names = Vec::new();
+        st.counters(&mut |n, _| names.push(n.to_owned()));
+        assert_eq!(names.len(), 7 * me::CONTEXTS * 3 + 3);
+        assert_eq!(names[0], "me0.ctx0.packets");
+        assert_eq!(names.last().map(String::as_str), Some("worker2.packets"));
     }
 
     #[test]

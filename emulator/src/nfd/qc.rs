@@ -2,7 +2,7 @@
 //! and write pointers at CPP target 0, 0x80000 + 0x800 * q (nfp_net.h:835-910,
 //! nfpcore/nfp_dev.c:33,40; probe.md §8.7).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// `NFP_QCP_QUEUE_ADDR_SZ` (nfp_net.h:835).
 pub const NFP_QCP_QUEUE_ADDR_SZ: u64 = 0x800;
@@ -38,6 +38,8 @@ pub enum QcEvent {
 pub struct QueueController {
     rptr: [AtomicU32; NFP_QCP_QUEUES],
     wptr: [AtomicU32; NFP_QCP_QUEUES],
+    /// Doorbells rung (writes to `NFP_QCP_QUEUE_ADD_WPTR` of any queue).
+    doorbells: AtomicU64,
 }
 
 impl Default for QueueController {
@@ -45,7 +47,17 @@ impl Default for QueueController {
         Self {
             rptr: std::array::from_fn(|_| AtomicU32::new(0)),
             wptr: std::array::from_fn(|_| AtomicU32::new(0)),
+            doorbells: AtomicU64::new(0),
         }
+    }
+}
+
+/// The counter surface's `qc.*` (docs/counters.md). The queue pointers
+/// themselves are not counters (they wrap at 18 bits and go back to 0 at
+/// every ring reset).
+impl crate::counters::Counters for QueueController {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        visit("doorbells", self.doorbells.load(Ordering::Relaxed));
     }
 }
 
@@ -109,6 +121,7 @@ impl QueueController {
             }
             NFP_QCP_QUEUE_ADD_WPTR => {
                 add(&self.wptr[q], v);
+                self.doorbells.fetch_add(1, Ordering::Relaxed);
                 Some(QcEvent::WptrAdded {
                     queue: q as u16,
                     n: v,
@@ -191,6 +204,8 @@ mod tests {
             &NFP_QCP_PTR_MASK.to_le_bytes(),
         );
         assert_eq!(rd(&qc, base + NFP_QCP_QUEUE_STS_HI), 0, "wrapped");
+        use crate::counters::Counters;
+        assert_eq!(qc.counter("doorbells"), Some(2), "two doorbells rung");
         qc.advance_rptr(33, 5);
         assert_eq!(rd(&qc, base + NFP_QCP_QUEUE_STS_LO), 5);
         qc.reset_queue(33);

@@ -4,6 +4,7 @@
 //! vNIC's config queue. The register map itself is [`super::ctrl`].
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tracing::{debug, info};
 
@@ -138,8 +139,6 @@ pub struct Vnic {
     pub params: VnicParams,
     /// Its rings, interrupts and counters, shared with the datapath.
     pub dp: Arc<VnicDp>,
-    /// Reconfigs refused so far.
-    pub reconfig_errors: u64,
 }
 
 impl Vnic {
@@ -148,8 +147,13 @@ impl Vnic {
         Self {
             dp: Arc::new(VnicDp::new(params.clone(), link_up)),
             params,
-            reconfig_errors: 0,
         }
+    }
+
+    /// Reconfigs refused so far (counted in the data path's counters,
+    /// `vnicN.reconfig_errors`).
+    pub fn reconfig_errors(&self) -> u64 {
+        self.dp.stats.reconfig_errors.load(Ordering::Relaxed)
     }
 
     /// Whether the last reconfig enabled it.
@@ -403,7 +407,10 @@ impl Vnic {
                 0
             }
             Some(why) => {
-                self.reconfig_errors += 1;
+                self.dp
+                    .stats
+                    .reconfig_errors
+                    .fetch_add(1, Ordering::Relaxed);
                 crate::guest_warn!(update, ctrl, "{} reconfig refused: {why}", self.name());
                 update | NFP_NET_CFG_UPDATE_ERR
             }
@@ -415,21 +422,11 @@ impl Vnic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dma::tests::ram;
+    use crate::testutil::{data_vnic_params, ram};
 
+    /// Data vNIC 0 with BPF offload, link up.
     fn data_vnic() -> Vnic {
-        Vnic::new(
-            VnicParams {
-                kind: VnicKind::Data { port: 0 },
-                bar: 0x18_0080_8000,
-                start_txq: 0,
-                start_rxq: 2,
-                max_rings: 8,
-                cap: crate::nfd::NFD_DATA_VNIC_CAP | NFP_NET_CFG_CTRL_BPF,
-                bpf_abi: Some(3),
-            },
-            true,
-        )
+        Vnic::new(data_vnic_params(0, true), true)
     }
 
     #[test]
@@ -515,7 +512,7 @@ mod tests {
                 "size {size}"
             );
         }
-        assert_eq!(v.reconfig_errors, 4);
+        assert_eq!(v.reconfig_errors(), 4);
         // A good image in a reconfig that fails for another reason (MTU out
         // of range) is not installed.
         let before = v.dp.bpf().unwrap().len();
@@ -626,7 +623,7 @@ mod tests {
             mu.read_u32(b + NFP_NET_CFG_UPDATE) & NFP_NET_CFG_UPDATE_ERR,
             0
         );
-        assert_eq!(v.reconfig_errors, 4);
+        assert_eq!(v.reconfig_errors(), 4);
         // And a good one still works.
         enable(&mut mu, b, 1500);
         v.reconfig(&mut mu, &host);

@@ -10,6 +10,9 @@ pub mod eth;
 pub mod hwinfo;
 pub mod resource;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tracing::{debug, info};
 
 use crate::cpp::{Mu, NFP_CPP_ACTION_RW, NFP_CPP_TARGET_MU};
@@ -213,15 +216,22 @@ impl Default for Sensors {
 /// `NFP_SENSOR_*` bits of `sensor_mask` (nfp_nsp.h:310-315): all four.
 pub const NSP_SENSOR_MASK_ALL: u64 = 0xf;
 
-/// Counters of NSP activity, for introspection.
-#[derive(Clone, Debug, Default)]
+/// Counters of NSP activity: the counter surface's `nsp.*`
+/// (docs/counters.md). Shared with the card, which reads them without the
+/// chip's lock.
+#[derive(Debug, Default)]
 pub struct NspStats {
     /// Commands run.
-    pub commands: u64,
+    pub commands: AtomicU64,
     /// Commands answered with an error.
-    pub errors: u64,
-    /// Code of the last command.
-    pub last_code: Option<u16>,
+    pub errors: AtomicU64,
+}
+
+impl crate::counters::Counters for NspStats {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        visit("commands", self.commands.load(Ordering::Relaxed));
+        visit("errors", self.errors.load(Ordering::Relaxed));
+    }
 }
 
 /// The service processor.
@@ -236,7 +246,7 @@ pub struct Nsp {
     /// Sensor readings.
     pub sensors: Sensors,
     /// Activity counters.
-    pub stats: NspStats,
+    pub stats: Arc<NspStats>,
 }
 
 /// Outcome of one command: the value for COMMAND[63:32] and the errno for
@@ -299,7 +309,7 @@ impl Nsp {
             hwinfo,
             overrides: Vec::new(),
             sensors: Sensors::default(),
-            stats: NspStats::default(),
+            stats: Arc::default(),
         }
     }
 
@@ -368,10 +378,9 @@ impl Nsp {
         } else {
             self.execute(mu, fw, code, option, buffer)
         };
-        self.stats.commands += 1;
-        self.stats.last_code = Some(code);
+        self.stats.commands.fetch_add(1, Ordering::Relaxed);
         if ans.errno != 0 {
-            self.stats.errors += 1;
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
         }
         debug!(target: "nfp_emu::nsp", code, option, ret = ans.ret, errno = ans.errno, "NSP command done");
         mu.write_u64(

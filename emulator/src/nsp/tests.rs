@@ -4,74 +4,27 @@
 
 use super::*;
 use crate::card::CardConfig;
-use crate::chip::tests::Host;
+use crate::testutil::{Driver, NspReply, firmware_image};
 use nfp_firmware::image::{BoardSpec, bpf_image};
 
-struct Reply {
-    ret: u32,
-    errno: u8,
-    out: Vec<u8>,
-}
-
-fn write_bytes(h: &Host, addr: u64, data: &[u8]) {
-    let mut padded = data.to_vec();
-    padded.resize(data.len().div_ceil(8) * 8, 0);
-    for (i, c) in padded.chunks(8).enumerate() {
-        h.mu_write64(
-            addr + 8 * i as u64,
-            u64::from_le_bytes(c.try_into().unwrap()),
-        );
-    }
-}
-
-fn read_bytes(h: &Host, addr: u64, len: usize) -> Vec<u8> {
-    (0..len.div_ceil(8))
-        .flat_map(|i| h.mu_read64(addr + 8 * i as u64).to_le_bytes())
-        .take(len)
-        .collect()
-}
-
-fn cmd(h: &Host, code: u16, option: u32, input: &[u8], out_len: usize) -> Reply {
+/// [`Driver::nsp_command`], checking the NSP's side of the protocol on
+/// the way: idle (magic, BUSY clear) before the command; START and BUSY
+/// clear when it is done; the ABI minor in STATUS.
+fn cmd(h: &Driver, code: u16, option: u32, input: &[u8], out_len: usize) -> NspReply {
     let status = h.mu_read64(NSP_CSR_BASE + NSP_STATUS);
     assert_eq!(status >> 48, NSP_MAGIC);
     assert_eq!(status & 1, 0, "NSP busy before a command");
-    let dflt = h.mu_read64(NSP_CSR_BASE + NSP_DFLT_BUFFER);
-    let addr = dflt & ((1 << 40) - 1);
-    write_bytes(h, addr, input);
-    if out_len > input.len() {
-        write_bytes(
-            h,
-            addr + input.len() as u64,
-            &vec![0; out_len - input.len()],
-        );
-    }
-    h.mu_write64(NSP_CSR_BASE + NSP_BUFFER, dflt);
-    h.mu_write64(
-        NSP_CSR_BASE + NSP_COMMAND,
-        u64::from(option) << 32 | u64::from(code) << 16 | 1,
+    let r = h.nsp_command(code, option, input, out_len);
+    assert!(
+        r.done,
+        "START and BUSY must be clear when the command is done"
     );
-    let command = h.mu_read64(NSP_CSR_BASE + NSP_COMMAND);
-    assert_eq!(
-        command & 1,
-        0,
-        "START must be clear when the command is done"
-    );
-    let status = h.mu_read64(NSP_CSR_BASE + NSP_STATUS);
-    assert_eq!(status & 1, 0, "BUSY must be clear");
-    assert_eq!((status >> 32) & 0xfff, NSP_ABI_MINOR);
-    Reply {
-        ret: (command >> 32) as u32,
-        errno: ((status >> 8) & 0xff) as u8,
-        out: read_bytes(h, addr, out_len),
-    }
+    assert_eq!((r.status >> 32) & 0xfff, NSP_ABI_MINOR);
+    r
 }
 
-fn host() -> Host {
-    Host::new(&CardConfig::default())
-}
-
-fn image() -> Vec<u8> {
-    bpf_image(&BoardSpec::agilio_cx_2x25()).to_bytes()
+fn host() -> Driver {
+    Driver::new(&CardConfig::default())
 }
 
 fn cstr(b: &[u8]) -> String {
@@ -158,7 +111,7 @@ fn hwinfo_lookup_and_set() {
 fn firmware_load_reset_and_loaded_state() {
     let h = host();
     assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 0);
-    let img = image();
+    let img = firmware_image();
     let r = cmd(&h, SPCODE_FW_LOAD, img.len() as u32, &img, 0);
     assert_eq!((r.ret, r.errno), (0, 0), "firmware from driver loaded");
     assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 1);
@@ -191,7 +144,7 @@ fn firmware_load_reset_and_loaded_state() {
 #[test]
 fn bad_firmware_is_refused_with_a_load_status() {
     let h = host();
-    let mut img = image();
+    let mut img = firmware_image();
     img.truncate(200);
     img.resize(208, 0xa5);
     let r = cmd(&h, SPCODE_FW_LOAD, img.len() as u32, &img, 0);
@@ -212,7 +165,7 @@ fn stored_firmware_flash_and_versions() {
     let r = cmd(&h, SPCODE_FW_STORED, 0, &[], 0);
     assert_eq!(r.errno, ENOENT, "nothing in flash");
     assert_eq!(r.ret, fw_load_status(2, 1));
-    let img = image();
+    let img = firmware_image();
     assert_eq!(
         cmd(&h, SPCODE_NSP_WRITE_FLASH, img.len() as u32, &img, 0).errno,
         0
@@ -294,7 +247,7 @@ fn unknown_commands_and_bad_buffers_are_refused() {
 
 /// FW_LOAD of `img` placed in the default buffer directly (fast for big
 /// images); returns (ret, errno).
-fn fw_load_direct(h: &Host, img: &[u8]) -> (u32, u8) {
+fn fw_load_direct(h: &Driver, img: &[u8]) -> (u32, u8) {
     let dflt = h.mu_read64(NSP_CSR_BASE + NSP_DFLT_BUFFER);
     h.card.chip().mu.write(dflt & ((1 << 40) - 1), img);
     h.mu_write64(NSP_CSR_BASE + NSP_BUFFER, dflt);
@@ -337,7 +290,7 @@ fn images_that_do_not_fit_are_refused_through_fw_load() {
         assert_eq!(cmd(&h, SPCODE_FW_LOADED, 0, &[], 0).ret, 0, "{what}");
     }
     // The good image still loads afterwards.
-    assert_eq!(fw_load_direct(&h, &image()), (0, 0));
+    assert_eq!(fw_load_direct(&h, &firmware_image()), (0, 0));
 }
 
 #[test]
@@ -375,8 +328,10 @@ fn another_board_as_the_driver_reads_it() {
         board: BoardConfig::parse("AMDA0097-0001:4x10_1x40", None).unwrap(),
         ..CardConfig::default()
     };
-    let h = Host::new(&cfg);
-    let hw = hwinfo::parse(&read_bytes(&h, HWINFO_BASE, HWINFO_SIZE as usize)).unwrap();
+    let h = Driver::new(&cfg);
+    let mut raw = vec![0u8; HWINFO_SIZE as usize];
+    h.mu_read(HWINFO_BASE, &mut raw);
+    let hw = hwinfo::parse(&raw).unwrap();
     let get = |k: &str| {
         hw.iter()
             .find(|(key, _)| key == k)

@@ -6,6 +6,7 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::warn;
 
@@ -13,6 +14,19 @@ use tracing::warn;
 #[derive(Debug)]
 pub struct MsixVectors {
     fds: Vec<Option<File>>,
+    /// Interrupts raised (eventfd written).
+    raised: AtomicU64,
+    /// Interrupts not raised: the vector had no eventfd, or writing it
+    /// failed.
+    lost: AtomicU64,
+}
+
+/// The counter surface's `msix.*` (docs/counters.md).
+impl crate::counters::Counters for MsixVectors {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        visit("raised", self.raised.load(Ordering::Relaxed));
+        visit("lost", self.lost.load(Ordering::Relaxed));
+    }
 }
 
 impl MsixVectors {
@@ -20,6 +34,8 @@ impl MsixVectors {
     pub fn new(count: u16) -> Self {
         Self {
             fds: (0..count).map(|_| None).collect(),
+            raised: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
         }
     }
 
@@ -59,14 +75,17 @@ impl MsixVectors {
     /// Raise `vector`. Returns false if the guest assigned no eventfd to it.
     pub fn trigger(&self, vector: u16) -> bool {
         let Some(Some(fd)) = self.fds.get(usize::from(vector)) else {
+            self.lost.fetch_add(1, Ordering::Relaxed);
             crate::guest_debug!(vector, "MSI-X vector has no eventfd; not raised");
             return false;
         };
         let mut f: &File = fd;
         if let Err(e) = f.write_all(&1u64.to_ne_bytes()) {
+            self.lost.fetch_add(1, Ordering::Relaxed);
             warn!(target: "nfp_emu::pcie", vector, "raising MSI-X vector failed: {e}");
             return false;
         }
+        self.raised.fetch_add(1, Ordering::Relaxed);
         true
     }
 
@@ -90,16 +109,8 @@ impl MsixVectors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
-    use std::os::fd::FromRawFd;
-
-    fn eventfd() -> File {
-        // SAFETY: eventfd() returns a new owned descriptor or -1, checked below.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        assert!(fd >= 0);
-        // SAFETY: fd is a freshly created descriptor nobody else owns.
-        unsafe { File::from_raw_fd(fd) }
-    }
+    use crate::counters::Counters;
+    use crate::testutil::{eventfd, irqs};
 
     #[test]
     fn trigger_writes_the_assigned_eventfd() {
@@ -109,12 +120,11 @@ mod tests {
         assert!(!v.trigger(2));
         assert!(v.trigger(3));
         assert!(v.trigger(3));
-        let mut buf = [0u8; 8];
-        (&efd).read_exact(&mut buf).unwrap();
-        assert_eq!(u64::from_ne_bytes(buf), 2);
+        assert_eq!(irqs(&efd), 2);
         v.release(3, 1).unwrap();
         assert!(!v.is_assigned(3));
         assert!(!v.trigger(3));
+        assert_eq!((v.counter("raised"), v.counter("lost")), (Some(2), Some(2)));
     }
 
     #[test]

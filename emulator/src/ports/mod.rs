@@ -331,11 +331,18 @@ impl FramePool {
     }
 }
 
-/// Per-port counters of what the cable itself dropped.
+/// Per-port counters of what the cable itself dropped: the counter
+/// surface's `portN.wire.*` (docs/counters.md).
 #[derive(Debug, Default)]
 pub struct WireStats {
     /// Frames the backend could not send.
     pub tx_dropped: AtomicU64,
+}
+
+impl crate::counters::Counters for WireStats {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        visit("tx_dropped", self.tx_dropped.load(Ordering::Relaxed));
+    }
 }
 
 /// The loopback cables of a card: a receive queue per port, and the pool

@@ -84,6 +84,9 @@ pub struct NspReply {
     /// START and BUSY were clear right after the command was started (the
     /// NSP answers synchronously).
     pub done: bool,
+    /// The whole STATUS word after the command (magic, ABI version,
+    /// errno, BUSY).
+    pub status: u64,
 }
 
 /// The driver side of one card (see the module doc).
@@ -305,6 +308,7 @@ impl Driver {
             errno: ((status >> 8) & 0xff) as u8,
             out,
             done: command & NSP_COMMAND_START == 0 && status & NSP_STATUS_BUSY == 0,
+            status,
         }
     }
 

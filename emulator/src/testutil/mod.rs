@@ -21,7 +21,7 @@ use std::io::Read;
 use std::os::fd::FromRawFd;
 
 pub use driver::{BAR0_SLICE, Driver, MutexError, NspReply};
-pub use rings::{RingLayout, RxSlot, VnicRig};
+pub use rings::{RingLayout, RxSlot, VnicRig, eop_desc};
 
 use crate::dma::DmaMapping;
 use crate::nfd::ctrl::{NFP_NET_CFG_BAR_SZ, NFP_NET_CFG_CTRL_BPF, VnicKind, VnicParams};

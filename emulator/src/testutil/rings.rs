@@ -42,8 +42,12 @@ impl RingLayout {
     /// Rings of 2^`log2` descriptors with 2 KiB buffers in RAM at `ram`,
     /// interrupting on `vector`.
     pub fn new(ram: u64, log2: u8, vector: u8) -> Self {
+        Self::with_buf_size(ram, log2, vector, 2048)
+    }
+
+    /// [`RingLayout::new`] with buffers of `buf_size` bytes.
+    pub fn with_buf_size(ram: u64, log2: u8, vector: u8, buf_size: u64) -> Self {
         let n = 1u64 << log2;
-        let buf_size = 2048;
         let tx = ram;
         let rx = tx + (NFD3_TX_DESC_SIZE * n).next_multiple_of(4096);
         let tx_bufs = rx + (NFD3_RX_DESC_SIZE * n).next_multiple_of(4096);
@@ -66,6 +70,16 @@ impl RingLayout {
         1 << self.log2
     }
 
+    /// The TX descriptor of slot `slot` (the ring index wraps).
+    pub fn tx_desc(&self, slot: u32) -> u64 {
+        self.tx + NFD3_TX_DESC_SIZE * u64::from(slot & (self.slots() - 1))
+    }
+
+    /// The freelist/RX descriptor of slot `slot` (the ring index wraps).
+    pub fn rx_desc(&self, slot: u32) -> u64 {
+        self.rx + NFD3_RX_DESC_SIZE * u64::from(slot & (self.slots() - 1))
+    }
+
     /// The TX buffer of slot `slot`.
     pub fn tx_buf(&self, slot: u32) -> u64 {
         self.tx_bufs + u64::from(slot & (self.slots() - 1)) * self.buf_size
@@ -74,6 +88,18 @@ impl RingLayout {
     /// The freelist buffer of slot `slot`.
     pub fn fl_buf(&self, slot: u32) -> u64 {
         self.fl_bufs + u64::from(slot & (self.slots() - 1)) * self.buf_size
+    }
+}
+
+/// The TX descriptor of a whole packet of `len` bytes in one buffer at
+/// `addr` (EOP set, no offloads).
+pub fn eop_desc(addr: u64, len: usize) -> TxDesc {
+    TxDesc {
+        addr,
+        dma_len: len as u16,
+        eop: true,
+        data_len: len as u16,
+        ..TxDesc::default()
     }
 }
 
@@ -185,8 +211,7 @@ impl VnicRig {
 
     /// Write TX descriptor `d` into the next TX slot (no doorbell).
     pub fn put_tx(&mut self, drv: &Driver, d: &TxDesc) {
-        let slot = u64::from(self.tx_wr & (self.layout.slots() - 1));
-        drv.guest_write(self.layout.tx + NFD3_TX_DESC_SIZE * slot, &d.encode());
+        drv.guest_write(self.layout.tx_desc(self.tx_wr), &d.encode());
         self.tx_wr = self.tx_wr.wrapping_add(1);
     }
 
@@ -202,16 +227,7 @@ impl VnicRig {
         let len = frame.len().min(self.layout.buf_size as usize);
         let addr = self.layout.tx_buf(self.tx_wr);
         drv.guest_write(addr, &frame[..len]);
-        self.put_tx(
-            drv,
-            &TxDesc {
-                addr,
-                dma_len: len as u16,
-                eop: true,
-                data_len: len as u16,
-                ..TxDesc::default()
-            },
-        );
+        self.put_tx(drv, &eop_desc(addr, len));
         self.kick_tx(drv, 1);
     }
 
@@ -219,9 +235,8 @@ impl VnicRig {
     /// (`nfp_nfd3_rx_give_one()`, nfd3/dp.c:587-618).
     pub fn post_fl(&mut self, drv: &Driver, n: u32) {
         for _ in 0..n {
-            let slot = u64::from(self.fl_wr & (self.layout.slots() - 1));
             drv.guest_write(
-                self.layout.rx + NFD3_RX_DESC_SIZE * slot,
+                self.layout.rx_desc(self.fl_wr),
                 &fl_desc(self.layout.fl_buf(self.fl_wr)),
             );
             self.fl_wr = self.fl_wr.wrapping_add(1);
@@ -232,11 +247,8 @@ impl VnicRig {
     /// The next received packet, if the card has written its descriptor
     /// (DD set); consumes the slot.
     pub fn rx(&mut self, drv: &Driver) -> Option<RxSlot> {
-        let slot = self.rx_rd & (self.layout.slots() - 1);
         let mut d = [0u8; NFD3_RX_DESC_SIZE as usize];
-        if !drv.guest_read(self.layout.rx + NFD3_RX_DESC_SIZE * u64::from(slot), &mut d)
-            || d[3] & PCIE_DESC_RX_DD == 0
-        {
+        if !drv.guest_read(self.layout.rx_desc(self.rx_rd), &mut d) || d[3] & PCIE_DESC_RX_DD == 0 {
             return None;
         }
         let len = u16::from_le_bytes([d[0], d[1]]);

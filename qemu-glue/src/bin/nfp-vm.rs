@@ -190,6 +190,12 @@ fn main() {
     if spec.mode != Mode::Shell {
         eprintln!("nfp-vm: console log: {run_dir}/console.log (logs of this run in {run_dir})");
     }
+    for card in 0..spec.cards {
+        eprintln!(
+            "nfp-vm: card {card} monitor: {} (nfp-ctl SOCKET counters|watch|programs|maps)",
+            vm::monitor_socket(&spec.run_dir, card).display()
+        );
+    }
     let report = match vm::run(&spec) {
         Ok(r) => r,
         Err(e) => {

@@ -102,6 +102,11 @@ impl Program {
         self.faults.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Packets this program aborted so far.
+    pub fn faults(&self) -> u64 {
+        self.faults.load(Ordering::Relaxed)
+    }
+
     /// Instructions in the program.
     pub fn len(&self) -> usize {
         self.insns.len()

@@ -265,6 +265,21 @@ impl Timing {
     }
 }
 
+/// Per kept profile, `progN.*` (N the program's load sequence number, the
+/// `prog` of a `--timing` record) with its timed totals ([`Totals`]):
+/// the counter surface's `timing.*` (docs/counters.md). A profile goes
+/// back to 0 when the monitor resets the profiles, and disappears when
+/// it is dropped ([`MAX_PROFILES`]). Holds the profile list's lock only
+/// to copy it.
+impl crate::counters::Counters for Timing {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        let list: Vec<Arc<ProgramProfile>> = self.profiles.lock().clone();
+        for p in &list {
+            crate::counters::visit_in(format_args!("prog{}", p.seq()), &p.timed(), visit);
+        }
+    }
+}
+
 /// Write `data` to a temporary file beside `path`, then rename it there.
 fn replace(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();

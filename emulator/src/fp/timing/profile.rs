@@ -13,6 +13,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crossbeam_utils::CachePadded;
 use serde::Serialize;
 
 use super::model::{Charge, Estimate, Helper, InsnCost, PacketCost, Verdict, insn_cost};
@@ -190,7 +191,8 @@ pub struct ProgramProfile {
     pub(super) costs: Box<[InsnCost]>,
     owner: OnceLock<Owner>,
     retired: AtomicBool,
-    shards: Box<[OnceLock<Box<Shard>>]>,
+    /// Per worker, each in cache lines of its own (docs/counters.md).
+    shards: Box<[OnceLock<Box<CachePadded<Shard>>>]>,
 }
 
 impl std::fmt::Debug for ProgramProfile {
@@ -258,7 +260,17 @@ impl ProgramProfile {
     /// profile was not made for.
     pub(super) fn shard(&self, w: usize) -> Option<&Shard> {
         let cell = self.shards.get(w)?;
-        Some(cell.get_or_init(|| Box::new(Shard::new(self.costs.len()))))
+        Some(cell.get_or_init(|| Box::new(CachePadded::new(Shard::new(self.costs.len())))))
+    }
+
+    /// Sums over the timed packets so far: a relaxed load per cell,
+    /// nothing allocated (the counter surface's `timing.progN.*`).
+    pub fn timed(&self) -> Totals {
+        let mut t = Totals::default();
+        for s in self.shards.iter().filter_map(OnceLock::get) {
+            s.timed.read_into(&mut t);
+        }
+        t
     }
 
     /// Everything counted so far.
@@ -380,6 +392,33 @@ pub struct Totals {
     pub wire_bytes: u64,
     /// Packets per verdict: PASS, DROP, TX, ABORTED.
     pub verdicts: [u64; 4],
+}
+
+/// `packets`, `insns`, the cycles, commands and helper calls, and
+/// `verdict.pass`, `.drop`, `.tx`, `.aborted` (in [`Verdict::ALL`]'s
+/// order): a program's timed totals on the
+/// counter surface (`timing.progN.*`, docs/counters.md).
+impl crate::counters::Counters for Totals {
+    fn counters(&self, visit: &mut dyn FnMut(&str, u64)) {
+        visit("packets", self.packets);
+        visit("insns", self.insns);
+        visit("prog_busy", self.prog_busy);
+        visit("prog_wait", self.prog_wait);
+        visit("prog_cycles", self.prog_cycles);
+        visit("fw_cycles", self.fw_cycles);
+        visit("cycles", self.cycles);
+        visit("exposed", self.exposed);
+        visit("emem_ops", self.emem_ops);
+        visit("ctm_cmds", self.ctm_cmds);
+        visit("emem_cmds", self.emem_cmds);
+        visit("helper_calls", self.helper_calls);
+        visit("wire_bytes", self.wire_bytes);
+        crate::counters::scoped("verdict", visit, |f| {
+            for (name, n) in ["pass", "drop", "tx", "aborted"].iter().zip(self.verdicts) {
+                f(name, n);
+            }
+        });
+    }
 }
 
 /// How a program's packets' cycles are distributed.

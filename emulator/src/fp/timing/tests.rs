@@ -694,3 +694,34 @@ fn the_profile_file_and_its_text_show_every_program() {
     assert!(text.contains("br[.3080]"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A program's timed totals are on the counter surface as
+/// `progN.*` of the card's `timing` block, and each worker's shard of a
+/// profile lies in cache lines of its own.
+#[test]
+fn timed_totals_are_counters_and_worker_shards_are_apart() {
+    use crate::counters::{Counters, apart, cache_blocks};
+    let t = Timing::new();
+    t.set_workers(3);
+    let drop = golden(include_bytes!("../testdata/p1_drop.ustore.bin"));
+    let owner = Owner {
+        vnic: 0,
+        port: 0,
+        name: "vNIC 0".into(),
+    };
+    t.loaded(&drop, &owner);
+    let prof = t.profile(&drop);
+    for _ in 0..2 {
+        metered(&prof, &[0; 60], &NoEnv, None);
+    }
+    let name = |leaf: &str| format!("prog{}.{leaf}", drop.seq);
+    assert_eq!(t.counter(&name("packets")), Some(2));
+    assert_eq!(t.counter(&name("cycles")), Some(2 * 421));
+    assert_eq!(t.counter(&name("verdict.drop")), Some(2));
+    assert_eq!(t.counter(&name("verdict.pass")), Some(0));
+    assert_eq!(prof.timed().fw_cycles, 2 * 404);
+    let shards: Vec<_> = (0..3).map(|w| prof.shard(w).expect("worker")).collect();
+    assert!(apart(shards.iter().map(|s| cache_blocks(*s))));
+    t.reset();
+    assert_eq!(t.counter(&name("packets")), Some(0), "reset starts afresh");
+}

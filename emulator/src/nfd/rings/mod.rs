@@ -12,7 +12,7 @@ mod stats;
 mod tx;
 
 pub use rx::RxDrop;
-pub use stats::VnicStats;
+pub use stats::{VNIC_COUNTERS, VnicStats};
 pub use tx::NFD_TX_MAX_PKT;
 
 use std::sync::Arc;
@@ -95,8 +95,12 @@ impl VnicDp {
     }
 
     /// Install a program in the code store (atomically: packets already
-    /// dispatched keep the program they started with).
+    /// dispatched keep the program they started with), counted in
+    /// `prog.loads`; `None` empties it.
     pub fn set_bpf(&self, prog: Option<Arc<Program>>) {
+        if prog.is_some() {
+            self.stats.bpf_loads.fetch_add(1, Ordering::Relaxed);
+        }
         *self.bpf.write() = prog;
     }
 

@@ -41,6 +41,30 @@ pub enum RxDrop {
     Dma,
 }
 
+impl RxDrop {
+    /// Every reason, in declaration order (`reason as usize` indexes
+    /// [`VnicStats::rx_drops`](super::VnicStats::rx_drops)).
+    pub const ALL: [RxDrop; 5] = [
+        RxDrop::Disabled,
+        RxDrop::Filtered,
+        RxDrop::TooLong,
+        RxDrop::NoBuffer,
+        RxDrop::Dma,
+    ];
+
+    /// The reason's name in the counter surface (`vnicN.rx_drop.NAME`,
+    /// docs/counters.md).
+    pub fn name(self) -> &'static str {
+        match self {
+            RxDrop::Disabled => "disabled",
+            RxDrop::Filtered => "filtered",
+            RxDrop::TooLong => "too_long",
+            RxDrop::NoBuffer => "no_buffer",
+            RxDrop::Dma => "dma",
+        }
+    }
+}
+
 /// Where one freelist/RX ring stands.
 #[derive(Default)]
 pub(super) struct RxState {
@@ -83,6 +107,7 @@ impl VnicDp {
     ) -> Result<(), RxDrop> {
         let r = self.deliver_inner(host, cfg, frame, queue, count_rx);
         if let Err(why) = r {
+            self.stats.rx_drops[why as usize].fetch_add(1, Ordering::Relaxed);
             match why {
                 RxDrop::Filtered => {}
                 RxDrop::TooLong | RxDrop::Dma => self.stats.add(stat::RX_ERRORS, 1),

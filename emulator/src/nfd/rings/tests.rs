@@ -2,47 +2,39 @@
 //! (memfd-backed) guest memory.
 
 use std::fs::File;
-use std::io::Read;
-use std::os::fd::FromRawFd;
-
 use std::sync::atomic::Ordering;
 
 use super::*;
-use crate::dma::tests::ram;
+use crate::counters::Counters;
 use crate::nfd::ctrl::*;
 use crate::nfd::desc::*;
 use crate::nfd::qc::{NFP_QCP_QUEUE_ADD_WPTR, NFP_QCP_QUEUE_ADDR_SZ};
 use crate::nfd::rss::rss_hash;
 use crate::pkt::{self, tests::tcp4};
+use crate::testutil::{RingLayout, data_vnic_params, eop_desc, eventfd, irqs, ram};
 
+/// Guest RAM of the rig: ring pair 0's rings and buffers at its start,
+/// room for another ring's after them.
 const RAM: u64 = 0x10_0000;
-const TXR: u64 = RAM;
-const RXR: u64 = RAM + 0x1_0000;
-const RXR1: u64 = RAM + 0x2_0000;
-const BUFS: u64 = RAM + 0x10_0000;
+const RAM_SIZE: u64 = 0x80_0000;
+/// Bytes per buffer (also the freelist buffer size given to the vNIC).
 const BUFSZ: u64 = 0x1000;
+/// The MSI-X vectors of TX ring 0 and of RX ring 0.
+const TX_VECTOR: u8 = 2;
+const RX_VECTOR: u8 = 3;
 const MAC: [u8; 6] = [0, 0x15, 0x4d, 0, 1, 0];
 
-fn eventfd() -> File {
-    // SAFETY: eventfd returns a new owned fd or -1, checked.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-    assert!(fd >= 0);
-    // SAFETY: fresh descriptor owned here.
-    unsafe { File::from_raw_fd(fd) }
+/// Ring pair 0, rings of 2^`log2` descriptors, in the rig's RAM.
+fn layout(log2: u8) -> RingLayout {
+    RingLayout::with_buf_size(RAM, log2, RX_VECTOR, BUFSZ)
 }
 
-/// Interrupts raised on an eventfd since the last call.
-fn irqs(f: &File) -> u64 {
-    let mut b = [0u8; 8];
-    match (&*f).read(&mut b) {
-        Ok(8) => u64::from_ne_bytes(b),
-        _ => 0,
-    }
-}
-
+/// The host side of data vNIC 0 (no BPF) with ring pair 0 laid out as
+/// `l`, and the driver's ring pointers.
 struct Rig {
     host: Host,
     v: VnicDp,
+    l: RingLayout,
     tx_irq: File,
     rx_irq: File,
     /// Driver-side write pointer of the TX ring and freelist.
@@ -50,24 +42,13 @@ struct Rig {
     fl_wr: u32,
 }
 
-fn params() -> VnicParams {
-    VnicParams {
-        kind: VnicKind::Data { port: 0 },
-        bar: 0x18_0080_8000,
-        start_txq: 0,
-        start_rxq: 2,
-        max_rings: 8,
-        cap: crate::nfd::NFD_DATA_VNIC_CAP,
-        bpf_abi: None,
-    }
-}
-
-fn config(ctrl: u32, rx_log2: u8) -> VnicConfig {
+/// The vNIC enabled with `ctrl`, ring pair 0 where `l` puts it.
+fn config(ctrl: u32, l: &RingLayout) -> VnicConfig {
     let mut c = VnicConfig {
         enabled: true,
         ctrl: NFP_NET_CFG_CTRL_ENABLE | ctrl,
         mtu: 1500,
-        flbufsz: BUFSZ as u32,
+        flbufsz: l.buf_size as u32,
         mac: MAC,
         tx: vec![None; 8],
         rx: vec![None; 8],
@@ -75,34 +56,38 @@ fn config(ctrl: u32, rx_log2: u8) -> VnicConfig {
         ..VnicConfig::default()
     };
     c.tx[0] = Some(RingCfg {
-        addr: TXR,
-        log2: 8,
-        vector: 2,
+        addr: l.tx,
+        log2: l.log2,
+        vector: TX_VECTOR,
     });
     c.rx[0] = Some(RingCfg {
-        addr: RXR,
-        log2: rx_log2,
-        vector: 3,
+        addr: l.rx,
+        log2: l.log2,
+        vector: l.vector,
     });
     c
 }
 
 impl Rig {
-    fn new(ctrl: u32, rx_log2: u8) -> Self {
+    fn new(ctrl: u32, log2: u8) -> Self {
         let host = Host::new(256);
-        host.mem.map(ram(RAM, 0x40_0000)).unwrap();
+        host.mem.map(ram(RAM, RAM_SIZE)).unwrap();
         let tx_irq = eventfd();
         let rx_irq = eventfd();
         {
             let mut m = host.msix.write();
-            m.assign(2, vec![tx_irq.try_clone().unwrap()]).unwrap();
-            m.assign(3, vec![rx_irq.try_clone().unwrap()]).unwrap();
+            m.assign(u32::from(TX_VECTOR), vec![tx_irq.try_clone().unwrap()])
+                .unwrap();
+            m.assign(u32::from(RX_VECTOR), vec![rx_irq.try_clone().unwrap()])
+                .unwrap();
         }
-        let v = VnicDp::new(params(), true);
-        v.apply_config(&host.qc, config(ctrl, rx_log2));
+        let l = layout(log2);
+        let v = VnicDp::new(data_vnic_params(0, false), true);
+        v.apply_config(&host.qc, config(ctrl, &l));
         Self {
             host,
             v,
+            l,
             tx_irq,
             rx_irq,
             tx_wr: 0,
@@ -114,8 +99,8 @@ impl Rig {
     /// doorbell; returns the frames that went out.
     fn send(&mut self, descs: &[TxDesc]) -> Vec<Vec<u8>> {
         for d in descs {
-            let slot = u64::from(self.tx_wr & 255);
-            self.host.mem.write(TXR + 16 * slot, &d.encode()).unwrap();
+            let at = self.l.tx_desc(self.tx_wr);
+            self.host.mem.write(at, &d.encode()).unwrap();
             self.tx_wr += 1;
         }
         self.host
@@ -126,17 +111,18 @@ impl Rig {
         out
     }
 
-    fn buffer(&self, data: &[u8], at: u64) -> u64 {
+    /// Copy `data` into TX buffer `k`; returns its address.
+    fn buffer(&self, data: &[u8], k: u32) -> u64 {
+        let at = self.l.tx_buf(k);
         self.host.mem.write(at, data).unwrap();
         at
     }
 
     /// Post `n` freelist buffers and ring the freelist doorbell.
-    fn post_fl(&mut self, n: u32, log2: u8) {
+    fn post_fl(&mut self, n: u32) {
         for _ in 0..n {
-            let slot = u64::from(self.fl_wr & ((1 << log2) - 1));
-            let buf = BUFS + BUFSZ * (slot + 1);
-            self.host.mem.write(RXR + 8 * slot, &fl_desc(buf)).unwrap();
+            let d = fl_desc(self.l.fl_buf(self.fl_wr));
+            self.host.mem.write(self.l.rx_desc(self.fl_wr), &d).unwrap();
             self.fl_wr += 1;
         }
         let q = 2 * NFP_QCP_QUEUE_ADDR_SZ + NFP_QCP_QUEUE_ADD_WPTR;
@@ -144,16 +130,13 @@ impl Rig {
     }
 
     /// The RX descriptor and packet in slot `slot`.
-    fn received(&self, slot: u64) -> (u16, u8, u16, Vec<u8>) {
+    fn received(&self, slot: u32) -> (u16, u8, u16, Vec<u8>) {
         let mut d = [0u8; 8];
-        self.host.mem.read(RXR + 8 * slot, &mut d).unwrap();
+        self.host.mem.read(self.l.rx_desc(slot), &mut d).unwrap();
         let len = u16::from_le_bytes([d[0], d[1]]);
         let flags = u16::from_le_bytes([d[4], d[5]]);
         let mut p = vec![0u8; usize::from(len)];
-        self.host
-            .mem
-            .read(BUFS + BUFSZ * (slot + 1), &mut p)
-            .unwrap();
+        self.host.mem.read(self.l.fl_buf(slot), &mut p).unwrap();
         (len, d[3], flags, p)
     }
 
@@ -164,22 +147,12 @@ impl Rig {
     }
 }
 
-fn one(addr: u64, len: usize) -> TxDesc {
-    TxDesc {
-        addr,
-        dma_len: len as u16,
-        eop: true,
-        data_len: len as u16,
-        ..TxDesc::default()
-    }
-}
-
 #[test]
 fn tx_single_and_gathered_packets() {
     let mut r = Rig::new(0, 8);
     let f = tcp4(b"single buffer", 1, 0x18);
-    let a = r.buffer(&f, BUFS);
-    assert_eq!(r.send(&[one(a, f.len())]), vec![f.clone()]);
+    let a = r.buffer(&f, 0);
+    assert_eq!(r.send(&[eop_desc(a, f.len())]), vec![f.clone()]);
     assert_eq!(
         r.host.qc.rptr(0),
         1,
@@ -190,9 +163,9 @@ fn tx_single_and_gathered_packets() {
     let g = tcp4(&[7u8; 300], 2, 0x18);
     let mut head = vec![0xee; 8];
     head.extend_from_slice(&g[..40]);
-    let a0 = r.buffer(&head, BUFS + 0x1000);
-    let a1 = r.buffer(&g[40..200], BUFS + 0x2000);
-    let a2 = r.buffer(&g[200..], BUFS + 0x3000);
+    let a0 = r.buffer(&head, 1);
+    let a1 = r.buffer(&g[40..200], 2);
+    let a2 = r.buffer(&g[200..], 3);
     let d0 = TxDesc {
         addr: a0,
         dma_len: 48,
@@ -229,16 +202,16 @@ fn tx_checksum_offload_and_lso() {
     // The stack leaves checksums partial; spoil them to be sure.
     f[24..26].copy_from_slice(&[0, 0]);
     f[50..52].copy_from_slice(&[0x12, 0x34]);
-    let a = r.buffer(&f, BUFS);
-    let mut d = one(a, f.len());
+    let a = r.buffer(&f, 0);
+    let mut d = eop_desc(a, f.len());
     d.flags = NFD3_DESC_TX_CSUM | NFD3_DESC_TX_IP4_CSUM | NFD3_DESC_TX_TCP_CSUM;
     let out = r.send(&[d]);
     let c = pkt::verify_checksums(&out[0]);
     assert!(c.ip4_ok && c.tcp_ok);
     // LSO: 4000 bytes of payload, MSS 1448.
     let big = tcp4(&[3u8; 4000], 100, 0x18);
-    let a = r.buffer(&big, BUFS + 0x2000);
-    let mut d = one(a, big.len());
+    let a = r.buffer(&big, 2);
+    let mut d = eop_desc(a, big.len());
     d.flags = NFD3_DESC_TX_LSO | NFD3_DESC_TX_CSUM | NFD3_DESC_TX_IP4_CSUM | NFD3_DESC_TX_TCP_CSUM;
     d.l3_offset = 14;
     d.l4_offset = 34;
@@ -254,19 +227,19 @@ fn tx_checksum_offload_and_lso() {
 fn tx_bad_descriptors_are_counted_and_skipped() {
     let mut r = Rig::new(0, 8);
     // Buffer outside guest memory.
-    assert!(r.send(&[one(0xdead_0000, 100)]).is_empty());
+    assert!(r.send(&[eop_desc(0xdead_0000, 100)]).is_empty());
     // Zero-length descriptor.
-    assert!(r.send(&[one(BUFS, 0)]).is_empty());
+    assert!(r.send(&[eop_desc(r.l.tx_buf(0), 0)]).is_empty());
     // Larger than the MTU without LSO.
     let f = vec![0u8; 3000];
-    let a = r.buffer(&f, BUFS);
-    assert!(r.send(&[one(a, f.len())]).is_empty());
+    let a = r.buffer(&f, 0);
+    assert!(r.send(&[eop_desc(a, f.len())]).is_empty());
     assert_eq!(r.v.stats.get(stat::TX_ERRORS), 3);
     assert_eq!(r.host.qc.rptr(0), 3, "bad descriptors are still consumed");
     // The ring keeps working.
     let g = tcp4(b"ok", 1, 0x18);
-    let a = r.buffer(&g, BUFS);
-    assert_eq!(r.send(&[one(a, g.len())]).len(), 1);
+    let a = r.buffer(&g, 0);
+    assert_eq!(r.send(&[eop_desc(a, g.len())]).len(), 1);
     // A doorbell claiming more descriptors than the ring has is clamped.
     r.host
         .qc
@@ -278,8 +251,8 @@ fn tx_bad_descriptors_are_counted_and_skipped() {
 fn a_packet_may_span_doorbells() {
     let mut r = Rig::new(0, 8);
     let g = tcp4(&[9u8; 200], 3, 0x18);
-    let a0 = r.buffer(&g[..60], BUFS);
-    let a1 = r.buffer(&g[60..], BUFS + 0x1000);
+    let a0 = r.buffer(&g[..60], 0);
+    let a1 = r.buffer(&g[60..], 1);
     let head = TxDesc {
         addr: a0,
         dma_len: 60,
@@ -312,7 +285,7 @@ fn a_packet_may_span_doorbells() {
 #[test]
 fn rx_delivery_sets_dd_length_and_raises_the_vector() {
     let mut r = Rig::new(NFP_NET_CFG_CTRL_RXCSUM, 8);
-    r.post_fl(4, 8);
+    r.post_fl(4);
     let f = tcp4(b"to the host", 5, 0x18);
     r.v.deliver(&r.host, &f).unwrap();
     let (len, meta_dd, flags, p) = r.received(0);
@@ -338,12 +311,13 @@ fn rx_freelist_exhaustion_drops_and_counts_then_recovers() {
     let mut r = Rig::new(0, 8);
     let f = tcp4(b"x", 1, 0x10);
     assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::NoBuffer));
-    r.post_fl(2, 8);
+    r.post_fl(2);
     assert!(r.v.deliver(&r.host, &f).is_ok());
     assert!(r.v.deliver(&r.host, &f).is_ok());
     assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::NoBuffer));
     assert_eq!(r.v.stats.get(stat::RX_DISCARDS), 2);
-    r.post_fl(1, 8);
+    assert_eq!(r.v.counter("rx_drop.no_buffer"), Some(2));
+    r.post_fl(1);
     assert!(r.v.deliver(&r.host, &f).is_ok());
 }
 
@@ -351,10 +325,10 @@ fn rx_freelist_exhaustion_drops_and_counts_then_recovers() {
 fn rx_ring_pointer_wraps() {
     let mut r = Rig::new(0, 2); // 4-entry ring
     for i in 0..10u32 {
-        r.post_fl(1, 2);
+        r.post_fl(1);
         let f = tcp4(&i.to_be_bytes(), i, 0x10);
         r.v.deliver(&r.host, &f).unwrap();
-        let (_, dd, _, p) = r.received(u64::from(i % 4));
+        let (_, dd, _, p) = r.received(i % 4);
         assert_eq!(dd & PCIE_DESC_RX_DD, PCIE_DESC_RX_DD);
         assert_eq!(p, f, "packet {i} in slot {}", i % 4);
     }
@@ -363,7 +337,7 @@ fn rx_ring_pointer_wraps() {
 #[test]
 fn rx_mac_filter_and_size_limit() {
     let mut r = Rig::new(0, 8);
-    r.post_fl(8, 8);
+    r.post_fl(8);
     let mut f = tcp4(b"x", 1, 0x10);
     f[..6].copy_from_slice(&[0, 0x15, 0x4d, 9, 9, 9]);
     assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::Filtered));
@@ -372,25 +346,36 @@ fn rx_mac_filter_and_size_limit() {
     f[..6].copy_from_slice(&[0xff; 6]);
     assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::Filtered), "L2BC off");
     let mut r = Rig::new(NFP_NET_CFG_CTRL_L2BC, 8);
-    r.post_fl(8, 8);
+    r.post_fl(8);
     assert!(r.v.deliver(&r.host, &f).is_ok());
     let big = vec![0xffu8; 1500 + 14 + 8 + 1];
     assert_eq!(r.v.deliver(&r.host, &big), Err(RxDrop::TooLong));
     let mut r = Rig::new(NFP_NET_CFG_CTRL_PROMISC, 8);
-    r.post_fl(8, 8);
+    r.post_fl(8);
     let mut f = tcp4(b"x", 1, 0x10);
     f[..6].copy_from_slice(&[0, 0x15, 0x4d, 9, 9, 9]);
     assert!(r.v.deliver(&r.host, &f).is_ok(), "promiscuous");
+    // Each refusal is counted under its reason; a filtered frame is in
+    // no BAR counter.
+    for (i, why) in RxDrop::ALL.into_iter().enumerate() {
+        assert_eq!(why as usize, i, "RxDrop::ALL in declaration order");
+    }
+    let r2 = Rig::new(0, 8);
+    r2.v.deliver(&r2.host, &f).unwrap_err();
+    assert_eq!(r2.v.counter("rx_drop.filtered"), Some(1));
+    assert_eq!(r2.v.counter("dev_rx_discards"), Some(0));
 }
 
 #[test]
 fn rss_spreads_flows_and_prepends_the_hash() {
     let mut r = Rig::new(NFP_NET_CFG_CTRL_RSS2, 8);
-    let mut c = config(NFP_NET_CFG_CTRL_RSS2, 8);
+    let mut c = config(NFP_NET_CFG_CTRL_RSS2, &r.l);
+    // Ring 1 in the RAM after ring 0's.
+    let l1 = RingLayout::with_buf_size(r.l.ram + r.l.ram_size, 8, 4, BUFSZ);
     c.rx[1] = Some(RingCfg {
-        addr: RXR1,
-        log2: 8,
-        vector: 4,
+        addr: l1.rx,
+        log2: l1.log2,
+        vector: l1.vector,
     });
     c.rss_ctrl = NFP_NET_CFG_RSS_IPV4_TCP | 0x7f;
     for (i, k) in c.rss_key.iter_mut().enumerate() {
@@ -401,11 +386,11 @@ fn rss_spreads_flows_and_prepends_the_hash() {
     }
     r.v.apply_config(&r.host.qc, c.clone());
     // Post buffers on both freelists (queues 2 and 6).
-    r.post_fl(8, 8);
-    for s in 0..8u64 {
+    r.post_fl(8);
+    for s in 0..8 {
         r.host
             .mem
-            .write(RXR1 + 8 * s, &fl_desc(BUFS + 0x20_0000 + BUFSZ * s))
+            .write(l1.rx_desc(s), &fl_desc(l1.fl_buf(s)))
             .unwrap();
     }
     r.host.qc.write(6 * 0x800 + 4, &8u32.to_le_bytes());
@@ -433,17 +418,17 @@ fn rss_spreads_flows_and_prepends_the_hash() {
 #[test]
 fn disabled_vnic_and_reconfig_restart_rings() {
     let mut r = Rig::new(0, 8);
-    r.post_fl(4, 8);
+    r.post_fl(4);
     let f = tcp4(b"x", 1, 0x10);
     r.v.deliver(&r.host, &f).unwrap();
-    let mut c = config(0, 8);
+    let mut c = config(0, &r.l);
     c.enabled = false;
     r.v.apply_config(&r.host.qc, c);
     assert_eq!(r.v.deliver(&r.host, &f), Err(RxDrop::Disabled));
     assert_eq!(r.host.qc.wptr(2), 0, "freelist queue reset");
-    r.v.apply_config(&r.host.qc, config(0, 8));
+    r.v.apply_config(&r.host.qc, config(0, &r.l));
     r.fl_wr = 0;
-    r.post_fl(1, 8);
+    r.post_fl(1);
     r.v.deliver(&r.host, &f).unwrap();
     assert_eq!(r.received(0).3, f, "delivery restarts at slot 0");
 }
@@ -488,7 +473,7 @@ fn overlay_registers() {
 #[test]
 fn tx_ring_at_the_top_of_the_address_space() {
     let mut r = Rig::new(0, 8);
-    let mut c = config(0, 8);
+    let mut c = config(0, &r.l);
     // 256 descriptors of 16 bytes: slots 128.. lie past 2^64.
     c.tx[0] = Some(RingCfg {
         addr: u64::MAX - 0x7ff,
@@ -516,18 +501,18 @@ fn tx_ring_at_the_top_of_the_address_space() {
     assert_eq!(out, 0);
     assert_eq!(r.host.qc.rptr(0), 712);
     // A good ring afterwards works.
-    r.v.apply_config(&r.host.qc, config(0, 8));
+    r.v.apply_config(&r.host.qc, config(0, &r.l));
     r.tx_wr = 0;
     let f = tcp4(b"ok", 1, 0x18);
-    let a = r.buffer(&f, BUFS);
-    assert_eq!(r.send(&[one(a, f.len())]), vec![f]);
+    let a = r.buffer(&f, 0);
+    assert_eq!(r.send(&[eop_desc(a, f.len())]), vec![f]);
 }
 
 #[test]
 fn rx_ring_at_the_top_of_the_address_space() {
     for addr in [u64::MAX, u64::MAX - 7, u64::MAX - 0x3ff] {
         let r = Rig::new(0, 8);
-        let mut c = config(0, 8);
+        let mut c = config(0, &r.l);
         c.rx[0] = Some(RingCfg {
             addr,
             log2: 8,
