@@ -71,7 +71,8 @@ struct Common {
     #[arg(long, value_name = "PATH")]
     emu: Option<PathBuf>,
     /// What is plugged into port N of every card, as nfp-emu --port takes it
-    /// (loop:P, udp:LOCAL@REMOTE, tap:IF, none). Without any --port, the two
+    /// (loop:P, udp:LOCAL@REMOTE, tap:IF, pcap:FILE[,loop=K][,rate=PPS],
+    /// gen:[size=B][,count=N][,flows=F][,rate=PPS], none). Without any --port, the two
     /// ports of each card are cabled to each other (0=loop:1, 1=loop:0).
     #[arg(long = "port", value_name = "N=SPEC")]
     ports: Vec<String>,
