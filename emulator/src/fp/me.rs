@@ -129,8 +129,11 @@ impl Outcome {
     }
 }
 
-/// Counters of one ME, per context.
+/// Counters of one ME, per context. Aligned to 128 bytes (two cache lines,
+/// which adjacent-line prefetch pairs) so MEs that different threads run
+/// never share a line of counters.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub struct MeStats {
     /// Packets run.
     pub packets: [AtomicU64; CONTEXTS],
