@@ -90,15 +90,19 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// Mean time per iteration (ns) of a finished benchmark, from criterion's
-/// estimates file.
+/// Time per iteration (ns) of a finished benchmark, from criterion's
+/// estimates file: the slope estimate criterion prints (the mean where
+/// there is none; on a busy host the mean carries every preemption).
 fn mean_ns(name: &str) -> Option<f64> {
     let dir = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
     let text =
         std::fs::read_to_string(format!("{dir}/criterion/card/{name}/new/estimates.json")).ok()?;
-    let mean = text.split("\"mean\"").nth(1)?;
-    let pe = mean.split("\"point_estimate\":").nth(1)?;
+    let est = text
+        .split("\"slope\":{")
+        .nth(1)
+        .or_else(|| text.split("\"mean\"").nth(1))?;
+    let pe = est.split("\"point_estimate\":").nth(1)?;
     pe.split([',', '}']).next()?.trim().parse().ok()
 }
 

@@ -14,7 +14,10 @@ echo "tcpdump exit $?"
 tcpdump -r out/guest-rx.pcap -nn -e 2>/dev/null | head -5
 # Frames for the host: unicast, broadcast, a jumbo-free big one, then END.
 python3 - "$dev" <<'PY'
-import socket, struct, sys
+import os, socket, struct, sys
+# One CPU, so one TX queue (the driver maps each CPU to its own ring, XPS):
+# Linux keeps frames in order within a queue, not across queues.
+os.sched_setaffinity(0, {0})
 dev = sys.argv[1]
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((dev, 0))
@@ -33,3 +36,6 @@ PY
 # The host program says when it has them all.
 wait_for test -e out/host-done
 ip -s link show "$dev" | head -8
+# What the driver and the card counted on the way out: per-ring TX, the
+# vNIC's TX and errors, the MAC's frames sent and queue drops.
+ethtool -S "$dev" | grep -E '^ *(txq_[0-9]+_pkts|dev_tx_(pkts|errors)|mac\.tx_(frames_transmitted_ok|queue_drop)):' | tee out/tx-stats.txt

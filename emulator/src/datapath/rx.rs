@@ -323,6 +323,42 @@ mod tests {
     }
 
     #[test]
+    fn a_paced_pcap_port_feeds_the_card_through_its_receive_thread() {
+        use pcap_file::pcap::{PcapPacket, PcapWriter};
+        let path = std::env::temp_dir().join(format!("nfp-emu-rx-{}.pcap", std::process::id()));
+        {
+            let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+            for k in 0..3u8 {
+                let f = vec![k; 60];
+                w.write_packet(&PcapPacket::new(std::time::Duration::ZERO, 60, &f))
+                    .unwrap();
+            }
+        }
+        let spec: crate::ports::PortSpec = format!("pcap:{},loop=0,rate=1000", path.display())
+            .parse()
+            .unwrap();
+        let card = crate::bench::card_cabled(
+            &verdict(0x22),
+            FpConfig {
+                threads: 0,
+                ..FpConfig::default()
+            },
+            vec![crate::ports::PortSpec::None, spec],
+        )
+        .unwrap();
+        let dp = card.datapath();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while dp.mac_stats[1].get(mac::RX_FRAMES_RECEIVED_OK) < 10 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no frames from the pcap port"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
     fn batches_are_handed_to_workers() {
         let card = card(2);
         let dp = card.datapath();

@@ -406,6 +406,19 @@ mod tests {
     }
 
     #[test]
+    fn counters_that_threads_bump_side_by_side_do_not_share_cache_lines() {
+        let (fp, _) = recording(2);
+        let w = &fp.stats.workers;
+        let a = std::ptr::from_ref(&*w[0]) as usize;
+        let b = std::ptr::from_ref(&*w[1]) as usize;
+        assert!(b - a >= 128, "worker counters {a:#x} {b:#x}");
+        let m = &fp.stats.mes;
+        let a = std::ptr::from_ref(&m[0]) as usize;
+        let b = std::ptr::from_ref(&m[1]) as usize;
+        assert!(a % 128 == 0 && b - a >= 128, "ME counters {a:#x} {b:#x}");
+    }
+
+    #[test]
     fn an_idle_worker_parks_and_ends_with_its_lanes() {
         let (tx, rx) = crossbeam_channel::bounded::<u32>(1);
         let t = std::thread::spawn(move || {

@@ -71,9 +71,10 @@ struct Common {
     #[arg(long, value_name = "PATH")]
     emu: Option<PathBuf>,
     /// What is plugged into port N of every card, as nfp-emu --port takes it
-    /// (loop:P, udp:LOCAL@REMOTE, tap:IF, none). Without any --port, each
-    /// card's ports are cabled to each other in pairs, 0 with 1, 2 with 3 and
-    /// so on, whatever the board (nfp-emu --loop-pairs).
+    /// (loop:P, udp:LOCAL@REMOTE, tap:IF, pcap:FILE[,loop=K][,rate=PPS],
+    /// gen:[size=B][,count=N][,flows=F][,rate=PPS], none). Without any --port,
+    /// each card's ports are cabled to each other in pairs, 0 with 1, 2 with 3
+    /// and so on, whatever the board (nfp-emu --loop-pairs).
     #[arg(long = "port", value_name = "N=SPEC")]
     ports: Vec<String>,
     /// Record every port's traffic as pcap files in DIR/nfpK/ (card K).
