@@ -39,6 +39,20 @@ pub fn interpret<O: Observer + ?Sized>(
     budget: u64,
     obs: &mut O,
 ) -> Exit {
+    interpret_from(prog, t, prog.start, budget, obs)
+}
+
+/// As [`interpret`], starting at `pc` instead of the program's start, with
+/// no branch and no memory command pending: how another executor hands a
+/// run it started over to the interpreter (a side exit; `budget` is what
+/// is left of the packet's).
+pub fn interpret_from<O: Observer + ?Sized>(
+    prog: &Program,
+    t: &mut Thread<'_>,
+    pc: u16,
+    budget: u64,
+    obs: &mut O,
+) -> Exit {
     let mut m = Machine {
         ctx: &mut *t.ctx,
         lm: &mut *t.lm,
@@ -49,7 +63,7 @@ pub fn interpret<O: Observer + ?Sized>(
         npending: 0,
         steps: 0,
     };
-    let result = m.run(prog, budget);
+    let result = m.run(prog, pc, budget);
     Exit {
         steps: m.steps,
         result,
@@ -80,8 +94,8 @@ enum Flow {
 }
 
 impl<O: Observer + ?Sized> Machine<'_, '_, O> {
-    fn run(&mut self, prog: &Program, budget: u64) -> Result<u32, Fault> {
-        let mut pc = prog.start;
+    fn run(&mut self, prog: &Program, start: u16, budget: u64) -> Result<u32, Fault> {
+        let mut pc = start;
         // (instructions left before the branch happens, its target)
         let mut branch: Option<(u8, Option<u16>)> = None;
         loop {
