@@ -1,5 +1,6 @@
 //! Flow-processor executor throughput: packets per second on one thread
-//! (criterion), for the drop program, the packet-byte program, and the
+//! (criterion), on each executor (the interpreter, the translation), for
+//! the drop program, the packet-byte program, and the
 //! largest program of the differential corpus, against a baseline
 //! measured in the same run (copying the frame into the ME's CTM buffer,
 //! the work every packet costs before its program runs). After the
@@ -11,6 +12,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
 use nfp_emu::fp::exec::{ExecutorKind, NoEnv, Program, le_words};
+use nfp_emu::fp::jit::translate_now;
 use nfp_emu::fp::me::{DEFAULT_BUDGET, Me, MeStats};
 
 fn image(bytes: &[u8]) -> Program {
@@ -45,13 +47,13 @@ fn programs() -> Vec<(&'static str, Program, Vec<u8>)> {
     ]
 }
 
+/// The executors measured.
+const EXECUTORS: [ExecutorKind; 2] = [ExecutorKind::Interp, ExecutorKind::Jit];
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("fp");
     g.throughput(Throughput::Elements(1));
     let stats = MeStats::default();
-    // The interpreter, behind the executor seam as the flow processor
-    // runs it.
-    let mut me = Me::new(0, ExecutorKind::Interp.executor());
     let frame = vec![0u8; 64];
     let mut ctm = vec![0u8; 16 * 1024];
     g.bench_function("baseline_frame_copy", |b| {
@@ -60,26 +62,36 @@ fn bench(c: &mut Criterion) {
             black_box(&ctm);
         });
     });
-    for (name, prog, frame) in programs() {
-        let steps = me
-            .run(&prog, &frame, &NoEnv, DEFAULT_BUDGET, false, &stats)
-            .steps;
-        eprintln!(
-            "{name}: {} instructions in the image, {steps} executed per packet",
-            prog.len()
-        );
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                black_box(me.run(
-                    &prog,
-                    black_box(&frame),
-                    &NoEnv,
-                    DEFAULT_BUDGET,
-                    false,
-                    &stats,
-                ))
+    let programs = programs();
+    // Each executor behind the executor seam as the flow processor runs
+    // it; the translating one with its translation ready.
+    for exec in EXECUTORS {
+        let mut me = Me::new(0, exec.executor());
+        for (name, prog, frame) in &programs {
+            if exec == ExecutorKind::Jit {
+                let bytes = translate_now(prog).expect("translated");
+                eprintln!("{name}: {bytes} bytes of host code");
+            }
+            let steps = me
+                .run(prog, frame, &NoEnv, DEFAULT_BUDGET, false, &stats)
+                .steps;
+            eprintln!(
+                "{name}: {} instructions in the image, {steps} executed per packet",
+                prog.len()
+            );
+            g.bench_function(format!("{name}_{exec}"), |b| {
+                b.iter(|| {
+                    black_box(me.run(
+                        prog,
+                        black_box(frame),
+                        &NoEnv,
+                        DEFAULT_BUDGET,
+                        false,
+                        &stats,
+                    ))
+                });
             });
-        });
+        }
     }
     g.finish();
 }
@@ -104,10 +116,16 @@ fn main() {
         return;
     };
     println!("\nper packet, one thread (ratio = time / baseline_frame_copy time):");
-    for name in ["baseline_frame_copy", "drop", "byte", "largest_corpus"] {
-        if let Some(ns) = mean_ns(name) {
+    let mut names = vec!["baseline_frame_copy".to_owned()];
+    for exec in EXECUTORS {
+        for p in ["drop", "byte", "largest_corpus"] {
+            names.push(format!("{p}_{exec}"));
+        }
+    }
+    for name in names {
+        if let Some(ns) = mean_ns(&name) {
             println!(
-                "  {name:<20} {ns:>10.1} ns  {:>12.0} packets/s  x{:.1}",
+                "  {name:<26} {ns:>10.1} ns  {:>12.0} packets/s  x{:.1}",
                 1e9 / ns,
                 ns / base
             );

@@ -22,6 +22,7 @@
 mod emit;
 mod frame;
 mod mem;
+mod scan;
 mod translate;
 
 #[cfg(test)]
@@ -61,6 +62,9 @@ pub enum JitError {
         /// The limit (a multiple of the program's length).
         limit: usize,
     },
+    /// An earlier translation of the program was refused.
+    #[error("translation refused before")]
+    Refused,
 }
 
 impl From<cranelift_module::ModuleError> for JitError {
@@ -85,7 +89,7 @@ pub fn translate_now(prog: &Program) -> Result<usize, JitError> {
     if let Some(a) = prog.artefact().and_then(|a| a.downcast_ref::<Artefact>()) {
         return match a {
             Artefact::Code(t) => Ok(t.bytes),
-            Artefact::Refused => Err(JitError::TooLarge { limit: 0 }),
+            Artefact::Refused => Err(JitError::Refused),
         };
     }
     let t0 = Instant::now();

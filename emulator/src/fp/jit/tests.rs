@@ -626,3 +626,52 @@ fn packets_run_interpreted_until_the_translation_is_attached() {
         Some(Artefact::Code(_))
     ));
 }
+
+#[test]
+fn hostile_images_translate_to_bounded_code_or_not_at_all() {
+    // Images of the largest size the card loads, built to make the
+    // translation grow: every word a leader, branches whose defer slots
+    // are jump targets, commands pending across branches, random words.
+    let n = 4096usize;
+    let at = |i: usize| START + (i % n) as u16;
+    let mut r = Rng(0x0bad_5eed);
+    let images: [(&str, Vec<u64>); 4] = [
+        (
+            "every word a return address",
+            (0..n).map(|i| asm::immed(R::B(0), at(i + 1), 0, false, 0)).collect(),
+        ),
+        (
+            "defer slots are jump targets",
+            (0..n)
+                .map(|i| asm::br(br::BNE, at(i + 1 + i % 3), 3))
+                .collect(),
+        ),
+        (
+            "commands pending across branches",
+            (0..n)
+                .map(|i| match i % 3 {
+                    0 => asm::mem(cmd::ADD, 0, R::A(0), R::B(1), 0, 1, 2, false),
+                    1 => asm::br(br::BEQ, at(i + 7), 0),
+                    _ => asm::rtn(R::A(2), 0),
+                })
+                .collect(),
+        ),
+        (
+            "random words",
+            (0..n).map(|_| with_ecc(r.next() & NFP_INSN_MASK)).collect(),
+        ),
+    ];
+    for (what, words) in &images {
+        let prog = load(words);
+        match translate_now(&prog) {
+            Ok(bytes) => {
+                eprintln!("{what}: {bytes} bytes of host code, {} per word", bytes / n);
+                assert!(bytes <= 4096 * n, "{what}: {bytes} bytes");
+            }
+            Err(e) => eprintln!("{what}: refused: {e}"),
+        }
+        // Translated or not, it runs as the interpreter runs it.
+        let mut pair = Pair::new(&random_state(&mut r, n));
+        pair.run(&prog, 5000, &what);
+    }
+}

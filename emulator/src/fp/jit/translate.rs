@@ -40,8 +40,8 @@ use cranelift_module::{Linkage, Module, default_libcall_names};
 
 use super::JitError;
 use super::frame::{self, Frame, Translation, code};
+use super::scan::{Scan, scan};
 use crate::fp::exec::{Ctx, Program};
-use crate::fp::insn::{Insn, Opnd};
 
 /// Most instructions translated per program instruction (defer slots and
 /// pending state duplicate a few): a hostile image cannot make the
@@ -227,7 +227,13 @@ pub(super) fn translate(prog: &Program) -> Result<Translation, JitError> {
         Tr::build(prog, b, ptr, [sig_mem, sig_helper, sig_random])?;
     }
     let id = module.declare_function("nfp_prog", Linkage::Local, &ctx.func.signature)?;
+    // The host code, after register allocation, at trace level.
+    let listing = tracing::enabled!(target: "nfp_emu::fp::jit", tracing::Level::TRACE);
+    ctx.set_disasm(listing);
     module.define_function(id, &mut ctx)?;
+    if let Some(vcode) = ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
+        tracing::trace!(target: "nfp_emu::fp::jit", seq = prog.seq, "host code:\n{vcode}");
+    }
     let bytes = ctx
         .compiled_code()
         .map_or(0, |c| c.code_info().total_size as usize);
@@ -235,18 +241,6 @@ pub(super) fn translate(prog: &Program) -> Result<Translation, JitError> {
     module.finalize_definitions()?;
     let entry = module.get_finalized_function(id);
     Ok(Translation::new(module, entry, bytes))
-}
-
-/// The GPRs an operand names (and with `both`, the other bank's too).
-fn gprs_of(o: Opnd, both: bool, seen: &mut [[bool; 32]; 2]) {
-    if let Opnd::Gpr(b, n) = o {
-        let n = usize::from(n & 31);
-        seen[super::emit::bank(b)][n] = true;
-        if both {
-            seen[0][n] = true;
-            seen[1][n] = true;
-        }
-    }
 }
 
 impl<'p, 'b> Tr<'p, 'b> {
@@ -257,100 +251,11 @@ impl<'p, 'b> Tr<'p, 'b> {
         [sig_mem, sig_helper, sig_random]: [SigRef; 3],
     ) -> Result<(), JitError> {
         let len = prog.len();
-        let mut seen = [[false; 32]; 2];
-        let mut leader = vec![false; len];
-        let mut dyn_target = vec![false; len];
-        let idx = |pc: u16| {
-            pc.checked_sub(prog.start)
-                .map(usize::from)
-                .filter(|&i| i < len)
-        };
-        leader[0] = true;
-        for (i, insn) in prog.insns.iter().enumerate() {
-            let pc = prog.start.wrapping_add(i as u16);
-            match *insn {
-                Insn::Alu {
-                    dst, a, b, wr_both, ..
-                }
-                | Insn::AluShf {
-                    dst, a, b, wr_both, ..
-                } => {
-                    gprs_of(dst, wr_both, &mut seen);
-                    gprs_of(a, false, &mut seen);
-                    gprs_of(b, false, &mut seen);
-                }
-                Insn::Immed {
-                    dst,
-                    wr_both,
-                    value,
-                    width,
-                    inv,
-                    shift,
-                } => {
-                    gprs_of(dst, wr_both, &mut seen);
-                    if width == 0 {
-                        let r = (u64::from(value) << (8 * u32::from(shift))) as u32;
-                        let r = if inv { !r } else { r };
-                        if let Some(i) = idx((r & 0x3fff) as u16) {
-                            leader[i] = true;
-                            dyn_target[i] = true;
-                        }
-                    }
-                }
-                Insn::LdField {
-                    dst, src, wr_both, ..
-                } => {
-                    gprs_of(dst, wr_both, &mut seen);
-                    gprs_of(src, false, &mut seen);
-                }
-                Insn::LocalCsr { a, b, .. } | Insn::BrAlu { a, b, .. } => {
-                    gprs_of(a, false, &mut seen);
-                    gprs_of(b, false, &mut seen);
-                }
-                Insn::MulStep {
-                    a, b, dst, wr_both, ..
-                } => {
-                    gprs_of(dst, wr_both, &mut seen);
-                    gprs_of(a, false, &mut seen);
-                    gprs_of(b, false, &mut seen);
-                }
-                Insn::Cmd(c) => {
-                    gprs_of(c.a, false, &mut seen);
-                    gprs_of(c.b, false, &mut seen);
-                }
-                Insn::Br {
-                    cond,
-                    defer,
-                    target,
-                } => {
-                    if let Some(t) = idx(target) {
-                        leader[t] = true;
-                    }
-                    if cond != crate::fp::insn::BrCond::Always {
-                        if let Some(f) = idx(pc.wrapping_add(u16::from(defer) + 1)) {
-                            leader[f] = true;
-                        }
-                    }
-                }
-                Insn::BrBit {
-                    a,
-                    b,
-                    defer,
-                    target,
-                    ..
-                } => {
-                    gprs_of(a, false, &mut seen);
-                    gprs_of(b, false, &mut seen);
-                    if let Some(t) = idx(target) {
-                        leader[t] = true;
-                    }
-                    if let Some(f) = idx(pc.wrapping_add(u16::from(defer) + 1)) {
-                        leader[f] = true;
-                    }
-                }
-                Insn::Invalid => {}
-            }
-        }
+        let Scan {
+            gprs: seen,
+            leader,
+            dyn_target,
+        } = scan(prog);
         let mut nvar = 0u32;
         let mut var = |b: &mut FunctionBuilder<'_>, ty: Type| {
             let v = Variable::from_u32(nvar);
