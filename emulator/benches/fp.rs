@@ -32,6 +32,7 @@ use std::sync::Arc;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nfp_emu::fp::exec::{Executor, ExecutorKind, NoEnv, Program, le_words};
+use nfp_emu::fp::jit::translate_now;
 use nfp_emu::fp::me::{DEFAULT_BUDGET, Me, MeStats, Outcome};
 use nfp_emu::fp::timing::{Meter, ProgramProfile};
 
@@ -95,7 +96,16 @@ fn executors(cases: &[Case]) -> Vec<(&'static str, Arc<dyn Executor>)> {
         .map(|k| {
             let e = k.executor();
             for c in cases {
-                e.prepare(&c.prog);
+                if *k == ExecutorKind::Jit {
+                    // Translated before measuring (`prepare` would
+                    // translate on the executor's thread meanwhile).
+                    match translate_now(&c.prog) {
+                        Ok(bytes) => eprintln!("jit/{}: {bytes} bytes of host code", c.name),
+                        Err(err) => eprintln!("jit/{}: not translated: {err}", c.name),
+                    }
+                } else {
+                    e.prepare(&c.prog);
+                }
             }
             (k.name(), e)
         })
