@@ -235,7 +235,7 @@ fn frames(n: usize, seed: u64) -> Vec<Vec<u8>> {
             let mut f: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
             if len >= 14 {
                 let et: [u8; 2] = match r.next() % 6 {
-                    0 | 1 | 2 => [0x08, 0x00],
+                    0..=2 => [0x08, 0x00],
                     3 => [0x86, 0xdd],
                     4 => [0x81, 0x00],
                     _ => [0x08, 0x06],
@@ -541,7 +541,7 @@ fn random_state(r: &mut Rng, len: usize) -> State {
     for (i, g) in st.ctx.gpr.iter_mut().flatten().enumerate() {
         let x = r.next();
         *g = match (x + i as u64) % 5 {
-            0 => 0x8000_0000 | 5 << 16 | (x >> 8) as u32 % 512,
+            0 => 0x8000_0000 | 5 << 16 | ((x >> 8) as u32 % 512),
             1 => (EMEM as u32).wrapping_add((x >> 8) as u32 % 4096),
             2 => u32::from(START) + (x >> 8) as u32 % (len as u32 + 2),
             3 => (x >> 8) as u32 % 64,
