@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use nfp_emu::counters::{Counters, Filter, Snapshot};
 use nfp_emu::fp::FpConfig;
+use nfp_emu::fp::exec::ExecutorKind;
 use nfp_emu::nsp::board::{BoardConfig, BoardError};
 use nfp_emu::ports::{self, PortError, PortSpec};
 use nfp_emu::{Card, CardConfig};
@@ -89,6 +90,14 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = nfp_emu::fp::DEFAULT_MES as u16,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     fp_mes: u16,
+
+    /// How offloaded programs run: `jit` translates each program to host
+    /// code when it is loaded (its first packets run interpreted until
+    /// the translation is ready), `interp` interprets every instruction.
+    /// --trace-prog always interprets. The default is `interp` until every
+    /// boot scenario has run on the translated code.
+    #[arg(long, value_name = "EXEC", default_value_t = ExecutorKind::default())]
+    fp_exec: ExecutorKind,
 
     /// Trace every instruction an offloaded program executes, disassembled,
     /// with each packet's entry and verdict (tracing target
@@ -252,6 +261,7 @@ fn main() -> anyhow::Result<()> {
     let mut fp = FpConfig {
         mes: usize::from(args.fp_mes),
         trace: args.trace_prog,
+        exec: args.fp_exec,
         ..FpConfig::default()
     };
     if let Some(n) = args.fp_threads {

@@ -345,12 +345,20 @@ impl Datapath {
         }
     }
 
-    /// After a reconfig of `v`: register its program with the timing model
-    /// and write a newly loaded BPF image to the dump directory, raw and
+    /// After a reconfig of `v` (on the control thread): hand a newly
+    /// loaded BPF program to the flow processor's executor to prepare
+    /// (translate it; its packets run meanwhile), register it with the
+    /// timing model, and write it to the dump directory, raw and
     /// disassembled.
     pub fn note_bpf(&self, v: &VnicDp) {
+        let Some(p) = v.bpf() else {
+            return;
+        };
+        if let Some(fp) = self.fp.get() {
+            fp.prepare(&p);
+        }
         self.note_bpf_timing(v);
-        let (Some(dir), Some(p)) = (&self.bpf_dump, v.bpf()) else {
+        let Some(dir) = &self.bpf_dump else {
             return;
         };
         if self.last_dump.fetch_max(p.seq, Ordering::AcqRel) >= p.seq {

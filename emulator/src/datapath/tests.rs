@@ -209,3 +209,36 @@ fn overlays_at_the_end_of_the_address_space() {
     dp.overlay_read(u64::MAX - 0xff, &mut icr);
     assert_eq!(icr, [0]);
 }
+
+#[test]
+fn a_loaded_program_is_handed_to_the_executor_to_translate() {
+    let dp = Datapath::new(
+        256,
+        &[PortSpec::Loop(1), PortSpec::Loop(0)],
+        vec![0, 4],
+        None,
+        crate::fp::FpConfig {
+            threads: 1,
+            mes: 2,
+            exec: crate::fp::exec::ExecutorKind::Jit,
+            ..Default::default()
+        },
+        None,
+        crate::cpp::memmap::MemoryMap::default().map_region(),
+    )
+    .unwrap();
+    dp.start();
+    let v = offloaded(&dp, 0, &verdict(0x22));
+    let prog = v.bpf().unwrap();
+    assert!(prog.artefact().is_none(), "nothing translated before");
+    // What the control thread does after the reconfig that loaded it: it
+    // translates the program there (packets meanwhile run interpreted).
+    dp.note_bpf(&v);
+    assert!(prog.artefact().is_some(), "translation attached");
+    // Packets now run on the translation, with the same verdicts.
+    let f = tcp4(b"dropped by translated code", 1, 0x18);
+    dp.wire_tx(1, &f);
+    wait_for("the drop counted", || {
+        v.stats.get(stat::APP0_FRAMES + 2) == 1
+    });
+}

@@ -23,6 +23,7 @@ pub mod asm;
 pub mod disasm;
 pub mod exec;
 pub mod insn;
+pub mod jit;
 pub mod lane;
 pub mod me;
 pub mod timing;
@@ -43,6 +44,16 @@ pub use lane::Lane;
 use lane::{Batch, FREE_BATCHES, Handoff, INLINE_SHARDS, Inline, WORKER_BATCHES};
 use me::{Me, MeStats, Outcome};
 use timing::{Meter, Timing, WorkerProfiles};
+
+impl ExecutorKind {
+    /// An executor of this kind.
+    pub fn executor(self) -> Arc<dyn Executor> {
+        match self {
+            ExecutorKind::Jit => Arc::new(jit::Jit),
+            ExecutorKind::Interp => Arc::new(exec::Interpreter),
+        }
+    }
+}
 
 /// MEs of the model (the NFP-4000's flow-processing cores the firmware
 /// gives to the datapath).
@@ -535,12 +546,17 @@ mod tests {
     }
 
     #[test]
-    fn the_default_executor_is_the_interpreter_by_name() {
+    fn executors_by_name_the_interpreter_by_default() {
         assert_eq!(FpConfig::default().exec, ExecutorKind::Interp);
         assert_eq!("interp".parse(), Ok(ExecutorKind::Interp));
+        assert_eq!("jit".parse(), Ok(ExecutorKind::Jit));
         assert_eq!(ExecutorKind::Interp.executor().name(), "interp");
-        let e = "jit".parse::<ExecutorKind>().unwrap_err();
-        assert_eq!(e.to_string(), "unknown executor \"jit\" (known: interp)");
+        assert_eq!(ExecutorKind::Jit.executor().name(), "jit");
+        let e = "cranelift".parse::<ExecutorKind>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown executor \"cranelift\" (known: jit, interp)"
+        );
     }
 
     #[test]

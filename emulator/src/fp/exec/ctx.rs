@@ -69,9 +69,9 @@ pub struct Ctx {
     /// Its A operand (indirect shift amounts).
     pub prev_a: u32,
     /// A `local_csr_rd` value waiting for the next `immed`.
-    pub(super) csr_read: Option<u32>,
+    pub(crate) csr_read: Option<u32>,
     /// The multiplier's latched operands.
-    pub(super) mul: [u32; 2],
+    pub(crate) mul: [u32; 2],
     rnd: u32,
 }
 
@@ -186,7 +186,7 @@ impl Ctx {
     }
 
     /// The next value of `PseudoRandomNumber`.
-    pub(super) fn next_random(&mut self) -> u32 {
+    pub(crate) fn next_random(&mut self) -> u32 {
         let mut x = self.rnd;
         x ^= x << 13;
         x ^= x >> 17;

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use tracing::trace;
 
-use super::{Ctx, Env, Exit, Interpreter, LM_WORDS, Packet, Program};
+#[cfg(doc)]
+use super::Interpreter;
+use super::{Ctx, Env, Exit, LM_WORDS, Packet, Program};
 use crate::fp::disasm::Disasm;
 use crate::fp::insn::Insn;
 use crate::fp::insn::MemOp;
@@ -172,28 +174,28 @@ impl Observer for Tracer {
     }
 }
 
-/// The executors there are (`--fp-exec`).
+/// The executors there are (`--fp-exec`). An executor of a kind is made
+/// by `ExecutorKind::executor` (in `fp`, which sees every executor).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExecutorKind {
-    /// [`Interpreter`]: the reference.
+    /// `fp::jit::Jit`: each program translated to host code at load (the
+    /// interpreter runs its packets until the translation is ready). It
+    /// passes the differential suite against the interpreter; it becomes
+    /// the default once every boot scenario has run on it.
+    Jit,
+    /// [`Interpreter`]: the reference, and the default.
     #[default]
     Interp,
 }
 
 impl ExecutorKind {
     /// Every kind, for help texts.
-    pub const ALL: [ExecutorKind; 1] = [ExecutorKind::Interp];
-
-    /// An executor of this kind.
-    pub fn executor(self) -> Arc<dyn Executor> {
-        match self {
-            ExecutorKind::Interp => Arc::new(Interpreter),
-        }
-    }
+    pub const ALL: [ExecutorKind; 2] = [ExecutorKind::Jit, ExecutorKind::Interp];
 
     /// The name `--fp-exec` takes.
     pub fn name(self) -> &'static str {
         match self {
+            ExecutorKind::Jit => "jit",
             ExecutorKind::Interp => "interp",
         }
     }

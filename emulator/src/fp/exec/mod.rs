@@ -31,7 +31,7 @@ pub use env::{Env, NoEnv, Packet};
 pub use executor::{
     Executor, ExecutorKind, MemCmd, NoObserver, Observer, Thread, Tracer, UnknownExecutor,
 };
-pub use interp::{Interpreter, interpret};
+pub use interp::{Interpreter, interpret, interpret_from};
 pub use program::{Artefact, LoadError, Program, le_words};
 
 use super::disasm::Disasm;

@@ -57,6 +57,21 @@ pub fn interpret<O: Observer + ?Sized>(
     budget: u64,
     obs: &mut O,
 ) -> Exit {
+    interpret_from(prog, t, prog.start, budget, obs)
+}
+
+/// As [`interpret`], starting at `pc` instead of the program's start, with
+/// no branch and no memory command pending: how another executor hands a
+/// run it started over to the interpreter (a side exit; `budget` is what
+/// is left of the packet's). `pc` may be DONE or a helper's address, as a
+/// branch target may.
+pub fn interpret_from<O: Observer + ?Sized>(
+    prog: &Program,
+    t: &mut Thread<'_>,
+    pc: u16,
+    budget: u64,
+    obs: &mut O,
+) -> Exit {
     let mut m = Machine {
         ctx: &mut *t.ctx,
         lm: &mut *t.lm,
@@ -67,7 +82,7 @@ pub fn interpret<O: Observer + ?Sized>(
         npending: 0,
         steps: 0,
     };
-    let result = m.run(prog, budget);
+    let result = m.run(prog, pc, budget);
     Exit {
         steps: m.steps,
         result,
@@ -212,17 +227,21 @@ fn wf(f: &mut [u32; FILE_WORDS], d: Fd, v: u32) {
 }
 
 impl<O: Observer + ?Sized> Machine<'_, '_, O> {
-    fn run(&mut self, prog: &Program, budget: u64) -> Result<u32, Fault> {
+    fn run(&mut self, prog: &Program, from: u16, budget: u64) -> Result<u32, Fault> {
         let code = &prog.code;
-        // A CSR read left for this packet's first instruction: the general
-        // sequencer takes it.
-        let mut i = if code.all_slow || self.ctx.csr_read.is_some() {
-            match self.slow(prog, prog.start, budget)? {
-                Next::Done(r) => return Ok(r),
-                Next::At(i) => i,
-            }
+        // A CSR read left for the first instruction: the general sequencer
+        // takes it.
+        let next = if code.all_slow || self.ctx.csr_read.is_some() {
+            self.slow(prog, from, budget)?
+        } else if from == prog.start {
+            Next::At(0)
         } else {
-            0
+            // A side exit: an address in the program, DONE or a helper.
+            self.goto(prog, from, budget)?
+        };
+        let mut i = match next {
+            Next::Done(r) => return Ok(r),
+            Next::At(i) => i,
         };
         let ops = &*code.ops;
         let start = prog.start;
