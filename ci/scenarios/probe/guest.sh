@@ -33,8 +33,13 @@ devlink dev info | tee out/devlink-info.txt
 # Whether this kernel's driver reports the board part number at all (6.12:
 # nfp_devlink.c:163, DEVLINK_INFO_VERSION_GENERIC_BOARD_PART_NUMBER from
 # hwinfo "pn"; 6.1's nfp_devlink.c:154-159 has no such entry): its name is
-# in nfp.ko.
-if grep -q board.part_number "$(modinfo -n nfp)"; then echo yes; else echo no; fi >out/driver-reports-pn.txt
+# in nfp.ko (xz-compressed in an older image cache).
+python3 -c '
+import lzma, sys
+p = sys.argv[1]
+d = open(p, "rb").read()
+d = lzma.decompress(d) if p.endswith(".xz") else d
+print("yes" if b"board.part_number" in d else "no")' "$(modinfo -n nfp)" >out/driver-reports-pn.txt
 echo "== devlink port show"
 devlink port show | tee out/devlink-port.txt
 
