@@ -3,7 +3,8 @@
 # (tools/testing/selftests/net/bpf_offload.py) checks against netdevsim,
 # checked against the nfp card: replacing with and without -force, a
 # program bound to one netdev on another, XDP and tc offload exclusivity,
-# driver unload with a program and its map on the card. Each step writes
+# moving the netdev to another namespace with a program attached, driver
+# unload with a program and its map on the card. Each step writes
 # "NAME STATUS" to out/results.txt; the check holds the expectations.
 # shellcheck source-path=SCRIPTDIR source=../../lib/guest/net.sh
 . lib/guest/net.sh
@@ -39,6 +40,21 @@ r bound-attach-same-card bpftool net attach xdpoffload pinned /sys/fs/bpf/p dev 
 r bound-attach-veth bpftool net attach xdpoffload pinned /sys/fs/bpf/p dev ve0
 bpftool net detach xdpoffload dev "$B"
 rm -f /sys/fs/bpf/p
+# The netdev moved to another namespace with its program and map on the
+# card: the program stays attached and bound; bpftool in the old namespace
+# reports the device by ifindex and namespace only, in the new one by name.
+ip netns add other
+r ns-load xdp "$A" map_count
+r ns-move ip link set dev "$A" netns other
+bpftool prog show >out/ns-progs-old.txt 2>&1
+bpftool map show >out/ns-maps-old.txt 2>&1
+ip netns exec other bpftool prog show >out/ns-progs-new.txt 2>&1
+ip netns exec other ip link show dev "$A" >out/ns-link-new.txt 2>&1
+r ns-back ip -n other link set dev "$A" netns 1
+ip link show dev "$A" >out/ns-link-back.txt 2>&1
+r ns-unload ip link set dev "$A" xdpoffload off
+ip link set "$A" up
+ip netns del other
 # Driver unload with a program and its map on the card.
 r map-load xdp "$A" map_count
 bpftool map show >out/maps-before-unload.txt

@@ -30,6 +30,16 @@ while read -r dev; do
 done <out/netdevs.txt
 echo "== devlink dev info"
 devlink dev info | tee out/devlink-info.txt
+# Whether this kernel's driver reports the board part number at all (6.12:
+# nfp_devlink.c:163, DEVLINK_INFO_VERSION_GENERIC_BOARD_PART_NUMBER from
+# hwinfo "pn"; 6.1's nfp_devlink.c:154-159 has no such entry): its name is
+# in nfp.ko (xz-compressed in an older image cache).
+python3 -c '
+import lzma, sys
+p = sys.argv[1]
+d = open(p, "rb").read()
+d = lzma.decompress(d) if p.endswith(".xz") else d
+print("yes" if b"board.part_number" in d else "no")' "$(modinfo -n nfp)" >out/driver-reports-pn.txt
 echo "== devlink port show"
 devlink port show | tee out/devlink-port.txt
 

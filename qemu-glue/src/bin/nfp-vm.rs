@@ -67,6 +67,11 @@ struct Common {
     /// Image cache directory [default: $NFP_EMU_CACHE, else ~/.cache/nfp-emu].
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
+    /// Guest kernel variant built by `images/build --kernel NAME` (trixie,
+    /// bookworm, trixie-backports) [default: $NFP_EMU_KERNEL, else trixie,
+    /// the default guest].
+    #[arg(long, value_name = "NAME")]
+    kernel: Option<String>,
     /// The nfp-emu binary [default: next to nfp-vm].
     #[arg(long, value_name = "PATH")]
     emu: Option<PathBuf>,
@@ -145,7 +150,7 @@ fn spec(
         ]);
     }
     Ok(VmSpec {
-        images: Images::new(c.cache),
+        images: Images::new(c.cache).with_kernel(c.kernel)?,
         mode,
         share: share.map(|s| s.canonicalize().unwrap_or(s)),
         timeout: timeout.map(Duration::from_secs),
