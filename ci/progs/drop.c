@@ -1,4 +1,4 @@
-// The Getting Started Guide's drop.c (seeds/000, "Offloading a basic eBPF
+// The drop.c of Netronome's eBPF Offload Getting Started Guide ("Offloading a basic eBPF
 // program"): every packet is dropped. One change: the guide loads the
 // function from section .text (`ip ... obj drop.o sec .text`), which
 // iproute2 built with libbpf >= 1.0 (Debian trixie) no longer accepts as a

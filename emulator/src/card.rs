@@ -26,7 +26,7 @@ use crate::pcie::{
 };
 use crate::ports::{PortError, PortSpec};
 
-/// Assembly of the default board: Agilio CX 2x25GbE (probe.md §4.2), the
+/// Assembly of the default board: Agilio CX 2x25GbE (docs/nsp.md#hwinfo), the
 /// board the firmware crate builds images for.
 pub use nfp_firmware::image::AGILIO_CX_PARTNO;
 
@@ -55,7 +55,7 @@ pub struct CardConfig {
 
 impl Default for CardConfig {
     fn default() -> Self {
-        // probe.md §1.3 example serial [choice].
+        // docs/pcie.md#configuration-space example serial [choice].
         Self {
             serial: [0x00, 0x15, 0x4d, 0x00, 0x00, 0x01],
             board: BoardConfig::default(),
@@ -206,7 +206,7 @@ impl Card {
     }
 
     /// Config-space read; 0x400.. aliases the expansion-BAR registers
-    /// (probe.md §1.4).
+    /// (docs/pcie.md#expansion-bar-registers-in-config-space).
     pub fn config_read(&self, offset: u64, buf: &mut [u8]) {
         if let Some(addr) = PcieLocal::config_alias(offset) {
             self.chip.lock().pcie.read(addr, buf);
@@ -320,7 +320,8 @@ mod tests {
             let len = [1usize, 2, 4, 8][(r & 3) as usize];
             let v = next().to_le_bytes();
             let (bar, off) = match (r >> 2) % 6 {
-                // expansion BAR CSRs in BAR0 (probe.md §1.4) and around
+                // expansion BAR CSRs in BAR0 (docs/pcie.md#expansion-bar-registers-in-config-space)
+                // and around
                 0 => (0, 0x30000 + (r >> 8) % 0x200),
                 // the config-space alias of the same CSRs
                 1 => {

@@ -5,7 +5,7 @@
 //! Linux driver where the firmware's objects are.  This crate reads and
 //! writes that format ([`nffw`]), decodes and encodes the runtime symbol
 //! table ([`rtsym`]) and the MIP ([`mip`]), and builds the open images the
-//! project ships ([`image`]; see DESIGN.md, "Firmware").
+//! project ships ([`image`]; see docs/firmware.md).
 
 pub mod check;
 pub mod image;

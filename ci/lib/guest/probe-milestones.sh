@@ -1,6 +1,6 @@
 # shellcheck shell=dash
 # Sourced in the guest: report how far the nfp probe got, from dmesg, using
-# the milestones of spec/probe.md §11. Writes out/milestone.txt.
+# the milestones of docs/README.md#the-drivers-probe-step-by-step. Writes out/milestone.txt.
 #   probe_milestones DMESG_FILE
 probe_milestones() {
   local dmesg=$1 reached=none next='' m name pattern why

@@ -1,6 +1,6 @@
 # shellcheck shell=dash
 # The guest sees the emulated NFP-4000 PF and the nfp driver probes it.
-# Reports how far the probe got (milestones of spec/probe.md §11).
+# Reports how far the probe got (milestones of docs/README.md#the-drivers-probe-step-by-step).
 # shellcheck source-path=SCRIPTDIR source=../../lib/guest/probe-milestones.sh
 . lib/guest/probe-milestones.sh
 mkdir -p out

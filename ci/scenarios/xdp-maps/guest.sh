@@ -1,5 +1,6 @@
 # shellcheck shell=dash
-# Offloaded BPF maps (bpf.md §6, §8): programs on port 0 (netdev A, netns a)
+# Offloaded BPF maps (docs/maps.md, docs/maps.md#perf-events): programs on port 0 (netdev A, netns
+# a)
 # use maps that live on the card; the host reads and writes them with
 # bpftool over the control vNIC; port 1 (B, netns b) sends the traffic.
 # After sending, the script waits for the card's verdict counters to account

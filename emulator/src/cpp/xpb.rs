@@ -11,7 +11,7 @@ pub const NFP_PL_DEVICE_ID_NFP4000: u32 = 0x4001_0010;
 /// one per CPP target (nfpcore/nfp_cppcore.c:1229-1239).
 pub const NFP_IMB_TGTADDRESSMODECFG: u64 = 0x000a_0000;
 /// IMB entry for the MU target: mode 0, addr40 = 1, so the island goes into
-/// address bits 37:32 and `mu_locality_lsb` is 38 (probe.md §2.9).
+/// address bits 37:32 and `mu_locality_lsb` is 38 (docs/cpp.md#imb-table-and-island-translation).
 pub const IMB_MU_MODE0_ADDR40: u32 = 0x0000_1000;
 
 /// The XPB registers the card implements.

@@ -1,5 +1,5 @@
 //! The firmware's native helper subroutines an offloaded program calls
-//! (bpf.md §5.7): map lookup/update/delete and perf_event_output, at the
+//! (docs/bpf-offload.md#helpers): map lookup/update/delete and perf_event_output, at the
 //! ustore addresses the capabilities announce, and EMEM access to map
 //! values. What the program's context, LM and packet hold is read as the
 //! calling convention says; results go to R0 in both banks; GPRs 12..22
@@ -70,7 +70,7 @@ fn set_r0(ctx: &mut Ctx, v: u64) {
 }
 
 /// A 40-bit EMEM address in the split form programs hold it in: low word
-/// = bits 31..0, high word = bits 39..32 in bits 31..24 (bpf.md §5.4).
+/// = bits 31..0, high word = bits 39..32 in bits 31..24 (docs/me-isa.md#memory-commands).
 fn split_addr(addr: u64) -> u64 {
     (addr >> 32 & 0xff) << 56 | (addr & 0xffff_ffff)
 }
@@ -119,7 +119,7 @@ pub fn map_helper(maps: &MapStore, id: u32, ctx: &mut Ctx, lm: &[u32; LM_WORDS])
 impl FirmwareEnv {
     /// `bpf_perf_event_output`: R2 perf map id, R3 flags (bits 51..32:
     /// packet bytes to append), R4 data (of the type in A1), R5 size
-    /// (jit.c:1778-1801, bpf.md §8). The event goes to the host on the
+    /// (jit.c:1778-1801, docs/maps.md#perf-events). The event goes to the host on the
     /// control vNIC.
     fn perf_event(&self, ctx: &mut Ctx, lm: &[u32; LM_WORDS], pkt: &Packet) {
         let map_id = reg64(ctx, 4);

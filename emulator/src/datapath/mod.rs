@@ -255,7 +255,8 @@ impl Datapath {
         let cfg = v.config();
         if let (Some(prog), Some(fp)) = (v.offload(&cfg), self.fp.get()) {
             // The vNIC counts every frame it receives, whatever the program
-            // then does with it (seeds/000, "Stat Watch": dev_rx_pkts).
+            // then does with it (Netronome's eBPF Offload Getting Started Guide, "Stat Watch":
+            // dev_rx_pkts).
             v.stats.count_frame(frame, true);
             let mut buf = self.pool.get();
             buf.extend_from_slice(frame);
@@ -291,7 +292,8 @@ impl Datapath {
     }
 
     /// The flow processor finished a packet: count it under the BPF
-    /// counter the program chose (bpf.md §7) and carry out its verdict.
+    /// counter the program chose (docs/bpf-offload.md#exit-result-word-verdicts-and-counters) and
+    /// carry out its verdict.
     fn fp_done(&self, job: Job, out: &Outcome, ctm: &[u8]) {
         let v = &job.tag.vnic;
         let count = &mut |w, n| v.stats.add(w, n);

@@ -255,7 +255,7 @@ impl BrCond {
     }
 }
 
-/// A CPP memory command (bpf.md §4.4.10).
+/// A CPP memory command (docs/me-isa.md#memory-commands).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cmd {
     /// TGT_CMD field (target and action).

@@ -1,5 +1,7 @@
 //! One microengine in 4-context mode and the firmware glue around a BPF
-//! program (bpf.md §5.3, §5.5; the open firmware's ebpf.uc): the packet
+//! program (docs/bpf-offload.md#the-programs-environment,
+//! docs/bpf-offload.md#exit-result-word-verdicts-and-counters; the open firmware's ebpf.uc): the
+//! packet
 //! vector and stack in local memory, the packet in CTM, entry at the start
 //! address, and the decode of the result word at DONE.
 
@@ -25,7 +27,7 @@ pub const PV_BASE: u32 = STACK_BYTES * CONTEXTS as u32;
 /// Bytes of packet vector per context.
 pub const PV_BYTES: u32 = 64;
 /// Where packet data starts in the CTM buffer: headroom for
-/// `bpf_xdp_adjust_head` (bpf.md §3.3: 128 - 84 = off_min 44).
+/// `bpf_xdp_adjust_head` (docs/bpf-offload.md#capabilities: 128 - 84 = off_min 44).
 pub const PKT_DATA_OFF: u32 = 128;
 /// PV word 0 bits 13..0: packet length (pv.uc:62-204).
 pub const PV_LEN_MASK: u32 = 0x3fff;
@@ -46,7 +48,7 @@ pub const DEFAULT_BUDGET: u64 = 1 << 20;
 
 /// Where a packet's data is in the CTM buffer, as the packet vector at LM
 /// byte address `pv` says: word 0 bits 13..0 the length, word 2 bits 15..0
-/// the offset (bpf.md §5.3).
+/// the offset (docs/bpf-offload.md#the-programs-environment).
 pub fn pv_data(lm: &[u32; LM_WORDS], pv: u32) -> Range<usize> {
     let w = (pv >> 2) as usize;
     let len = (lm[w & (LM_WORDS - 1)] & PV_LEN_MASK) as usize;
@@ -354,7 +356,7 @@ impl Me {
         let lm = &mut *self.lm;
         lm[pvw..pvw + (PV_BYTES / 4) as usize].fill(0);
         // word 0: packet number and length; word 2: the CTM packet
-        // address of the data (bpf.md §5.3).
+        // address of the data (docs/bpf-offload.md#the-programs-environment).
         lm[pvw] = u32::from(num) << 16 | len as u32;
         lm[pvw + 2] = 0x8000_0000 | u32::from(num) << 16 | PKT_DATA_OFF;
         let ctx = &mut self.ctx[c];

@@ -1,5 +1,5 @@
 //! The flow processor: microengines (MEs) running the microcode the
-//! driver's BPF JIT emits (bpf.md §4-5), mapped onto a pool of host worker
+//! driver's BPF JIT emits (docs/me-isa.md, docs/bpf-offload.md), mapped onto a pool of host worker
 //! threads.
 //!
 //! The card's MEs ([`me::Me`], 4 contexts each) are divided among the

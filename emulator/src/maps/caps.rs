@@ -1,5 +1,5 @@
 //! The firmware's BPF capabilities: the TLV list in the run-time symbol
-//! `_abi_bpf_capabilities` (bpf.md §3; bpf/fw.h:19-52, parsed by the
+//! `_abi_bpf_capabilities` (docs/bpf-offload.md#capabilities; bpf/fw.h:19-52, parsed by the
 //! driver in bpf/main.c:205-421). The emulator reads the same blob the
 //! driver reads, so the loaded image decides what the card offers.
 

@@ -1,6 +1,6 @@
 //! The control-message (CCM) channel of the BPF app: map requests the
 //! driver sends on the control vNIC and the firmware's replies
-//! (bpf.md §6.3-6.5; ccm.h:16-47, bpf/fw.h:73-124, bpf/cmsg.c). All fields
+//! (docs/maps.md#messages; ccm.h:16-47, bpf/fw.h:73-124, bpf/cmsg.c). All fields
 //! after the 4-byte header are big-endian.
 
 use tracing::debug;
@@ -207,7 +207,7 @@ impl MapStore {
     }
 }
 
-/// A `BPF_EVENT` message (bpf.md §8; bpf/fw.h:117-124) carrying `pkt`
+/// A `BPF_EVENT` message (docs/maps.md#perf-events; bpf/fw.h:117-124) carrying `pkt`
 /// (packet bytes, padded to 4) and `data`, into `out`.
 pub fn bpf_event(out: &mut Vec<u8>, cpu_id: u32, map_id: u64, pkt: &[u8], data: &[u8]) {
     out.clear();

@@ -1,4 +1,4 @@
-//! Device-resident BPF maps (bpf.md §6): tables the driver creates and
+//! Device-resident BPF maps (docs/maps.md): tables the driver creates and
 //! reads/writes with control messages over the control vNIC ([`ccm`]),
 //! and that offloaded programs reach through the firmware's helpers
 //! (lookup/update/delete) and through 40-bit EMEM pointers to their values
@@ -380,7 +380,7 @@ impl MapStore {
         })
     }
 
-    /// EMEM atomic add (big-endian words, bpf.md §4.4.10); false if the
+    /// EMEM atomic add (big-endian words, docs/me-isa.md#memory-commands); false if the
     /// word is not a map value's.
     pub fn emem_add(&self, addr: u64, v: u64, wide: bool) -> bool {
         self.with_dir(|d| {

@@ -143,7 +143,7 @@ impl Table {
 
     /// Atomically add `v` to the big-endian 32-bit word at region offset
     /// `off` (or, `wide`, to the 64-bit value whose big-endian low word is
-    /// at `off` and high word at `off + 4`: bpf.md §4.4.10); false if the
+    /// at `off` and high word at `off + 4`: docs/me-isa.md#memory-commands); false if the
     /// word is unaligned or outside the region.
     pub fn add(&self, off: u64, v: u64, wide: bool) -> bool {
         let len = if wide { 8 } else { 4 };

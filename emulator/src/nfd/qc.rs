@@ -1,6 +1,6 @@
 //! The PCIe queue controller (QCP): 256 queues of free-running 18-bit read
 //! and write pointers at CPP target 0, 0x80000 + 0x800 * q (nfp_net.h:835-910,
-//! nfpcore/nfp_dev.c:33,40; probe.md §8.7).
+//! nfpcore/nfp_dev.c:33,40; docs/nfd.md#queue-controller).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -158,7 +158,7 @@ impl QueueController {
         }
     }
 
-    /// Zero both pointers (ring enable/disable, probe.md §8.7).
+    /// Zero both pointers (ring enable/disable, docs/nfd.md#queue-controller).
     pub fn reset_queue(&self, q: u16) {
         if let (Some(r), Some(w)) = (self.rptr.get(usize::from(q)), self.wptr.get(usize::from(q))) {
             r.store(0, Ordering::Release);

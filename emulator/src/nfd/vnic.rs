@@ -23,9 +23,9 @@ pub use super::ctrl::NFP_NET_CFG_BAR_SZ;
 pub const NFD_RING_LOG2_MAX: u8 = 18;
 
 /// VERSION 0.0.5.0: NFD3 datapath, class 0 (generic), ABI 5 [choice,
-/// probe.md §8.2].
+/// docs/nfd.md#version].
 pub const NFD_CFG_VERSION: u32 = 0x0000_0500;
-/// MTU limit of the firmware (probe.md §8.8).
+/// MTU limit of the firmware (docs/nfd.md#control-bar-layout).
 pub const NFD_MAX_MTU: u32 = 9216;
 /// MTU the firmware publishes before the driver sets one.
 pub const NFD_DEFAULT_MTU: u32 = 1500;
@@ -33,10 +33,11 @@ pub const NFD_DEFAULT_MTU: u32 = 1500;
 pub const NFD_MAX_DATA_RINGS: u32 = 8;
 /// Queue-controller plan: a data vNIC k uses TX queues 32k + 4i, its
 /// config queue 32k + 1 and freelists 32k + 2 + 4i; the control vNIC sits
-/// after the last data vNIC (probe.md §8.7).
+/// after the last data vNIC (docs/nfd.md#queue-controller).
 pub const NFD_QUEUES_PER_VNIC: u32 = 32;
 
-// BPF offload parameters of the firmware (bpf.md §2.6, §3.3).
+// BPF offload parameters of the firmware (docs/bpf-offload.md#the-bpf-block-of-the-vnic-bar,
+// docs/bpf-offload.md#capabilities).
 /// `NFP_NET_BPF_CAP_RELO`: programs can be replaced live.
 pub const NFD_BPF_CAP_RELO: u8 = 1;
 /// Code-store address of the first program instruction.
@@ -307,7 +308,7 @@ impl Vnic {
     /// `UPDATE_BPF`: DMA the program image the driver placed at
     /// `NFP_NET_CFG_BPF_ADDR` (`NFP_NET_CFG_BPF_SIZE` little-endian
     /// words), check and decode it, and install it in the code store
-    /// (bpf.md §2.3-2.4). The driver frees the image as soon as the
+    /// (docs/bpf-offload.md#load-path). The driver frees the image as soon as the
     /// reconfig is acknowledged, so it is copied now.
     fn load_bpf(&self, mu: &Mu, host: &Host) -> Result<Program, ReconfigError> {
         if self.params.bpf_abi.is_none() {

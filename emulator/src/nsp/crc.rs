@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn driver_self_test_vectors() {
-        // nfpcore/nfp_hwinfo.c:46 and probe.md §3.1.
+        // nfpcore/nfp_hwinfo.c:46 and docs/nsp.md#resource-table.
         assert_eq!(crc32_posix(b""), 0xffff_ffff);
         assert_eq!(crc32_posix(b"a"), 0x48c2_79fe);
         // `printf 123456789 | cksum` = 930766865.

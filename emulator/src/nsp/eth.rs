@@ -1,5 +1,5 @@
 //! The NSP's port table (ETH_RESCAN / ETH_CONTROL), 48 entries of 32 bytes
-//! (nfpcore/nfp_nsp_eth.c:19-87; probe.md §5.6).
+//! (nfpcore/nfp_nsp_eth.c:19-87; docs/nsp.md#eth-table).
 
 /// `NSP_ETH_MAX_COUNT` (nfp_nsp_eth.c:19-20): 2 NBIs x 24 ports.
 pub const NSP_ETH_MAX_COUNT: usize = 48;
@@ -238,7 +238,7 @@ pub enum EthControlError {
 
 impl EthTable {
     /// Agilio CX with `n` SFP28 ports at table positions 0 and 4 (MAC lanes
-    /// 0-3 and 4-7), labelled 0.. (probe.md §5.6).
+    /// 0-3 and 4-7), labelled 0.. (docs/nsp.md#eth-table).
     pub fn agilio_cx(macs: &[[u8; 6]]) -> Self {
         Self {
             ports: macs

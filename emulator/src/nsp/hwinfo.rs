@@ -1,5 +1,5 @@
-//! hwinfo: the board's key/value database (nfpcore/nfp_hwinfo.c; probe.md
-//! §4). Only version 2 is accepted: a 16-byte header, packed
+//! hwinfo: the board's key/value database (nfpcore/nfp_hwinfo.c;
+//! docs/nsp.md#hwinfo). Only version 2 is accepted: a 16-byte header, packed
 //! `key\0value\0` pairs, an extra `\0`, then a CRC over everything before it.
 
 use super::crc::crc32_posix;
@@ -90,7 +90,7 @@ mod tests {
             ("board.state", "15"),
         ]);
         let t = build(&pairs, 0x2000).unwrap();
-        // Same header as spec/tools/nfp_blobs.py build_hwinfo() for these
+        // Same header as the layout in docs/nsp.md#hwinfo for these
         // pairs: 00024948 9c000000 00200000 00000000 (size 0x9c with CRC).
         assert_eq!(
             &t[0..16],

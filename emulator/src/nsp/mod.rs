@@ -1,6 +1,6 @@
 //! The NFP Service Processor as the host sees it: the resource table,
 //! hwinfo, the `nfp.nffw` firmware-info block and the NSP command mailbox
-//! (nfpcore/nfp_nsp.c; probe.md §3-§6). Commands run synchronously when the
+//! (nfpcore/nfp_nsp.c; docs/nsp.md, docs/firmware.md). Commands run synchronously when the
 //! driver sets START, so every command is answered before its MMIO write
 //! completes.
 

@@ -1,5 +1,5 @@
 //! The resource table the service processor keeps in MU memory
-//! (nfpcore/nfp_resource.c; probe.md §3): 128 entries of 32 bytes at
+//! (nfpcore/nfp_resource.c; docs/nsp.md#resource-table): 128 entries of 32 bytes at
 //! `0x81_0000_0000`, each a mutex {lock, key} plus a named region.
 
 use super::crc::crc32_posix;
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn keys_match_the_driver() {
-        // probe.md §3.1 table.
+        // docs/nsp.md#resource-table table.
         assert_eq!(resource_key("nfp.sp"), 0xdf97_c080);
         assert_eq!(resource_key("nfp.info"), 0xd428_ea95);
         assert_eq!(resource_key("nfp.nffw"), 0x4c38_81ca);

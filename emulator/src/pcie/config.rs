@@ -80,7 +80,7 @@ pub const PCI_EXT_CAP_ID_DSN: u16 = 0x0003;
 pub const PCI_EXT_CAP_ID_SRIOV: u16 = 0x0010;
 
 /// Capability placement of a real NFP-4000: PM@0x80, MSI-X@0xb0, PCIe v2@0xc0
-/// [external: lspci of a real card, probe.md §1.3]; DSN is the first
+/// [external: lspci of a real card, docs/pcie.md#configuration-space]; DSN is the first
 /// extended capability.
 pub const CAP_PM_OFFSET: usize = 0x80;
 /// Offset of the capability MSIX in config space [choice].
@@ -240,7 +240,7 @@ impl ConfigSpace {
         cs.w1c16(PCI_STATUS, PCI_STATUS_ERRORS);
         cs.wmask[PCI_CACHE_LINE_SIZE] = 0xff;
         cs.wmask[PCI_INTERRUPT_LINE] = 0xff;
-        // No INTx: the driver only uses MSI-X (probe.md §1.3).
+        // No INTx: the driver only uses MSI-X (docs/pcie.md#configuration-space).
         cs.data[PCI_INTERRUPT_PIN] = 0;
         // No expansion ROM: PCI_ROM_ADDRESS stays read-only zero.
 

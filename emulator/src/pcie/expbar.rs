@@ -1,7 +1,7 @@
 //! PCIe-to-CPP expansion BARs: BAR0, BAR2 and BAR4 are each cut into 8
 //! slices (24 in all); each slice is a window onto the CPP bus whose target,
 //! action, token and base address come from its 32-bit config word
-//! (nfpcore/nfp6000_pcie.c:76-89, 193-286; probe.md §1.2, §2.2).
+//! (nfpcore/nfp6000_pcie.c:76-89, 193-286; docs/pcie.md#bars, docs/cpp.md#the-config-word).
 
 use crate::cpp::{CppId, NFP_CPP_ACTION_RW};
 
@@ -175,7 +175,8 @@ mod tests {
     #[test]
     fn bulk_windows_in_every_bar() {
         let mut e = ExpansionBars::default();
-        // BAR4.0 (index 16, 2 MiB): XPB window for the model register (probe.md §2.6).
+        // BAR4.0 (index 16, 2 MiB): XPB window for the model register
+        // (docs/cpp.md#how-the-driver-uses-windows).
         let cfg = compute_bar(
             21,
             NFP_CPP_TARGET_ISLAND_XPB,
@@ -230,7 +231,7 @@ mod tests {
     #[test]
     fn fixed_windows_carry_the_action() {
         let mut e = ExpansionBars::default();
-        // The resource-table mutex windows of probe.md §2.6.
+        // The resource-table mutex windows of docs/cpp.md#how-the-driver-uses-windows.
         let cfg = compute_bar(
             24,
             NFP_CPP_TARGET_MU,

@@ -1,6 +1,6 @@
 //! The PCIe island's own CPP space (target 0), which BAR0.0 maps directly:
 //! SRAM (explicit-transaction data buffers), the expansion-BAR config words
-//! and the explicit-transaction CSRs (probe.md §2.3). The queue controller
+//! and the explicit-transaction CSRs (docs/cpp.md#target-0-the-pcie-island). The queue controller
 //! at 0x80000 is in [`crate::nfd::qc`].
 
 use super::expbar::{ExpansionBars, NFP_PCIE_EXPBARS};
@@ -19,7 +19,8 @@ pub const NFP_PCIE_BAR_EXPLICIT: u64 = 0x80;
 /// Explicit transaction groups (nfp6000_pcie.c:1000-1020).
 pub const NFP_PCIE_EXPLICIT_GROUPS: usize = 4;
 /// `pcie_cfg_expbar_offset` (nfpcore/nfp_dev.c:38): config-space alias of
-/// the BAR config block, used before BAR0.0 is mapped (probe.md §1.4).
+/// the BAR config block, used before BAR0.0 is mapped
+/// (docs/pcie.md#expansion-bar-registers-in-config-space).
 pub const NFP_PCIE_CFG_EXPBAR_OFFSET: u64 = 0x400;
 /// Size of the aliased block: 24 expansion BARs then the explicit CSRs.
 pub const NFP_PCIE_CFG_EXPBAR_SIZE: u64 = NFP_PCIE_BAR_EXPLICIT + 0x100;
@@ -172,7 +173,8 @@ impl PcieLocal {
         (w < 3).then_some(((e / 0x40) as usize, ((e % 0x40) / 0x10) as usize, w))
     }
 
-    /// Config-space alias at 0x400.. (probe.md §1.4): `Some` if `offset` is
+    /// Config-space alias at 0x400.. (docs/pcie.md#expansion-bar-registers-in-config-space): `Some`
+    /// if `offset` is
     /// in the aliased block.
     pub fn config_alias(offset: u64) -> Option<u64> {
         let rel = offset.checked_sub(NFP_PCIE_CFG_EXPBAR_OFFSET)?;

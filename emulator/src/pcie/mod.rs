@@ -2,7 +2,7 @@
 //!
 //! Constants are named as the Linux `nfp` driver and `pci_regs.h` name them;
 //! the comment beside each cites where the value comes from
-//! (`../shared/spec/probe.md` §1 gives the full reading).
+//! (docs/pcie.md gives the full reading).
 
 pub mod config;
 pub mod expbar;
@@ -42,7 +42,7 @@ pub struct BarDef {
 
 /// The three BARs `enable_bars()` slices into 8 expansion windows each
 /// (nfpcore/nfp6000_pcie.c:535-708): 128/64/16 MiB, 64-bit prefetchable,
-/// like a real NFP-4000 (probe.md §1.2). BAR0 must have 16 MiB slices for the
+/// like a real NFP-4000 (docs/pcie.md#bars). BAR0 must have 16 MiB slices for the
 /// FIXED windows that MU atomics (and so every NFP mutex) need.
 pub const NFP_BARS: [BarDef; 3] = [
     BarDef {
@@ -68,14 +68,14 @@ pub const NFP_BARS: [BarDef; 3] = [
 /// Number of expansion-BAR slices per BAR (nfpcore/nfp6000_pcie.c:179-188).
 pub const NFP_PCIE_SLICES_PER_BAR: u64 = 8;
 
-/// MSI-X vectors, as on the real card (probe.md §1.5).
+/// MSI-X vectors, as on the real card (docs/pcie.md#msi-x).
 pub const NFP_MSIX_VECTORS: u16 = 256;
-/// MSI-X table: BAR0 offset 0, in the fixed BAR0.0 slice (probe.md §1.5).
+/// MSI-X table: BAR0 offset 0, in the fixed BAR0.0 slice (docs/pcie.md#msi-x).
 pub const NFP_MSIX_TABLE_BAR: u8 = 0;
 /// MSI-X table offset in BAR0 (table BIR 0).
 pub const NFP_MSIX_TABLE_OFFSET: u32 = 0;
 /// MSI-X PBA: BAR0 offset 0x01100190, in the fixed BAR0.1 (XPB) slice
-/// (probe.md §1.5, [external: lspci of a real card]).
+/// (docs/pcie.md#msi-x, [external: lspci of a real card]).
 pub const NFP_MSIX_PBA_BAR: u8 = 0;
 /// MSI-X PBA offset in BAR0.
 pub const NFP_MSIX_PBA_OFFSET: u32 = 0x0110_0190;
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn dsn_layout_matches_driver_reading() {
-        // probe.md §1.3 example: SN 00:15:4d:00:00:01, Ifc 0x10ff.
+        // docs/pcie.md#configuration-space example: SN 00:15:4d:00:00:01, Ifc 0x10ff.
         let dsn = device_serial_number(
             [0x00, 0x15, 0x4d, 0x00, 0x00, 0x01],
             NFP_CPP_INTERFACE_PCIE0,

@@ -1,8 +1,8 @@
 //! NFP-6xxx (ME 2.8) microcode disassembler whose text is byte-for-byte
 //! what binutils 2.40 prints (opcodes/nfp-dis.c, 4-context mode, as wrapped
-//! by spec/tools/nfpdis), for any 64-bit ustore word: every instruction
+//! by images/nfpdis/nfpdis.c), for any 64-bit ustore word: every instruction
 //! class binutils knows, unknown operand encodings and invalid words
-//! included (bpf.md §4).
+//! included (docs/me-isa.md).
 //!
 //! [`disasm`] (or the allocation-free [`Disasm`]) gives the text of one
 //! word; [`listing`] the whole `nfpdis` output for an image. Branch targets
@@ -58,7 +58,7 @@ fn digits(mut n: u64) -> i64 {
 
 /// Exactly what `nfpdis image.bin base ctx4` prints for an image of
 /// `words` loaded at ustore word address `base`
-/// (spec/tools/nfpdis.c): per word the address, the raw word, binutils'
+/// (images/nfpdis/nfpdis.c): per word the address, the raw word, binutils'
 /// `.PC` column and [`disasm`], e.g.
 /// ` 3072: 000f20f003f05bff  .3072  immed[gprB_22, 0x3fff]`.
 #[must_use]

@@ -22,8 +22,8 @@ fn assert_same_lines(what: &str, actual: &str, expected: &str) {
     assert_eq!(actual, expected, "{what}: line ends");
 }
 
-/// The three golden programs of bpf.md §9, listed by nfpdis at ustore
-/// address 3072 (spec/progs/*.dis.txt).
+/// The three golden programs of docs/me-isa.md#golden-programs, listed by nfpdis at ustore
+/// address 3072 (testdata/*.dis.txt).
 #[test]
 fn golden_programs_match_nfpdis() {
     for (name, image, text) in [

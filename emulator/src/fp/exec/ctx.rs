@@ -35,7 +35,7 @@ pub(super) const FILE_SINK: u16 = 192;
 /// Where the constant `k` (0..255) sits in the file: `FILE_IMM + k`.
 pub(super) const FILE_IMM: u16 = 256;
 
-/// The state of one ME context (bpf.md §5.1).
+/// The state of one ME context (docs/flow-processor.md#one-packet-on-one-context).
 ///
 /// `repr(C)`: the GPRs, the transfer registers, the sink and the constants
 /// are laid out back to back from offset 0, so that [`Ctx::file`] can show
@@ -308,7 +308,7 @@ impl Ctx {
         })
     }
 
-    /// The shifter (bpf.md §4.4.2): `field` is the raw SHIFT field; 0 with
+    /// The shifter (docs/me-isa.md#alu_shf): `field` is the raw SHIFT field; 0 with
     /// a shifting control means "by the previous A operand".
     #[inline(always)]
     pub(super) fn shift(&self, sc: ShiftCtl, field: u8, a: u32, b: u32) -> u32 {

@@ -19,7 +19,7 @@ pub trait Env {
     fn emem_add(&self, _addr: u64, _value: u64, _wide: bool) -> bool {
         false
     }
-    /// Run the firmware helper at ustore address `addr` (bpf.md §5.7);
+    /// Run the firmware helper at ustore address `addr` (docs/bpf-offload.md#helpers);
     /// false if there is no helper there.
     fn helper(&self, _addr: u16, _ctx: &mut Ctx, _lm: &mut [u32; LM_WORDS], _pkt: &Packet) -> bool {
         false
@@ -59,7 +59,7 @@ impl<'a> Packet<'a> {
     /// Byte offset in the buffer of a 32-bit-mode (CTM packet) address.
     pub fn offset(&self, addr: u32) -> Option<usize> {
         // bit 31: CTM packet address; [25:16] packet number; [15:0] offset
-        // (bpf.md §5.3).
+        // (docs/bpf-offload.md#the-programs-environment).
         (addr >> 31 != 0 && (addr >> 16) & 0x3ff == u32::from(self.num))
             .then_some((addr & 0xffff) as usize)
     }

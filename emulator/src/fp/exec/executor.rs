@@ -119,7 +119,7 @@ pub trait Observer {
     #[inline(always)]
     fn mem(&mut self, _cmd: &MemCmd) {}
     /// The firmware helper at `pc` is called; it returns to `ret`. `ctx`
-    /// holds its arguments (bpf.md §5.7: table id in A0, sizes and flags
+    /// holds its arguments (docs/bpf-offload.md#helpers: table id in A0, sizes and flags
     /// in R3..R5), as the helper is about to read them.
     #[inline(always)]
     fn helper(&mut self, _pc: u16, _ret: u16, _ctx: &Ctx) {}

@@ -1,5 +1,5 @@
 //! The microengine executor: runs a pre-decoded program on one context of
-//! one ME against one packet (bpf.md §4.4-4.8, §5.1-5.6).
+//! one ME against one packet (docs/me-isa.md, docs/bpf-offload.md#the-programs-environment).
 //!
 //! Everything the JIT relies on is modelled: GPR banks A/B, transfer-in and
 //! transfer-out registers, the four LM address CSRs with post-modify, the

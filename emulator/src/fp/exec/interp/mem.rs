@@ -1,6 +1,6 @@
 //! Memory commands: issued with their operands, address and overrides,
 //! performed after their defer slots against the packet (CTM) or EMEM
-//! (bpf.md §4.4.10).
+//! (docs/me-isa.md#memory-commands).
 
 use super::ops::MemOp_;
 use super::{Machine, rf};
@@ -29,7 +29,7 @@ pub(in crate::fp::exec) struct Pending {
 
 impl<O: Observer + ?Sized> Machine<'_, '_, O> {
     /// Issue a memory command: operands, address and overrides are taken
-    /// now, the access happens after its defer slots (bpf.md §4.4.10).
+    /// now, the access happens after its defer slots (docs/me-isa.md#memory-commands).
     pub(super) fn issue(&mut self, c: &Cmd, pc: u16, word: u64) -> Result<(), Fault> {
         let op = c.mem_op();
         if op == MemOp::Other {

@@ -175,7 +175,7 @@ fn alu(c: &mut Ctx, k: AluK, cc: bool, a: u32, b: u32) -> u32 {
     r
 }
 
-/// An `alu_shf` computation (bpf.md §4.4.2), then its condition codes and
+/// An `alu_shf` computation (docs/me-isa.md#alu_shf), then its condition codes and
 /// latches.
 #[inline(always)]
 fn shf(c: &mut Ctx, k: ShfK, sc: crate::fp::insn::ShiftCtl, shift: u8, a: u32, b: u32) -> u32 {

@@ -1,5 +1,5 @@
 //! The general sequencer: runs the decoded instructions with every rule
-//! of the ME (bpf.md §4.4): defer slots counted down per instruction,
+//! of the ME (docs/me-isa.md): defer slots counted down per instruction,
 //! memory commands waiting for theirs, a `local_csr_rd` feeding the next
 //! `immed`, a branch in a defer slot. The lean loop hands it what its form
 //! does not cover and takes over again where nothing is in flight.

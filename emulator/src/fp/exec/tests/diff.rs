@@ -47,7 +47,7 @@ fn the_corpus_runs_as_on_the_oracle() {
     assert!(steps > 34 * 4 * 20, "the programs ran ({steps} steps)");
 }
 
-/// The golden programs (bpf.md §9): drop, a packet byte, a map lookup
+/// The golden programs (docs/me-isa.md#golden-programs): drop, a packet byte, a map lookup
 /// with a helper call and an atomic add.
 #[test]
 fn the_golden_programs_run_as_on_the_oracle() {

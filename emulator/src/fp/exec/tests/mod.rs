@@ -1,5 +1,5 @@
 //! Each instruction form the JIT emits, assembled, executed and checked;
-//! the golden programs of bpf.md §9 run end to end.
+//! the golden programs of docs/me-isa.md#golden-programs run end to end.
 
 mod diff;
 mod oracle;
@@ -893,7 +893,8 @@ fn golden(bytes: &[u8]) -> Vec<u64> {
     le_words(bytes)
 }
 
-/// Set up the firmware's entry state (bpf.md §5.3): PV at LM1, stack at
+/// Set up the firmware's entry state (docs/bpf-offload.md#the-programs-environment): PV at LM1,
+/// stack at
 /// LM0 and A22, packet data at offset 128.
 fn enter(t: &mut T, frame: &[u8]) {
     let pv = 0x800u32;

@@ -475,7 +475,7 @@ struct Pending {
 
 impl<O: Observer + ?Sized> Machine<'_, '_, O> {
     /// Issue a memory command: operands, address and overrides are taken
-    /// now, the access happens after its defer slots (bpf.md §4.4.10).
+    /// now, the access happens after its defer slots (docs/me-isa.md#memory-commands).
     fn issue(&mut self, c: &Cmd, pc: u16, word: u64) -> Result<(), Fault> {
         let op = c.mem_op();
         if op == MemOp::Other {
