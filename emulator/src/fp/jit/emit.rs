@@ -8,6 +8,7 @@ use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{InstBuilder, Value};
 
 use super::frame::{self, code, mem_op_code};
+use super::scan::bank;
 use super::translate::{Flow, Pending, St, Stopped, Target, Tr, mf, off};
 use crate::cpp::mu::MU_ADDR_MASK as ADDR40_MASK;
 use crate::fp::exec::{
@@ -25,14 +26,6 @@ const CMD_OV_LEN_SHIFT: i64 = 8;
 const CMD_OVE_DATA_SHIFT: i64 = 3;
 /// OveData = 2: PREV_ALU[31:16] is the immediate (nfp_me.h:919-970).
 const CMD_OVE_DATA_IMM16: i64 = 2;
-
-/// Index of a GPR bank in `Ctx::gpr`.
-pub(super) fn bank(b: Bank) -> usize {
-    match b {
-        Bank::A => 0,
-        Bank::B => 1,
-    }
-}
 
 /// A resolved destination.
 #[derive(Clone, Copy)]

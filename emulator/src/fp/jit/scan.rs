@@ -2,7 +2,15 @@
 //! the GPRs it names and where blocks start.
 
 use crate::fp::exec::Program;
-use crate::fp::insn::{BrCond, Insn, Opnd};
+use crate::fp::insn::{Bank, BrCond, Insn, Opnd};
+
+/// Index of a GPR bank in `Ctx::gpr`.
+pub(super) fn bank(b: Bank) -> usize {
+    match b {
+        Bank::A => 0,
+        Bank::B => 1,
+    }
+}
 
 /// The result of [`scan`].
 pub(super) struct Scan {
@@ -21,7 +29,7 @@ pub(super) struct Scan {
 fn gprs_of(o: Opnd, both: bool, seen: &mut [[bool; 32]; 2]) {
     if let Opnd::Gpr(b, n) = o {
         let n = usize::from(n & 31);
-        seen[super::emit::bank(b)][n] = true;
+        seen[bank(b)][n] = true;
         if both {
             seen[0][n] = true;
             seen[1][n] = true;
