@@ -15,7 +15,7 @@ use crate::fp::exec::{
     LM_WORDS, NFP_CSR_ACT_LM_ADDR0, NFP_CSR_ACT_LM_ADDR1, NFP_CSR_ACT_LM_ADDR2,
     NFP_CSR_ACT_LM_ADDR3, NFP_CSR_PSEUDO_RND_NUM, XFER_REGS,
 };
-use crate::fp::insn::{AluOp, Bank, BrCond, Cmd, Insn, LmMode, MemOp, Opnd, ShfOp, ShiftCtl};
+use crate::fp::insn::{AluOp, BrCond, Cmd, Insn, LmMode, MemOp, Opnd, ShfOp, ShiftCtl};
 use crate::fp::word::{cmd_ctx_swap, cmd_mode};
 
 /// `CMD_OVE_LEN` (nfp_asm.h:258).
