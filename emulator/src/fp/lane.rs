@@ -228,7 +228,7 @@ pub(super) fn next_batch<B>(rx: &Receiver<B>) -> Option<B> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::fp::asm::{self, R, alu_op, br};
     use crate::fp::exec::NoEnv;
@@ -238,7 +238,7 @@ mod tests {
 
     /// XDP_PASS after a loop of (frame[0] & 15) * 8 iterations, so packets
     /// take different times.
-    fn uneven() -> Arc<Program> {
+    pub(in crate::fp) fn uneven() -> Arc<Program> {
         let p = Program::load(
             &[
                 asm::alu(R::A(2), R::None, alu_op::NONE, R::Lm(1, 2)),

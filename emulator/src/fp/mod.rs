@@ -562,32 +562,8 @@ mod tests {
     #[test]
     fn packets_of_a_flow_leave_in_arrival_order_across_workers() {
         // XDP_PASS after a data-dependent loop, so packets take different
-        // times: loop (frame[0] & 15) * 8 times.
-        let p = Program::load(
-            &[
-                asm::alu(R::A(2), R::None, alu_op::NONE, R::Lm(1, 2)),
-                asm::mem(asm::cmd::READ8, 0, R::A(2), R::Imm(0), 0, 4, 0, false),
-                asm::alu_shf(
-                    R::A(3),
-                    R::Imm(0xf),
-                    asm::shf_op::AND,
-                    R::X(0),
-                    asm::sc::R_SHF,
-                    21,
-                ),
-                // 3075: loop
-                asm::alu(R::A(3), R::A(3), alu_op::SUB, R::Imm(1)),
-                asm::br(br::BHS, 3075, 0),
-                asm::br(br::UNC, 1, 2),
-                asm::alu(R::A(0), R::None, alu_op::NONE, R::Imm(0)),
-                asm::immed(R::A(0), 0x11, 0, false, 2),
-            ],
-            3072,
-            1,
-            4096,
-        )
-        .unwrap();
-        let prog = Arc::new(p);
+        // times.
+        let prog = lane::tests::uneven();
         let seen: Arc<Mutex<Vec<(u8, u32)>>> = Arc::default();
         let s2 = seen.clone();
         let fp = FlowProcessor::start(
