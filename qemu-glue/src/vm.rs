@@ -527,6 +527,55 @@ fn start_and_wait(
     Ok(wait(spec, procs, status, interrupted, start, &qemu_log))
 }
 
+/// What ended a run, as far as the processes tell.
+#[derive(Debug)]
+enum News {
+    /// The guest reported its script's status (or a shell session ended).
+    Exited(i32),
+    /// QEMU stopped first and no card failed.
+    QemuStopped(Ended),
+    /// Card `.0`'s nfp-emu stopped under the running guest.
+    CardStopped(usize, Ended),
+}
+
+/// Whether a card's nfp-emu ended in failure: killed by a signal or with a
+/// nonzero status (it exits 0 when its vfio-user client leaves).
+fn card_failed(status: std::process::ExitStatus) -> bool {
+    status.code() != Some(0)
+}
+
+/// Decide what the processes' states mean; `None` while the run goes on.
+/// QEMU leaves as soon as its device does, and nfp-emu leaves (status 0)
+/// when QEMU does, so which of the two was reaped first says little: a card
+/// that failed is the news even when QEMU was reaped first, and a card that
+/// left cleanly is the news only while QEMU still runs.
+fn news(
+    qemu: Option<Ended>,
+    cards: &[Option<Ended>],
+    guest_exit: Option<i32>,
+    shell: bool,
+) -> Option<News> {
+    if qemu.is_some() {
+        if let Some(c) = guest_exit {
+            return Some(News::Exited(c));
+        }
+        if shell {
+            return Some(News::Exited(0));
+        }
+    }
+    if guest_exit.is_none() {
+        let stopped = cards
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.map(|e| (i, e)))
+            .find(|(_, e)| card_failed(e.status) || qemu.is_none());
+        if let Some((i, e)) = stopped {
+            return Some(News::CardStopped(i, e));
+        }
+    }
+    qemu.map(News::QemuStopped)
+}
+
 fn wait(
     spec: &VmSpec,
     procs: &mut Processes,
@@ -555,30 +604,25 @@ fn wait(
         let Some(qemu) = procs.qemu.as_mut() else {
             return Outcome::BootFailure("QEMU was not started".into());
         };
-        if let Some(qs) = qemu.try_wait() {
-            if let Some(c) = st.exit {
-                return Outcome::Exited(c);
-            }
-            if spec.mode == Mode::Shell {
-                return Outcome::Exited(0);
-            }
-            return Outcome::BootFailure(qemu_stopped(qs));
+        let mut qemu_ended = qemu.try_wait();
+        let cards: Vec<Option<Ended>> = procs.emus.iter_mut().map(|c| c.proc.try_wait()).collect();
+        if qemu_ended.is_none() && cards.iter().any(Option::is_some) {
+            // QEMU may have left between the two looks (nfp-vm can be
+            // preempted there on a busy machine).
+            qemu_ended = qemu.try_wait();
         }
-        for (i, card) in procs.emus.iter_mut().enumerate() {
-            if let Some(es) = card.proc.try_wait() {
-                if st.exit.is_none() {
-                    // A card leaves when QEMU does: if QEMU has just
-                    // stopped too, that is the news.
-                    if let Some(qs) = qemu.try_wait() {
-                        return Outcome::BootFailure(qemu_stopped(qs));
-                    }
-                    return Outcome::BootFailure(format!(
-                        "nfp-emu for card {i} stopped ({}) while the guest was running; its log {}:\n{}",
-                        describe(es.status),
-                        card.log.display(),
-                        tail(&card.log, 20)
-                    ));
-                }
+        match news(qemu_ended, &cards, st.exit, spec.mode == Mode::Shell) {
+            None => {}
+            Some(News::Exited(c)) => return Outcome::Exited(c),
+            Some(News::QemuStopped(qs)) => return Outcome::BootFailure(qemu_stopped(qs)),
+            Some(News::CardStopped(i, es)) => {
+                let log = &procs.emus[i].log;
+                return Outcome::BootFailure(format!(
+                    "nfp-emu for card {i} stopped ({}) while the guest was running; its log {}:\n{}",
+                    describe(es.status),
+                    log.display(),
+                    tail(log, 20)
+                ));
             }
         }
         if let Some(c) = st.exit {
@@ -627,6 +671,39 @@ mod tests {
         assert_eq!(given_run_dir(&d).unwrap(), d.canonicalize().unwrap());
         std::fs::write(d.join("x"), "").unwrap();
         assert!(given_run_dir(&d).is_err());
+    }
+
+    fn ended(raw: i32) -> Option<Ended> {
+        use std::os::unix::process::ExitStatusExt;
+        Some(Ended {
+            status: std::process::ExitStatus::from_raw(raw),
+            max_rss_kib: 0,
+            by: crate::proc::EndedBy::Itself,
+            at: Instant::now(),
+        })
+    }
+
+    #[test]
+    fn a_killed_card_is_the_news_even_when_qemu_was_reaped_first() {
+        // nfp-emu SIGKILLed; QEMU followed within the same poll.
+        let n = news(ended(9), &[None, ended(9)], None, false);
+        assert!(matches!(n, Some(News::CardStopped(1, _))), "{n:?}");
+        // QEMU killed; nfp-emu left cleanly after it (exit 0).
+        let n = news(ended(9), &[ended(0)], None, false);
+        assert!(matches!(n, Some(News::QemuStopped(_))), "{n:?}");
+        // A card that leaves cleanly while QEMU runs is the news.
+        let n = news(None, &[ended(0)], None, false);
+        assert!(matches!(n, Some(News::CardStopped(0, _))), "{n:?}");
+        // A nonzero status (raw 256 = exit 1) is a failure.
+        let n = news(ended(0), &[ended(256)], None, false);
+        assert!(matches!(n, Some(News::CardStopped(0, _))), "{n:?}");
+        assert!(news(None, &[None], None, false).is_none());
+        // Once the guest reported, QEMU leaving ends the run normally.
+        let n = news(ended(0), &[ended(9)], Some(3), false);
+        assert!(matches!(n, Some(News::Exited(3))), "{n:?}");
+        assert!(news(None, &[ended(9)], Some(3), false).is_none());
+        let n = news(ended(0), &[None], None, true);
+        assert!(matches!(n, Some(News::Exited(0))), "{n:?}");
     }
 
     #[test]
