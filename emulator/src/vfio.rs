@@ -242,17 +242,50 @@ pub fn serve(path: &Path, card: Arc<Card>) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e:?}", path.display()))?;
     info!(target: "nfp_emu::vfio", "listening on {}", path.display());
     let mut backend = VfioUserBackend::new(card);
-    server
-        .run(&mut backend)
-        .map_err(|e| anyhow::anyhow!("vfio-user connection failed: {e:?}"))?;
-    info!(target: "nfp_emu::vfio", "client disconnected");
+    match server.run(&mut backend) {
+        Ok(()) => info!(target: "nfp_emu::vfio", "client disconnected"),
+        Err(e) if peer_gone(&e) => {
+            info!(target: "nfp_emu::vfio", "client gone without closing the connection ({e})");
+        }
+        Err(e) => anyhow::bail!("vfio-user connection failed: {e:?}"),
+    }
     Ok(())
+}
+
+/// Whether a vfio-user error only says the client went away: a client
+/// killed with unread data in its socket resets the connection
+/// (ECONNRESET) instead of closing it, and a reply to a client that has
+/// gone fails with EPIPE. Either ends the session as a close does.
+fn peer_gone(e: &vfio_user::Error) -> bool {
+    use std::io::ErrorKind;
+    use vfio_user::Error as E;
+    let gone = |errno: i32| errno == libc::ECONNRESET || errno == libc::EPIPE;
+    match e {
+        E::ReceiveWithFd(err) | E::SendWithFd(err) => gone(err.errno()),
+        E::StreamRead(err) | E::StreamWrite(err) => matches!(
+            err.kind(),
+            ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::card::CardConfig;
+
+    #[test]
+    fn a_reset_connection_is_a_disconnect_not_a_failure() {
+        use vfio_user::Error as E;
+        use vmm_sys_util::errno::Error as Errno;
+        assert!(peer_gone(&E::ReceiveWithFd(Errno::new(libc::ECONNRESET))));
+        assert!(peer_gone(&E::SendWithFd(Errno::new(libc::EPIPE))));
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(peer_gone(&E::StreamWrite(reset)));
+        assert!(!peer_gone(&E::ReceiveWithFd(Errno::new(libc::EBADF))));
+        assert!(!peer_gone(&E::InvalidInput));
+    }
 
     #[test]
     fn region_table_has_three_64bit_bar_pairs_and_extended_config() {
