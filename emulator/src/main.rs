@@ -94,8 +94,8 @@ struct Args {
     /// How offloaded programs run: `jit` translates each program to host
     /// code when it is loaded (its first packets run interpreted until
     /// the translation is ready), `interp` interprets every instruction.
-    /// --trace-prog always interprets. The default is `interp` until every
-    /// boot scenario has run on the translated code.
+    /// --trace-prog always interprets. The default is `jit`; `interp` is
+    /// the reference it is tested against.
     #[arg(long, value_name = "EXEC", default_value_t = ExecutorKind::default())]
     fp_exec: ExecutorKind,
 

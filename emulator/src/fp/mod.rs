@@ -546,8 +546,8 @@ mod tests {
     }
 
     #[test]
-    fn executors_by_name_the_interpreter_by_default() {
-        assert_eq!(FpConfig::default().exec, ExecutorKind::Interp);
+    fn executors_by_name_the_translator_by_default() {
+        assert_eq!(FpConfig::default().exec, ExecutorKind::Jit);
         assert_eq!("interp".parse(), Ok(ExecutorKind::Interp));
         assert_eq!("jit".parse(), Ok(ExecutorKind::Jit));
         assert_eq!(ExecutorKind::Interp.executor().name(), "interp");

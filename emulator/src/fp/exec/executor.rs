@@ -178,13 +178,13 @@ impl Observer for Tracer {
 /// by `ExecutorKind::executor` (in `fp`, which sees every executor).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExecutorKind {
-    /// `fp::jit::Jit`: each program translated to host code at load (the
-    /// interpreter runs its packets until the translation is ready). It
-    /// passes the differential suite against the interpreter; it becomes
-    /// the default once every boot scenario has run on it.
-    Jit,
-    /// [`Interpreter`]: the reference, and the default.
+    /// `fp::jit::Jit`, the default: each program translated to host code
+    /// at load (the interpreter runs its packets until the translation is
+    /// ready). It passes the differential suite against the interpreter and
+    /// every boot scenario runs on it.
     #[default]
+    Jit,
+    /// [`Interpreter`]: the reference every translation is tested against.
     Interp,
 }
 
