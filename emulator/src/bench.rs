@@ -76,8 +76,9 @@ pub struct BenchArgs {
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
 
-    /// The executor the program runs on (interp, or jit where built).
-    #[arg(long, value_name = "KIND", default_value = "interp", value_parser = parse_exec)]
+    /// The executor the program runs on: jit (the default, as for the
+    /// card) or interp.
+    #[arg(long, value_name = "KIND", default_value = "jit", value_parser = parse_exec)]
     pub exec: ExecutorKind,
 
     /// Flow-processor worker threads; 0: packets run to completion on
