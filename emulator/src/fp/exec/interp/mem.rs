@@ -184,8 +184,12 @@ impl<O: Observer + ?Sized> Machine<'_, '_, O> {
                     return Err(bad);
                 }
                 let mut bytes = [0u8; 4 * 32];
-                for (k, b) in bytes.iter_mut().take(n).enumerate() {
-                    *b = (self.ctx.xfer_out[x + k / 4] >> (8 * (k % 4))) as u8;
+                // Byte k is byte k % 4 (little-endian) of word k / 4.
+                for (chunk, w) in bytes[..n.div_ceil(4) * 4]
+                    .chunks_exact_mut(4)
+                    .zip(&self.ctx.xfer_out[x..])
+                {
+                    chunk.copy_from_slice(&w.to_le_bytes());
                 }
                 self.mem_write(p, 0, &bytes[..n])?;
             }
