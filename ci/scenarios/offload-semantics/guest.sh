@@ -3,8 +3,9 @@
 # (tools/testing/selftests/net/bpf_offload.py) checks against netdevsim,
 # checked against the nfp card: replacing with and without -force, a
 # program bound to one netdev on another, XDP and tc offload exclusivity,
-# moving the netdev to another namespace with a program attached, driver
-# unload with a program and its map on the card. Each step writes
+# moving the netdev to another namespace with a program attached, MTU
+# changes against the firmware's inline MTU, driver unload with a program
+# and its map on the card. Each step writes
 # "NAME STATUS" to out/results.txt; the check holds the expectations.
 # shellcheck source-path=SCRIPTDIR source=../../lib/guest/net.sh
 . lib/guest/net.sh
@@ -55,6 +56,23 @@ ip link show dev "$A" >out/ns-link-back.txt 2>&1
 r ns-unload ip link set dev "$A" xdpoffload off
 ip link set "$A" up
 ip netns del other
+# The inline MTU (docs/bpf-offload.md#inline-mtu): xdp_deep reads byte 2000
+# of a frame, beyond the firmware's 1888; drop.c reads no packet byte.
+# 3500 is a jumbo MTU whose RX buffers every kernel allocates (see
+# datapath-loopback).
+r mtu-deep-load xdp "$A" xdp_deep
+r mtu-at-inline ip link set dev "$A" mtu 1888
+r mtu-above-inline ip link set dev "$A" mtu 1889
+r mtu-jumbo-deep ip link set dev "$A" mtu 3500
+ip link show dev "$A" >out/mtu-after-refusal.txt
+r mtu-below ip link set dev "$A" mtu 1500
+r mtu-deep-off ip link set dev "$A" xdpoffload off
+r mtu-shallow-load xdp "$A" drop
+r mtu-jumbo-shallow ip link set dev "$A" mtu 3500
+r mtu-shallow-off ip link set dev "$A" xdpoffload off
+r mtu-deep-at-jumbo xdp "$A" xdp_deep
+ip link set dev "$A" xdpoffload off 2>/dev/null
+ip link set dev "$A" mtu 1500
 # Driver unload with a program and its map on the card.
 r map-load xdp "$A" map_count
 bpftool map show >out/maps-before-unload.txt

@@ -48,8 +48,14 @@ pub const NFD_BPF_MAX_LEN: u16 = 4096;
 pub const NFD_BPF_DONE: u16 = 1;
 /// Stack: 8 x 64 B = 512 B per context.
 pub const NFD_BPF_STACK_SZ: u8 = 8;
-/// Packet bytes in CTM: 255 x 64 - 32 = 16288 B (covers the max MTU).
-pub const NFD_BPF_INL_MTU: u8 = 0xff;
+/// `NFP_NET_CFG_BPF_INL_MTU`, the packet split offset in 64 B chunks: 30,
+/// the CTM buffer size / 64 that NFD writes for every BPF-capable vNIC
+/// (Netronome/nfd `me/blocks/vnic/shared/nfd_cfg_internal.c:609-611`,
+/// `30 << 8 /* CTM buf size / 64 */`). The driver reads it as
+/// 30 x 64 - 32 = 1888 packet bytes a program may reach at any MTU
+/// (`nfp_bpf_offload_check_mtu`, bpf/offload.c:485-494;
+/// docs/bpf-offload.md#the-bpf-block-of-the-vnic-bar).
+pub const NFD_BPF_INL_MTU: u8 = 30;
 
 const EOPNOTSUPP: u32 = 95;
 
@@ -443,6 +449,22 @@ mod tests {
         mu.read(b + NFP_NET_CFG_BPF_ABI, &mut abi);
         assert_eq!(abi, [3, 1]);
         assert_eq!(v.cfg_queue(), 1);
+    }
+
+    /// The driver's reach limit (bpf/offload.c:490): INL_MTU x 64 - 32 is
+    /// the 1888 bytes of NFD's CTM buffer, not "any MTU".
+    #[test]
+    fn inline_mtu_is_nfd_ctm_split() {
+        let mut mu = Mu::new();
+        let v = data_vnic();
+        v.publish(&mut mu);
+        let mut b = [0u8; 2];
+        mu.read(v.params.bar + NFP_NET_CFG_BPF_STACK_SZ, &mut b);
+        assert_eq!(b, [NFD_BPF_STACK_SZ, 30]);
+        let fw_mtu = u32::from(b[1]) * 64 - 32;
+        assert_eq!(fw_mtu, 1888);
+        // Any program loads at the default MTU; jumbo frames are limited.
+        assert!((NFD_DEFAULT_MTU..9000).contains(&fw_mtu));
     }
 
     /// `nfp_net_bpf_load`: image at `addr`, SIZE/ADDR, UPDATE_BPF.
