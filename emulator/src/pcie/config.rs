@@ -83,11 +83,11 @@ pub const PCI_EXT_CAP_ID_SRIOV: u16 = 0x0010;
 /// [external: lspci of a real card, docs/pcie.md#configuration-space]; DSN is the first
 /// extended capability.
 pub const CAP_PM_OFFSET: usize = 0x80;
-/// Offset of the capability MSIX in config space [choice].
+/// Offset of the capability MSIX in config space \[choice\].
 pub const CAP_MSIX_OFFSET: usize = 0xb0;
-/// Offset of the capability EXP in config space [choice].
+/// Offset of the capability EXP in config space \[choice\].
 pub const CAP_EXP_OFFSET: usize = 0xc0;
-/// Offset of the extended capability DSN in config space [choice].
+/// Offset of the extended capability DSN in config space \[choice\].
 pub const EXT_CAP_DSN_OFFSET: usize = 0x100;
 /// Offset of the SR-IOV extended capability, as on a real Agilio CX
 /// [external: lspci -vvv of an AMDA0099].
@@ -173,7 +173,7 @@ const PCI_EXP_LNKCAP2: usize = 44;
 const PCI_EXP_LNKCTL2: usize = 48;
 const PCI_CAP_EXP_ENDPOINT_SIZEOF_V2: usize = 60;
 const PCI_EXP_FLAGS_V2_ENDPOINT: u16 = 0x0002; // version 2, type 0 = PCI_EXP_TYPE_ENDPOINT
-/// Gen3 (8 GT/s) x8, the link of an Agilio CX [external].
+/// Gen3 (8 GT/s) x8, the link of an Agilio CX \[external\].
 const PCI_EXP_LNK_SPEED_8_0GB: u32 = 3;
 const PCI_EXP_LNK_WIDTH_X8: u32 = 8;
 
