@@ -5,9 +5,9 @@
 //!
 //! The card is built with the project's BPF firmware in flash, so data
 //! vNIC 0 exists as the driver would find it; the image is attached to it
-//! with [`Datapath::attach_program`] (a reconfig without a driver). Each
+//! with [`Datapath::attach_program`](crate::datapath::Datapath::attach_program) (a reconfig without a driver). Each
 //! feeding thread takes its part of the frames and calls
-//! [`Datapath::wire_rx_batch`] a receive batch at a time, as a port's
+//! [`Datapath::wire_rx_batch`](crate::datapath::Datapath::wire_rx_batch) a receive batch at a time, as a port's
 //! receive thread does: MAC counters, the vNIC's counters, the flow
 //! processor (run to completion on the feeding thread, or handed to
 //! `--workers` worker threads), the verdict and its counters. Frames the
@@ -43,6 +43,8 @@ pub const VERDICTS: [&str; 4] = ["PASS", "DROP", "TX", "ABORTED"];
 pub struct BenchArgs {
     /// The program: a microcode image as --bpf-dump writes them
     /// (vNIC<port>-prog<N>.bin: little-endian 64-bit instruction words).
+    // The comment is clap's help text; `<port>` is not HTML.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long, value_name = "IMAGE")]
     pub prog: PathBuf,
 

@@ -9,7 +9,7 @@
 //! programs, [`datapath`] the firmware's packet path between [`ports`] and
 //! the host, [`maps`] the offloaded BPF maps, [`pkt`] packet parsing and
 //! checksums; [`chip`] and [`card`] tie them together and [`vfio`]
-//! presents the card to QEMU; [`bench`] runs a program on a card's
+//! presents the card to QEMU; [`bench`](mod@bench) runs a program on a card's
 //! datapath in-process (`nfp-emu bench`). Every counter of the card is
 //! reachable by name through [`counters::Counters`]. `testutil` (tests, and the `test-utils`
 //! feature) holds the fixtures shared by unit tests, fuzz targets and

@@ -79,6 +79,9 @@ pub struct VfioUserBackend {
 }
 
 impl VfioUserBackend {
+    /// A backend serving `card`: region accesses go to its config space and
+    /// BARs, DMA map/unmap to its guest-memory table, IRQ set-up to its
+    /// MSI-X eventfds.
     pub fn new(card: Arc<Card>) -> Self {
         Self { card }
     }

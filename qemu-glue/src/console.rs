@@ -20,16 +20,22 @@ pub const MARK_EXIT: &str = "@@nfp-vm: exit ";
 /// What the guest reported so far.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct GuestStatus {
+    /// When the `@@nfp-vm: booted` line arrived on hvc0 (userland is up).
     pub booted: Option<Instant>,
+    /// The script's exit status from the `@@nfp-vm: exit N` line.
     pub exit: Option<i32>,
 }
 
+/// The [`GuestStatus`] shared between the hvc0 reader thread, which fills it
+/// in, and the VM's supervision loop, which polls it.
 pub type SharedStatus = Arc<Mutex<GuestStatus>>;
 
 /// A status line found in a line of hvc0 output.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Mark {
+    /// `@@nfp-vm: booted` ([`MARK_BOOTED`]): the guest init reached userland.
     Booted,
+    /// `@@nfp-vm: exit N` ([`MARK_EXIT`]): the script ended with status N.
     Exit(i32),
 }
 

@@ -18,9 +18,11 @@ use anyhow::Context;
 /// A host directory made visible inside the root at `target`.
 #[derive(Clone, Debug)]
 pub struct Bind {
+    /// Host path (file or directory) to bind-mount; it must exist.
     pub source: PathBuf,
     /// Absolute path inside the root; the directory is created if missing.
     pub target: PathBuf,
+    /// Remount the bind read-only inside the root.
     pub read_only: bool,
 }
 

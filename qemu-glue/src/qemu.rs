@@ -58,14 +58,20 @@ pub struct QemuSpec {
     /// Name shown by QEMU and in its command line (`-name`), unique per run so
     /// a run's processes can be found.
     pub name: String,
+    /// Guest vCPUs (`-smp`).
     pub cpus: u32,
+    /// Guest RAM in MiB (`-m`), backed by a shared memfd so the vfio-user
+    /// servers (the cards) can map it for DMA.
     pub memory_mib: u32,
     /// vfio-user sockets of the cards, file names in the run directory.
     pub card_sockets: Vec<String>,
+    /// Where the serial console (ttyS0) goes.
     pub console: Console,
     /// Socket (file name in the run directory) for the guest's hvc0, which
     /// carries the script's output and the init's status lines.
     pub script_socket: Option<String>,
+    /// Export the share directory ([`SHARE_DIR`] inside the host tool root)
+    /// to the guest as a virtio-9p device with tag [`SHARE_TAG`].
     pub share: bool,
     /// Extra kernel command-line words (`nfpvm.*` settings for the init).
     pub kernel_args: Vec<String>,

@@ -31,21 +31,34 @@ pub const EMU_EXIT_GRACE: Duration = Duration::from_secs(20);
 pub enum Mode {
     /// Run this script (a path relative to the shared directory) as root,
     /// then power off.
-    Run { script: String },
+    Run {
+        /// The script, relative to the shared directory.
+        script: String,
+    },
     /// An interactive root shell on the serial console.
     Shell,
 }
 
+/// Everything one nfp-vm run needs: the images, what the guest does, the
+/// cards and the guest's size, the nfp-emu binary and where the run's
+/// sockets and logs go.
 #[derive(Clone, Debug)]
 pub struct VmSpec {
+    /// The image cache (guest kernel, root file system, host tool root) and
+    /// the kernel variant to boot.
     pub images: Images,
+    /// Run a script or open a shell.
     pub mode: Mode,
     /// Host directory mounted in the guest at /mnt/host.
     pub share: Option<PathBuf>,
     /// Wall-clock limit from start to the script's exit status.
     pub timeout: Option<Duration>,
+    /// Number of emulated cards, one nfp-emu process and one vfio-user
+    /// PCI device each.
     pub cards: u32,
+    /// Guest vCPUs.
     pub cpus: u32,
+    /// Guest RAM in MiB.
     pub memory_mib: u32,
     /// The `nfp-emu` binary.
     pub emu_bin: PathBuf,
@@ -64,7 +77,12 @@ pub enum Outcome {
     /// The script ran and exited with this status.
     Exited(i32),
     /// The timeout expired; `booted` says whether the guest had come up.
-    Timeout { booted: bool, after: Duration },
+    Timeout {
+        /// Whether the guest had printed `@@nfp-vm: booted`.
+        booted: bool,
+        /// The limit that expired.
+        after: Duration,
+    },
     /// QEMU or nfp-emu failed or stopped before the guest reported a status.
     BootFailure(String),
     /// nfp-vm got SIGINT, SIGTERM or SIGHUP.
@@ -72,6 +90,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// nfp-vm's exit status for this outcome: the script's own status, or
+    /// [`crate::EXIT_TIMEOUT`], [`crate::EXIT_BOOT_FAILURE`],
+    /// [`crate::EXIT_INTERRUPTED`].
     pub fn exit_code(&self) -> i32 {
         match self {
             Outcome::Exited(c) => *c,

@@ -8,37 +8,61 @@ pub const NSP_ETH_ENTRY_SIZE: usize = 32;
 /// `NSP_ETH_TABLE_SIZE`.
 pub const NSP_ETH_TABLE_SIZE: usize = NSP_ETH_MAX_COUNT * NSP_ETH_ENTRY_SIZE;
 
-// `port` word (nfp_nsp_eth.c:24-30).
+/// `port` word: lanes of the port, bits 3:0 (nfp_nsp_eth.c:24).
 const NSP_ETH_PORT_LANES: u64 = 0xf;
+/// `port` word: the port's index (`NSP_ETH_PORT_INDEX`, bits 15:8) (nfp_nsp_eth.c:25).
 const NSP_ETH_PORT_INDEX_SHIFT: u32 = 8;
+/// `port` word: the port label (`NSP_ETH_PORT_LABEL`, bits 53:48) (nfp_nsp_eth.c:26).
 const NSP_ETH_PORT_LABEL_SHIFT: u32 = 48;
+/// `port` word: the physical label (`NSP_ETH_PORT_PHYLABEL`, bits 59:54) (nfp_nsp_eth.c:27).
 const NSP_ETH_PORT_PHYLABEL_SHIFT: u32 = 54;
+/// `port` word: BASE-R FEC supported (nfp_nsp_eth.c:28).
 const NSP_ETH_PORT_FEC_SUPP_BASER: u64 = 1 << 60;
+/// `port` word: Reed-Solomon FEC supported (nfp_nsp_eth.c:29).
 const NSP_ETH_PORT_FEC_SUPP_RS: u64 = 1 << 61;
+/// `port` word: autonegotiation supported (nfp_nsp_eth.c:30).
 const NSP_ETH_PORT_SUPP_ANEG: u64 = 1 << 63;
 
-// `state` word (nfp_nsp_eth.c:34-46).
+/// `state` word: the port is configured (nfp_nsp_eth.c:34).
 const NSP_ETH_STATE_CONFIGURED: u64 = 1 << 0;
+/// `state` word: the port is enabled (nfp_nsp_eth.c:35).
 const NSP_ETH_STATE_ENABLED: u64 = 1 << 1;
+/// `state` word: transmit enabled (nfp_nsp_eth.c:36).
 const NSP_ETH_STATE_TX_ENABLED: u64 = 1 << 2;
+/// `state` word: receive enabled (nfp_nsp_eth.c:37).
 const NSP_ETH_STATE_RX_ENABLED: u64 = 1 << 3;
+/// `state` word: the link rate (`NSP_ETH_STATE_RATE`, bits 11:8) (nfp_nsp_eth.c:38).
 const NSP_ETH_STATE_RATE_SHIFT: u32 = 8;
+/// `state` word: the interface type (`NSP_ETH_STATE_INTERFACE`, bits 19:12) (nfp_nsp_eth.c:39).
 const NSP_ETH_STATE_INTERFACE_SHIFT: u32 = 12;
+/// `state` word: the media (`NSP_ETH_STATE_MEDIA`, bits 21:20) (nfp_nsp_eth.c:40).
 const NSP_ETH_STATE_MEDIA_SHIFT: u32 = 20;
+/// `state` word: the autonegotiation mode (`NSP_ETH_STATE_ANEG`, bits 25:23) (nfp_nsp_eth.c:42).
 const NSP_ETH_STATE_ANEG_SHIFT: u32 = 23;
+/// `state` word: the configured FEC (`NSP_ETH_STATE_FEC`, bits 27:26) (nfp_nsp_eth.c:43).
 const NSP_ETH_STATE_FEC_SHIFT: u32 = 26;
+/// `state` word: the active FEC (`NSP_ETH_STATE_ACT_FEC`, bits 29:28) (nfp_nsp_eth.c:44).
 const NSP_ETH_STATE_ACT_FEC_SHIFT: u32 = 28;
+/// `state` word: TX pause frames on (nfp_nsp_eth.c:45).
 const NSP_ETH_STATE_TX_PAUSE: u64 = 1 << 31;
+/// `state` word: RX pause frames on (nfp_nsp_eth.c:46).
 const NSP_ETH_STATE_RX_PAUSE: u64 = 1 << 32;
 
-// `control` word (nfp_nsp_eth.c:48-58).
-const NSP_ETH_CTRL_VALUE_BITS: u64 = 0xf; // CONFIGURED, ENABLED, TX, RX
+/// `control` word: the values a SET writes, `NSP_ETH_CTRL_CONFIGURED`, `_ENABLED`, `_TX_ENABLED`, `_RX_ENABLED` (bits 3:0) (nfp_nsp_eth.c:48-51).
+const NSP_ETH_CTRL_VALUE_BITS: u64 = 0xf;
+/// `control` word: set the rate (nfp_nsp_eth.c:52).
 const NSP_ETH_CTRL_SET_RATE: u64 = 1 << 4;
+/// `control` word: set the lanes (nfp_nsp_eth.c:53).
 const NSP_ETH_CTRL_SET_LANES: u64 = 1 << 5;
+/// `control` word: set the autonegotiation mode (nfp_nsp_eth.c:54).
 const NSP_ETH_CTRL_SET_ANEG: u64 = 1 << 6;
+/// `control` word: set the FEC mode (nfp_nsp_eth.c:55).
 const NSP_ETH_CTRL_SET_FEC: u64 = 1 << 7;
+/// `control` word: set the identification (LED) mode (nfp_nsp_eth.c:56).
 const NSP_ETH_CTRL_SET_IDMODE: u64 = 1 << 8;
+/// `control` word: set TX pause (nfp_nsp_eth.c:57).
 const NSP_ETH_CTRL_SET_TX_PAUSE: u64 = 1 << 10;
+/// `control` word: set RX pause (nfp_nsp_eth.c:58).
 const NSP_ETH_CTRL_SET_RX_PAUSE: u64 = 1 << 11;
 
 /// `RATE_10G` (nfp_nsp_eth.c:69-76).

@@ -189,7 +189,7 @@ pub struct BoardInfo {
     pub bsp_version: String,
 }
 
-/// Static sensor readings (millidegrees C, microwatts) [choice].
+/// Static sensor readings (millidegrees C, microwatts) \[choice\].
 #[derive(Clone, Copy, Debug)]
 pub struct Sensors {
     /// Chip temperature, millidegrees Celsius.
@@ -703,7 +703,7 @@ pub struct MipLocation {
     pub offset: u64,
 }
 
-/// Write the `nfp.nffw` block: version 2, init done, and fwinfo[0] loaded
+/// Write the `nfp.nffw` block: version 2, init done, and `fwinfo[0]` loaded
 /// with `mip` if firmware runs.
 pub fn write_nffw_info(mu: &mut Mu, mip: Option<MipLocation>) {
     let mut b = vec![0u8; NFFW_INFO_DATA_SIZE];

@@ -83,11 +83,11 @@ pub const PCI_EXT_CAP_ID_SRIOV: u16 = 0x0010;
 /// [external: lspci of a real card, docs/pcie.md#configuration-space]; DSN is the first
 /// extended capability.
 pub const CAP_PM_OFFSET: usize = 0x80;
-/// Offset of the capability MSIX in config space [choice].
+/// Offset of the capability MSIX in config space \[choice\].
 pub const CAP_MSIX_OFFSET: usize = 0xb0;
-/// Offset of the capability EXP in config space [choice].
+/// Offset of the capability EXP in config space \[choice\].
 pub const CAP_EXP_OFFSET: usize = 0xc0;
-/// Offset of the extended capability DSN in config space [choice].
+/// Offset of the extended capability DSN in config space \[choice\].
 pub const EXT_CAP_DSN_OFFSET: usize = 0x100;
 /// Offset of the SR-IOV extended capability, as on a real Agilio CX
 /// [external: lspci -vvv of an AMDA0099].
@@ -148,35 +148,78 @@ pub const PCI_MSIX_PBA: usize = 8;
 pub const PCI_MSIX_FLAGS_ENABLE: u16 = 0x8000;
 /// `PCI_MSIX_FLAGS_MASKALL` (include/uapi/linux/pci_regs.h).
 pub const PCI_MSIX_FLAGS_MASKALL: u16 = 0x4000;
+/// Bytes of the MSI-X capability (`PCI_CAP_MSIX_SIZEOF`,
+/// include/uapi/linux/pci_regs.h:335).
 const PCI_CAP_MSIX_SIZEOF: usize = 12;
 
-// Power management capability.
+/// Power management capability: the PM Capabilities register (`PCI_PM_PMC`,
+/// include/uapi/linux/pci_regs.h:238).
 const PCI_PM_PMC: usize = 2;
+/// Power management capability: the control and status register (`PCI_PM_CTRL`,
+/// include/uapi/linux/pci_regs.h:254).
 const PCI_PM_CTRL: usize = 4;
+/// `PCI_PM_CTRL`: the current power state, D0 to D3
+/// (include/uapi/linux/pci_regs.h:255).
 const PCI_PM_CTRL_STATE_MASK: u16 = 0x0003;
+/// `PCI_PM_CTRL`: no reset on D3hot to D0 (include/uapi/linux/pci_regs.h:256).
 const PCI_PM_CTRL_NO_SOFT_RESET: u16 = 0x0008;
+/// `PCI_PM_CTRL`: PME enable (include/uapi/linux/pci_regs.h:257).
 const PCI_PM_CTRL_PME_ENABLE: u16 = 0x0100;
+/// `PCI_PM_CTRL`: PME status, write 1 to clear
+/// (include/uapi/linux/pci_regs.h:260).
 const PCI_PM_CTRL_PME_STATUS: u16 = 0x8000;
+/// Bytes of the power management capability (`PCI_PM_SIZEOF`,
+/// include/uapi/linux/pci_regs.h:265).
 const PCI_PM_SIZEOF: usize = 8;
 
-// PCI Express capability, version 2 (60 bytes).
+/// PCI Express capability: the capabilities register, version and device type
+/// (`PCI_EXP_FLAGS`, include/uapi/linux/pci_regs.h:474).
 const PCI_EXP_FLAGS: usize = 2;
+/// PCI Express capability: Device Capabilities (`PCI_EXP_DEVCAP`,
+/// include/uapi/linux/pci_regs.h:488).
 const PCI_EXP_DEVCAP: usize = 4;
+/// PCI Express capability: Device Control (`PCI_EXP_DEVCTL`,
+/// include/uapi/linux/pci_regs.h:501).
 const PCI_EXP_DEVCTL: usize = 8;
+/// PCI Express capability: Device Status (`PCI_EXP_DEVSTA`,
+/// include/uapi/linux/pci_regs.h:526).
 const PCI_EXP_DEVSTA: usize = 10;
+/// PCI Express capability: Link Capabilities (`PCI_EXP_LNKCAP`,
+/// include/uapi/linux/pci_regs.h:534).
 const PCI_EXP_LNKCAP: usize = 12;
+/// PCI Express capability: Link Control (`PCI_EXP_LNKCTL`,
+/// include/uapi/linux/pci_regs.h:553).
 const PCI_EXP_LNKCTL: usize = 16;
+/// PCI Express capability: Link Status (`PCI_EXP_LNKSTA`,
+/// include/uapi/linux/pci_regs.h:566).
 const PCI_EXP_LNKSTA: usize = 18;
+/// PCI Express capability: Device Capabilities 2 (`PCI_EXP_DEVCAP2`,
+/// include/uapi/linux/pci_regs.h:654).
 const PCI_EXP_DEVCAP2: usize = 36;
+/// PCI Express capability: Device Control 2 (`PCI_EXP_DEVCTL2`,
+/// include/uapi/linux/pci_regs.h:666).
 const PCI_EXP_DEVCTL2: usize = 40;
+/// PCI Express capability: Link Capabilities 2 (`PCI_EXP_LNKCAP2`,
+/// include/uapi/linux/pci_regs.h:680).
 const PCI_EXP_LNKCAP2: usize = 44;
+/// PCI Express capability: Link Control 2 (`PCI_EXP_LNKCTL2`,
+/// include/uapi/linux/pci_regs.h:689).
 const PCI_EXP_LNKCTL2: usize = 48;
+/// Bytes of the version-2 PCI Express capability as the card lays it out: all
+/// 60, through the slot registers (Linux's constant of this name,
+/// include/uapi/linux/pci_regs.h:702, is 0x34, the end of an endpoint's link
+/// registers).
 const PCI_CAP_EXP_ENDPOINT_SIZEOF_V2: usize = 60;
-const PCI_EXP_FLAGS_V2_ENDPOINT: u16 = 0x0002; // version 2, type 0 = PCI_EXP_TYPE_ENDPOINT
-/// Gen3 (8 GT/s) x8, the link of an Agilio CX [external].
+/// `PCI_EXP_FLAGS`: capability version 2, device type 0
+/// (`PCI_EXP_TYPE_ENDPOINT`).
+const PCI_EXP_FLAGS_V2_ENDPOINT: u16 = 0x0002;
+/// Gen3 (8 GT/s) x8, the link of an Agilio CX \[external\].
 const PCI_EXP_LNK_SPEED_8_0GB: u32 = 3;
+/// Link width x8 (`PCI_EXP_LNKCAP_MLW` and `PCI_EXP_LNKSTA_NLW` fields).
 const PCI_EXP_LNK_WIDTH_X8: u32 = 8;
 
+/// Bytes of the Device Serial Number extended capability
+/// (`PCI_EXT_CAP_DSN_SIZEOF`, include/uapi/linux/pci_regs.h:751).
 const PCI_EXT_CAP_DSN_SIZEOF: usize = 12;
 
 /// The 4 KiB configuration space with per-byte write and RW1C masks.

@@ -22,9 +22,9 @@ pub const PCI_DEVICE_ID_NFP_VF: u16 = 0x6003;
 /// Subsystem device of an Agilio CX [external: lspci of a real card]. The
 /// driver matches the subsystem vendor only (nfp_main.c:40-43).
 pub const PCI_SUBSYSTEM_ID_AGILIO_CX: u16 = 0x4001;
-/// Ethernet controller (class 0x02, subclass 0x00, prog-if 0x00) [external].
+/// Ethernet controller (class 0x02, subclass 0x00, prog-if 0x00) \[external\].
 pub const PCI_CLASS_NETWORK_ETHERNET: u32 = 0x02_00_00;
-/// Revision of the emulated silicon [choice].
+/// Revision of the emulated silicon \[choice\].
 pub const PCI_REVISION: u8 = 0x00;
 
 /// One memory BAR as the card exposes it.

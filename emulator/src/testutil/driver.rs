@@ -226,6 +226,18 @@ impl Driver {
         self.write(NFP_CPP_TARGET_MU, NFP_CPP_ACTION_RW, 0, addr, data);
     }
 
+    /// 32-bit MU write with the atomic-write action, as the NFP mutex code
+    /// writes a lock word (`nfp_cpp_mutex_trylock`/`_unlock`).
+    fn mu_atomic_write32(&self, addr: u64, v: u32) {
+        self.write(
+            NFP_CPP_TARGET_MU,
+            MU_ACTION_ATOMIC_WRITE,
+            0,
+            addr,
+            &v.to_le_bytes(),
+        );
+    }
+
     /// Add `n` to QC queue `queue`'s write pointer: a doorbell, through a
     /// target-0 window as `nfp_qcp_wr_ptr_add()` does (nfp_net.h:862-870).
     pub fn qc_add_wptr(&self, queue: u16, n: u32) {
@@ -248,14 +260,7 @@ impl Driver {
         let old = self.mu_read32(MU_ACTION_TEST_SET_IMM, MU_TOKEN_TEST_SET_IMM, addr);
         match old & 0xffff {
             0 => {
-                let v = u32::from(owner) << 16 | 0xf;
-                self.write(
-                    NFP_CPP_TARGET_MU,
-                    MU_ACTION_ATOMIC_WRITE,
-                    0,
-                    addr,
-                    &v.to_le_bytes(),
-                );
+                self.mu_atomic_write32(addr, u32::from(owner) << 16 | 0xf);
                 Ok(())
             }
             0xf => Err(MutexError::Busy),
@@ -272,14 +277,7 @@ impl Driver {
         if v != u32::from(owner) << 16 | 0xf {
             return Err(MutexError::Acces);
         }
-        let v = u32::from(owner) << 16;
-        self.write(
-            NFP_CPP_TARGET_MU,
-            MU_ACTION_ATOMIC_WRITE,
-            0,
-            addr,
-            &v.to_le_bytes(),
-        );
+        self.mu_atomic_write32(addr, u32::from(owner) << 16);
         Ok(())
     }
 

@@ -292,12 +292,14 @@ impl Storm {
         self.last = now;
     }
 
-    fn rig(&mut self, sel: u8) -> &mut VnicRig {
-        if sel & 1 == 0 {
+    /// The driver and the vNIC `sel` picks (bit 0: data or control).
+    fn rig(&mut self, sel: u8) -> (&Driver, &mut VnicRig) {
+        let rig = if sel & 1 == 0 {
             &mut self.data
         } else {
             &mut self.ctrl
-        }
+        };
+        (&self.drv, rig)
     }
 
     /// One operation.
@@ -315,8 +317,8 @@ impl Storm {
             op::RECONFIG => {
                 let sel = s.u8();
                 let update = s.u32();
-                let bar = self.rig(sel).bar;
-                VnicRig::reconfig(&self.drv, bar, update);
+                let (drv, rig) = self.rig(sel);
+                VnicRig::reconfig(drv, rig.bar, update);
             }
             op::GUEST_WRITE => {
                 // Descriptors and buffers: anywhere in (or just past) the
@@ -330,23 +332,13 @@ impl Storm {
             op::SEND => {
                 let sel = s.u8();
                 let frame = s.chunk(MAX_CHUNK);
-                let drv = &self.drv;
-                let rig = if sel & 1 == 0 {
-                    &mut self.data
-                } else {
-                    &mut self.ctrl
-                };
+                let (drv, rig) = self.rig(sel);
                 rig.send(drv, frame);
             }
             op::POST_FL => {
                 let sel = s.u8();
                 let n = u32::from(s.u8() % 80);
-                let drv = &self.drv;
-                let rig = if sel & 1 == 0 {
-                    &mut self.data
-                } else {
-                    &mut self.ctrl
-                };
+                let (drv, rig) = self.rig(sel);
                 rig.post_fl(drv, n);
             }
             op::DOORBELL => self.doorbell(s),
@@ -359,19 +351,13 @@ impl Storm {
             }
             op::UNMASK => {
                 let sel = s.u8();
-                let drv = &self.drv;
-                let rig = if sel & 1 == 0 { &self.data } else { &self.ctrl };
+                let (drv, rig) = self.rig(sel);
                 rig.unmask(drv);
             }
             op::DRAIN => {
                 // Drain what the card delivered, then refill the freelist.
                 let sel = s.u8();
-                let drv = &self.drv;
-                let rig = if sel & 1 == 0 {
-                    &mut self.data
-                } else {
-                    &mut self.ctrl
-                };
+                let (drv, rig) = self.rig(sel);
                 let mut n = 0;
                 while n < rig.layout.slots() && rig.rx(drv).is_some() {
                     n += 1;
@@ -403,7 +389,7 @@ impl Storm {
                 // or after the storm reconfigured it into uselessness).
                 let sel = s.u8();
                 let (bar, layout) = {
-                    let rig = self.rig(sel);
+                    let (_, rig) = self.rig(sel);
                     (rig.bar, rig.layout)
                 };
                 let ctrl = if sel & 1 == 0 {
@@ -413,7 +399,7 @@ impl Storm {
                 };
                 if let Ok(mut rig) = VnicRig::enable(&mut self.drv, bar, layout, ctrl) {
                     rig.post_fl(&self.drv, layout.slots() - 1);
-                    *self.rig(sel) = rig;
+                    *self.rig(sel).1 = rig;
                 }
             }
         }
@@ -474,10 +460,10 @@ impl Storm {
         let r = u64::from(s.u16());
         let (len, v) = write_value(s);
         let addr = match sel % 8 {
-            5 => self.rig(sel >> 3).bar + VNIC_REGS[r as usize % VNIC_REGS.len()],
+            5 => self.rig(sel >> 3).1.bar + VNIC_REGS[r as usize % VNIC_REGS.len()],
             6 => NSP_CSR_BASE + r % NSP_CSR_SIZE,
-            7 => self.rig(sel >> 3).bar + r % NFP_NET_CFG_BAR_SZ,
-            _ => self.rig(sel >> 3).bar + r % 0x0d00,
+            7 => self.rig(sel >> 3).1.bar + r % NFP_NET_CFG_BAR_SZ,
+            _ => self.rig(sel >> 3).1.bar + r % 0x0d00,
         };
         self.drv.mu_write(addr, &v[..len]);
     }
@@ -487,12 +473,7 @@ impl Storm {
     fn tx_descriptors(&mut self, s: &mut ByteStream<'_>) {
         let n = 1 + u32::from(s.u8() % 8);
         let sel = s.u8();
-        let drv = &self.drv;
-        let rig = if sel & 1 == 0 {
-            &mut self.data
-        } else {
-            &mut self.ctrl
-        };
+        let (drv, rig) = self.rig(sel);
         for _ in 0..n {
             let raw = s.u64();
             let addr = if raw >> 63 == 0 {

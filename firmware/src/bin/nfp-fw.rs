@@ -23,6 +23,8 @@ enum Command {
     /// Each image goes to OUT/<relative path>, e.g.
     /// OUT/netronome/nic_AMDA0099-0001_2x25.nffw; directories are created.
     /// The output is byte-for-byte reproducible.
+    // The comment is clap's help text; `<relative path>` is not HTML.
+    #[allow(rustdoc::invalid_html_tags)]
     Build {
         /// Firmware directory to write into (like /lib/firmware).
         #[arg(long, value_name = "DIR")]

@@ -80,6 +80,8 @@ struct Common {
     /// gen:[size=B][,count=N][,flows=F][,rate=PPS], none). Without any --port,
     /// each card's ports are cabled to each other in pairs, 0 with 1, 2 with 3
     /// and so on, whatever the board (nfp-emu --loop-pairs).
+    // The comment is clap's help text; `[,rate=PPS]` is not a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(long = "port", value_name = "N=SPEC")]
     ports: Vec<String>,
     /// Record every port's traffic as pcap files in DIR/nfpK/ (card K).

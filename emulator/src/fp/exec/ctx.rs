@@ -38,7 +38,7 @@ pub(super) const FILE_IMM: u16 = 256;
 /// The state of one ME context (docs/flow-processor.md#one-packet-on-one-context).
 ///
 /// `repr(C)`: the GPRs, the transfer registers, the sink and the constants
-/// are laid out back to back from offset 0, so that [`Ctx::file`] can show
+/// are laid out back to back from offset 0, so that `Ctx::file` can show
 /// them as one array (and generated code can address them by offset).
 #[derive(Clone)]
 #[repr(C)]

@@ -8,16 +8,20 @@
 //!   frame ([`Start::packet`]) or everything random ([`Start::random`]).
 //! - [`check`]: one program, many starts, two executors, the first
 //!   mismatch described; [`check_chain`] runs packets back to back on one
-//!   context, carrying what a packet leaves to the next as an ME does.
-//! - [`DiffEnv`]: EMEM and two firmware helpers for the runs.
+//!   context, carrying what a packet leaves to the next as an ME does;
+//!   [`Twin`] is the pair of executors under both, run after run.
+//! - [`DiffEnv`]: EMEM and the firmware helpers for the runs ([`Helpers`]),
+//!   every helper call recorded.
 //! - [`random_program`], [`frames`], [`corpus`]: inputs (random programs
 //!   of the JIT's forms and any class, the xdp-diff frames, the checked-in
 //!   images of `ci/progs/diff` as the driver's JIT made them).
 //!
 //! A translating executor's tests use it as
-//! `difftest::check(&Interpreter, &mine, &prog, starts, budget)`.
+//! `difftest::check(&Interpreter, &mine, &prog, starts, budget)`; the
+//! interpreter's own tests hold it to its oracle the same way
+//! (`tests/diff.rs`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use super::{CTM_PKT_BUF, Ctx, Env, Executor, Exit, LM_WORDS, Packet, Program, Thread};
@@ -25,7 +29,7 @@ use crate::fp::asm::{self, R, alu_op as op, br, cmd, shf_op};
 use crate::fp::exec::{NFP_CSR_ACT_LM_ADDR0, NFP_CSR_ACT_LM_ADDR2, NFP_CSR_ACT_LM_ADDR3};
 use crate::fp::exec::{NFP_CSR_ACT_LM_ADDR1, NFP_CSR_PSEUDO_RND_NUM};
 use crate::fp::me::{CONTEXTS, PKT_DATA_OFF, PV_BASE, PV_BYTES, STACK_BYTES};
-use crate::fp::word::{NFP_INSN_MASK, with_ecc};
+use crate::fp::word::{CmdTgtAct, NFP_INSN_MASK, with_ecc};
 
 /// Where [`DiffEnv`]'s EMEM starts (40-bit).
 pub(crate) const EMEM_BASE: u64 = 0x18_0000_1000;
@@ -35,10 +39,77 @@ pub(crate) const EMEM_BYTES: usize = 1024;
 pub(crate) const HELPER_LOOKUP: u16 = 0x200;
 /// Ustore address of [`DiffEnv`]'s mixing helper.
 pub(crate) const HELPER_MIX: u16 = 0x210;
+/// Ustore address of [`Helpers::MapOps`]' lookup; update, delete and perf
+/// event output follow it (0x201..0x203).
+pub(crate) const HELPER_MAP_LOOKUP: u16 = 0x200;
 /// Where programs load (`NFP_NET_CFG_BPF_START` as the driver sets it).
 pub(crate) const START: u16 = 3072;
 /// The exit address.
 pub(crate) const DONE: u16 = 1;
+
+/// The ALU operations of the JIT's forms, in the order random programs
+/// pick them.
+pub(crate) const ALU_OPS: [u64; 12] = [
+    op::NONE,
+    op::ADD,
+    op::NOT,
+    op::ADD_2B,
+    op::AND,
+    op::AND_NOT_A,
+    op::AND_NOT_B,
+    op::SUB_C,
+    op::ADD_C,
+    op::OR,
+    op::SUB,
+    op::XOR,
+];
+
+/// The `alu_shf` operations random programs pick from.
+pub(crate) const SHF_OPS: [u64; 7] = [
+    shf_op::NONE,
+    shf_op::NOT_B,
+    shf_op::AND,
+    shf_op::AND_NOT_A,
+    shf_op::AND_NOT_B,
+    shf_op::OR,
+    shf_op::ASHR,
+];
+
+/// Every branch condition, unconditional last.
+pub(crate) const BR_CONDS: [u64; 13] = [
+    br::BEQ,
+    br::BNE,
+    br::BMI,
+    br::BPL,
+    br::BHS,
+    br::BLO,
+    br::BVS,
+    br::BVC,
+    br::BGE,
+    br::BLT,
+    br::BLE,
+    br::BGT,
+    br::UNC,
+];
+
+/// The memory commands of the JIT's forms.
+pub(crate) const MEM_CMDS: [CmdTgtAct; 6] = [
+    cmd::READ32_SWAP,
+    cmd::READ8,
+    cmd::WRITE8_SWAP,
+    cmd::WRITE32_SWAP,
+    cmd::ADD,
+    cmd::ADD_IMM,
+];
+
+/// Return a map value's address from a lookup helper as the firmware does:
+/// in R0/R1 (both banks), in the 40-bit split form (low word, high byte in
+/// bits 31:24), or 0 for none.
+pub(crate) fn return_value_addr(ctx: &mut Ctx, addr: Option<u64>) {
+    let (lo, hi) = addr.map_or((0, 0), |a| (a as u32, ((a >> 32) as u32) << 24));
+    ctx.set_both(0, lo);
+    ctx.set_both(1, hi);
+}
 
 /// xorshift64: deterministic inputs.
 #[derive(Clone, Debug)]
@@ -61,32 +132,108 @@ impl Rng {
     }
 }
 
-/// EMEM of [`EMEM_BYTES`] at [`EMEM_BASE`] and two helpers: at
-/// [`HELPER_LOOKUP`] a map lookup (key at `ActLMAddr0`; keys 0..15 give
-/// the EMEM address of an 8-byte value, others 0), at [`HELPER_MIX`] a
-/// function of A0..A3, the LM word at `ActLMAddr2` and the packet's first
-/// bytes into R0 (both banks), clobbering A/B 1..5 as a real helper may.
+/// Which firmware helpers a [`DiffEnv`] serves. Every helper takes its
+/// key from the LM word at `ActLMAddr0` (the stack, where the JIT puts a
+/// map key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Helpers {
+    /// At [`HELPER_LOOKUP`] a map lookup (keys 0..15 give the EMEM address
+    /// of an 8-byte value, others 0), at [`HELPER_MIX`] a function of
+    /// A0..A3, the LM word at `ActLMAddr2` and the packet's first bytes
+    /// into R0 (both banks), clobbering A/B 1..5 as a real helper may.
+    #[default]
+    LookupMix,
+    /// Four helpers at [`HELPER_MAP_LOOKUP`].. in the manner of the
+    /// firmware's (docs/bpf-offload.md#helpers), their result in R0/R1:
+    /// lookup (keys with bit 5 clear: the EMEM address of a 64-byte value
+    /// per key mod 32, in the 40-bit split form; others none), update (the
+    /// LM word at `ActLMAddr2` into that value; 0), delete (-2) and perf
+    /// event output (the packet byte at 128). Needs 2 KiB of EMEM.
+    MapOps,
+}
+
+/// One helper call as the helper saw it: its address, A0 and the key.
+pub(crate) type Call = (u16, u32, u32);
+
+/// EMEM at [`EMEM_BASE`] (as many bytes as it was given) and the firmware
+/// helpers of a [`Helpers`] set, recording every call.
 #[derive(Debug)]
 pub(crate) struct DiffEnv {
     /// The EMEM bytes.
     pub(crate) emem: RefCell<Vec<u8>>,
-    /// Helper calls served.
-    pub(crate) calls: Cell<u32>,
+    /// The helpers served.
+    helpers: Helpers,
+    /// Helper calls, in order.
+    pub(crate) calls: RefCell<Vec<Call>>,
 }
 
 impl DiffEnv {
-    /// An environment whose EMEM holds `emem`.
-    pub(crate) fn new(emem: &[u8]) -> Self {
+    /// An environment whose EMEM holds `emem`, serving `helpers`.
+    pub(crate) fn new(emem: &[u8], helpers: Helpers) -> Self {
         Self {
             emem: RefCell::new(emem.to_vec()),
-            calls: Cell::new(0),
+            helpers,
+            calls: RefCell::default(),
         }
     }
 
     fn range(&self, addr: u64, len: usize) -> Option<std::ops::Range<usize>> {
         let o = usize::try_from(addr.checked_sub(EMEM_BASE)?).ok()?;
         let end = o.checked_add(len)?;
-        (end <= EMEM_BYTES).then_some(o..end)
+        (end <= self.emem.borrow().len()).then_some(o..end)
+    }
+
+    /// [`Helpers::LookupMix`].
+    fn lookup_mix(addr: u16, ctx: &mut Ctx, lm: &[u32; LM_WORDS], pkt: &Packet) -> bool {
+        match addr {
+            HELPER_LOOKUP => {
+                let key = lm[(ctx.lm_addr[0] >> 2) as usize & (LM_WORDS - 1)];
+                return_value_addr(ctx, (key < 16).then(|| EMEM_BASE + 8 * u64::from(key)));
+                true
+            }
+            HELPER_MIX => {
+                let mut b = [0u8; 8];
+                pkt.read(usize::from(PKT_DATA_OFF as u16), &mut b);
+                let mut h = u64::from_le_bytes(b);
+                for r in 0..4 {
+                    h = h.rotate_left(13) ^ u64::from(ctx.a(r));
+                }
+                h ^= u64::from(lm[(ctx.lm_addr[2] >> 2) as usize & (LM_WORDS - 1)]);
+                h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                for r in 1..6 {
+                    ctx.set_both(r, (h >> r) as u32);
+                }
+                ctx.set_both(0, (h >> 32) as u32);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// [`Helpers::MapOps`].
+    fn map_ops(&self, addr: u16, ctx: &mut Ctx, lm: &[u32; LM_WORDS], pkt: &Packet) -> bool {
+        let key = lm[(ctx.lm_addr[0] >> 2) as usize & (LM_WORDS - 1)];
+        let r0: u64 = match addr.wrapping_sub(HELPER_MAP_LOOKUP) {
+            0 if key & 0x20 == 0 => {
+                let a = EMEM_BASE + 64 * u64::from(key & 31);
+                a & 0xffff_ffff | (a >> 32) << 56
+            }
+            0 => 0,
+            1 => {
+                let v = lm[(ctx.lm_addr[2] >> 2) as usize & (LM_WORDS - 1)];
+                let o = 64 * (key as usize & 31);
+                if let Some(m) = self.emem.borrow_mut().get_mut(o..o + 4) {
+                    m.copy_from_slice(&v.to_le_bytes());
+                }
+                0
+            }
+            2 => (-2i64) as u64,
+            3 => u64::from(pkt.buf[128]),
+            _ => return false,
+        };
+        ctx.set_both(0, r0 as u32);
+        ctx.set_both(1, (r0 >> 32) as u32);
+        true
     }
 }
 
@@ -126,36 +273,11 @@ impl Env for DiffEnv {
     }
 
     fn helper(&self, addr: u16, ctx: &mut Ctx, lm: &mut [u32; LM_WORDS], pkt: &Packet) -> bool {
-        self.calls.set(self.calls.get() + 1);
-        match addr {
-            HELPER_LOOKUP => {
-                let key = lm[(ctx.lm_addr[0] >> 2) as usize & (LM_WORDS - 1)];
-                let (lo, hi) = if key < 16 {
-                    let a = EMEM_BASE + 8 * u64::from(key);
-                    (a as u32, ((a >> 32) as u32) << 24)
-                } else {
-                    (0, 0)
-                };
-                ctx.set_both(0, lo);
-                ctx.set_both(1, hi);
-                true
-            }
-            HELPER_MIX => {
-                let mut b = [0u8; 8];
-                pkt.read(usize::from(PKT_DATA_OFF as u16), &mut b);
-                let mut h = u64::from_le_bytes(b);
-                for r in 0..4 {
-                    h = h.rotate_left(13) ^ u64::from(ctx.a(r));
-                }
-                h ^= u64::from(lm[(ctx.lm_addr[2] >> 2) as usize & (LM_WORDS - 1)]);
-                h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                for r in 1..6 {
-                    ctx.set_both(r, (h >> r) as u32);
-                }
-                ctx.set_both(0, (h >> 32) as u32);
-                true
-            }
-            _ => false,
+        let key = lm[(ctx.lm_addr[0] >> 2) as usize & (LM_WORDS - 1)];
+        self.calls.borrow_mut().push((addr, ctx.a(0), key));
+        match self.helpers {
+            Helpers::LookupMix => Self::lookup_mix(addr, ctx, lm, pkt),
+            Helpers::MapOps => self.map_ops(addr, ctx, lm, pkt),
         }
     }
 }
@@ -171,8 +293,10 @@ pub(crate) struct Start {
     pub(crate) ctm: Box<[u8]>,
     /// The packet number.
     pub(crate) num: u16,
-    /// EMEM ([`EMEM_BYTES`] at [`EMEM_BASE`]).
+    /// EMEM at [`EMEM_BASE`] ([`EMEM_BYTES`] unless a test says otherwise).
     pub(crate) emem: Vec<u8>,
+    /// The helpers the runs call.
+    pub(crate) helpers: Helpers,
 }
 
 impl Start {
@@ -184,6 +308,7 @@ impl Start {
             ctm: vec![0; CTM_PKT_BUF].into_boxed_slice(),
             num,
             emem: vec![0; EMEM_BYTES],
+            helpers: Helpers::default(),
         }
     }
 
@@ -257,19 +382,19 @@ impl Start {
 
 /// What a run left besides the state: its exit, the lowest packet byte it
 /// wrote and the helper calls it made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct End {
     /// Steps and result or fault.
     pub(crate) exit: Exit,
     /// [`Packet::low_write`].
     pub(crate) low_write: usize,
-    /// Helper calls.
-    pub(crate) calls: u32,
+    /// Helper calls, in order.
+    pub(crate) calls: Vec<Call>,
 }
 
 /// Run `prog` on `exec` from `s`, leaving the final state in `s`.
 pub(crate) fn run(exec: &dyn Executor, prog: &Program, s: &mut Start, budget: u64) -> End {
-    let env = DiffEnv::new(&s.emem);
+    let env = DiffEnv::new(&s.emem, s.helpers);
     let mut t = Thread {
         ctx: &mut s.ctx,
         lm: &mut s.lm,
@@ -282,7 +407,7 @@ pub(crate) fn run(exec: &dyn Executor, prog: &Program, s: &mut Start, budget: u6
     End {
         exit,
         low_write,
-        calls: env.calls.get(),
+        calls: env.calls.into_inner(),
     }
 }
 
@@ -363,6 +488,54 @@ pub(crate) fn diff(a: (&End, &Start), b: (&End, &Start)) -> Option<String> {
     Some(lines.join("\n"))
 }
 
+/// Two executors side by side, each on its own copy of one state, run
+/// after run: what a run leaves is where the next one starts (registers,
+/// LM, the packet buffer, EMEM), as on an ME.
+pub(crate) struct Twin<'e> {
+    a: &'e dyn Executor,
+    b: &'e dyn Executor,
+    /// `a`'s state.
+    pub(crate) sa: Start,
+    /// `b`'s state.
+    pub(crate) sb: Start,
+}
+
+impl<'e> Twin<'e> {
+    /// `a` and `b`, both at `s`.
+    pub(crate) fn new(a: &'e dyn Executor, b: &'e dyn Executor, s: Start) -> Self {
+        Self {
+            a,
+            b,
+            sa: s.clone(),
+            sb: s,
+        }
+    }
+
+    /// Both sides: `frame` enters as packet `num` on context `c`
+    /// ([`Start::enter`]).
+    pub(crate) fn enter(&mut self, frame: &[u8], c: usize, num: u16) {
+        for s in [&mut self.sa, &mut self.sb] {
+            s.num = num;
+            s.enter(frame, c);
+        }
+    }
+
+    /// Run `prog` on both sides; the end (the same on both), or the
+    /// differences.
+    pub(crate) fn run(&mut self, prog: &Program, budget: u64) -> Result<End, String> {
+        let ea = run(self.a, prog, &mut self.sa, budget);
+        let eb = run(self.b, prog, &mut self.sb, budget);
+        match diff((&ea, &self.sa), (&eb, &self.sb)) {
+            None => Ok(ea),
+            Some(d) => Err(format!(
+                "{} vs {} differ:\n{d}",
+                self.a.name(),
+                self.b.name()
+            )),
+        }
+    }
+}
+
 /// Run `prog` on `a` and `b` from each start; the number of runs, or the
 /// first mismatch (which start, the differences).
 pub(crate) fn check(
@@ -374,16 +547,9 @@ pub(crate) fn check(
 ) -> Result<usize, String> {
     let mut n = 0;
     for (i, s) in starts.into_iter().enumerate() {
-        let (mut sa, mut sb) = (s.clone(), s);
-        let ea = run(a, prog, &mut sa, budget);
-        let eb = run(b, prog, &mut sb, budget);
-        if let Some(d) = diff((&ea, &sa), (&eb, &sb)) {
-            return Err(format!(
-                "start {i}: {} vs {} differ:\n{d}",
-                a.name(),
-                b.name()
-            ));
-        }
+        Twin::new(a, b, s)
+            .run(prog, budget)
+            .map_err(|d| format!("start {i}: {d}"))?;
         n += 1;
     }
     Ok(n)
@@ -400,20 +566,12 @@ pub(crate) fn check_chain(
     frames: &[&[u8]],
     budget: u64,
 ) -> Result<usize, String> {
-    let (mut sa, mut sb) = (first.clone(), first);
+    let num = first.num;
+    let mut twin = Twin::new(a, b, first);
     for (i, f) in frames.iter().enumerate() {
-        let c = i % CONTEXTS;
-        sa.enter(f, c);
-        sb.enter(f, c);
-        let ea = run(a, prog, &mut sa, budget);
-        let eb = run(b, prog, &mut sb, budget);
-        if let Some(d) = diff((&ea, &sa), (&eb, &sb)) {
-            return Err(format!(
-                "packet {i} of the chain: {} vs {} differ:\n{d}",
-                a.name(),
-                b.name()
-            ));
-        }
+        twin.enter(f, i % CONTEXTS, num);
+        twin.run(prog, budget)
+            .map_err(|d| format!("packet {i} of the chain: {d}"))?;
     }
     Ok(frames.len())
 }
@@ -513,35 +671,6 @@ pub(crate) fn corpus() -> Vec<(&'static str, &'static [u8])> {
 /// returns, helper calls; the rest random words of any class (valid ECC).
 pub(crate) fn random_program(rng: &mut Rng, len: usize) -> Vec<u64> {
     let mut words = Vec::with_capacity(len);
-    let ops = [
-        op::NONE,
-        op::ADD,
-        op::NOT,
-        op::ADD_2B,
-        op::AND,
-        op::AND_NOT_A,
-        op::AND_NOT_B,
-        op::SUB_C,
-        op::ADD_C,
-        op::OR,
-        op::SUB,
-        op::XOR,
-    ];
-    let conds = [
-        br::BEQ,
-        br::BNE,
-        br::BMI,
-        br::BPL,
-        br::BHS,
-        br::BLO,
-        br::BVS,
-        br::BVC,
-        br::BGE,
-        br::BLT,
-        br::BLE,
-        br::BGT,
-        br::UNC,
-    ];
     for _ in 0..len {
         let r = rng.next();
         let r2 = rng.next();
@@ -572,27 +701,19 @@ pub(crate) fn random_program(rng: &mut Rng, len: usize) -> Vec<u64> {
             0..=2 => asm::alu(
                 dst,
                 reg(r >> 8, true),
-                ops[(r >> 4) as usize % ops.len()],
+                ALU_OPS[(r >> 4) as usize % ALU_OPS.len()],
                 reg(r >> 24, true),
             ),
             3 => asm::alu(
                 [R::Lm(1, 2), R::LmInc(3), R::LmDec(0), R::Lm(2, 1)][(r >> 4) as usize % 4],
                 reg(r >> 8, true),
-                ops[(r >> 6) as usize % ops.len()],
+                ALU_OPS[(r >> 6) as usize % ALU_OPS.len()],
                 reg(r >> 24, true),
             ),
             4 => asm::alu_shf(
                 dst,
                 reg(r >> 8, false),
-                [
-                    shf_op::NONE,
-                    shf_op::NOT_B,
-                    shf_op::AND,
-                    shf_op::AND_NOT_A,
-                    shf_op::AND_NOT_B,
-                    shf_op::OR,
-                    shf_op::ASHR,
-                ][(r >> 4) as usize % 7],
+                SHF_OPS[(r >> 4) as usize % 7],
                 reg(r >> 24, false),
                 (r >> 6) % 4,
                 (r >> 9) % 32,
@@ -612,7 +733,7 @@ pub(crate) fn random_program(rng: &mut Rng, len: usize) -> Vec<u64> {
                 (r >> 10) % 32,
                 r & 0x8000 != 0,
             ),
-            7 | 8 => asm::br(conds[(r >> 4) as usize % conds.len()], t, defer),
+            7 | 8 => asm::br(BR_CONDS[(r >> 4) as usize % BR_CONDS.len()], t, defer),
             9 => asm::br_bit(
                 r & 0x10 != 0,
                 [R::A((r >> 5) as u8 % 32), R::B((r >> 5) as u8 % 32)][(r >> 11) as usize % 2],
@@ -642,14 +763,7 @@ pub(crate) fn random_program(rng: &mut Rng, len: usize) -> Vec<u64> {
                 _ => asm::mul_last(dst, 1 + (r >> 8) % 3, r & 0x8000 != 0),
             },
             12 => asm::mem(
-                [
-                    cmd::READ32_SWAP,
-                    cmd::READ8,
-                    cmd::WRITE8_SWAP,
-                    cmd::WRITE32_SWAP,
-                    cmd::ADD,
-                    cmd::ADD_IMM,
-                ][(r >> 4) as usize % 6],
+                MEM_CMDS[(r >> 4) as usize % 6],
                 (r >> 8) % 32,
                 R::A((r >> 13) as u8 % 32),
                 [R::Imm((r >> 18) as u32 % 64), R::B((r >> 18) as u8 % 32)][(r >> 24) as usize % 2],

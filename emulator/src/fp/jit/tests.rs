@@ -3,220 +3,57 @@
 //! leave the same registers (the whole context: GPRs, transfer registers,
 //! LM pointers, condition codes, previous-ALU value, multiplier, CSR
 //! value, random generator), local memory, packet buffer, EMEM, helper
-//! calls, result, fault and steps.
+//! calls, result, fault and steps. The runs and the comparison are the
+//! differential harness's (`exec::difftest`, [`Twin`]), the one
+//! `difftests.rs` and the interpreter's oracle tests use; the programs,
+//! frames and states here are this file's own.
 
-use std::cell::RefCell;
+use std::fmt::Display;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::frame::SIDE_EXITS;
 use super::*;
-use crate::fp::asm::{self, R, alu_op as op, br, cmd, shf_op};
-use crate::fp::exec::{
-    CTM_PKT_BUF, Ctx, Env, Fault, Interpreter, LM_WORDS, NFP_CSR_ACT_LM_ADDR0,
-    NFP_CSR_ACT_LM_ADDR2, NFP_CSR_ACT_LM_ADDR3, NFP_CSR_PSEUDO_RND_NUM, Packet, le_words,
+use crate::fp::asm::{self, R, br, cmd};
+use crate::fp::exec::difftest::{
+    self, ALU_OPS, BR_CONDS, DONE, EMEM_BASE, HELPER_MAP_LOOKUP, Helpers, MEM_CMDS, Rng, SHF_OPS,
+    START, Start, Twin,
 };
-use crate::fp::me::{DEFAULT_BUDGET, PKT_DATA_OFF, PV_BASE, PV_BYTES, STACK_BYTES};
+use crate::fp::exec::{
+    Fault, Interpreter, NFP_CSR_ACT_LM_ADDR0, NFP_CSR_ACT_LM_ADDR2, NFP_CSR_ACT_LM_ADDR3,
+    NFP_CSR_PSEUDO_RND_NUM, le_words,
+};
+use crate::fp::me::DEFAULT_BUDGET;
 use crate::fp::word::{NFP_INSN_MASK, with_ecc};
 
-const START: u16 = 3072;
-const DONE: u16 = 1;
-/// EMEM the test environment maps (map values).
-const EMEM: u64 = 0x18_0000_1000;
+/// Bytes of EMEM the runs see at [`EMEM_BASE`] (map values).
 const EMEM_LEN: usize = 4096;
 
-/// EMEM and four helpers in the manner of the firmware's (lookup, update,
-/// delete, perf event at 0x200..0x203), recording every call.
-struct TestEnv {
-    mem: RefCell<Vec<u8>>,
-    calls: RefCell<Vec<(u16, u32, u32)>>,
-}
-
-impl TestEnv {
-    fn new() -> Self {
-        let mem = (0..EMEM_LEN).map(|i| (i * 7) as u8).collect();
-        Self {
-            mem: RefCell::new(mem),
-            calls: RefCell::default(),
-        }
-    }
-
-    fn range(&self, addr: u64, len: usize) -> Option<std::ops::Range<usize>> {
-        let o = usize::try_from(addr.checked_sub(EMEM)?).ok()?;
-        (o + len <= EMEM_LEN).then_some(o..o + len)
+/// Where the runs start: a zero context, packet 5, EMEM holding a pattern,
+/// and four helpers in the manner of the firmware's ([`Helpers::MapOps`]:
+/// lookup, update, delete, perf event at 0x200..0x203), every call
+/// recorded and compared.
+fn base() -> Start {
+    Start {
+        emem: (0..EMEM_LEN).map(|i| (i * 7) as u8).collect(),
+        helpers: Helpers::MapOps,
+        ..Start::zero(5)
     }
 }
 
-impl Env for TestEnv {
-    fn emem_read(&self, addr: u64, buf: &mut [u8]) -> bool {
-        let Some(r) = self.range(addr, buf.len()) else {
-            return false;
-        };
-        buf.copy_from_slice(&self.mem.borrow()[r]);
-        true
-    }
-    fn emem_write(&self, addr: u64, data: &[u8]) -> bool {
-        let Some(r) = self.range(addr, data.len()) else {
-            return false;
-        };
-        self.mem.borrow_mut()[r].copy_from_slice(data);
-        true
-    }
-    fn emem_add(&self, addr: u64, value: u64, wide: bool) -> bool {
-        let Some(r) = self.range(addr, 8) else {
-            return false;
-        };
-        let mut m = self.mem.borrow_mut();
-        let m = &mut m[r];
-        let w = |m: &[u8], i: usize| u32::from_be_bytes([m[i], m[i + 1], m[i + 2], m[i + 3]]);
-        if wide {
-            let v = (u64::from(w(m, 4)) << 32 | u64::from(w(m, 0))).wrapping_add(value);
-            m[..4].copy_from_slice(&(v as u32).to_be_bytes());
-            m[4..].copy_from_slice(&((v >> 32) as u32).to_be_bytes());
-        } else {
-            let v = w(m, 0).wrapping_add(value as u32);
-            m[..4].copy_from_slice(&v.to_be_bytes());
-        }
-        true
-    }
-    fn helper(&self, addr: u16, ctx: &mut Ctx, lm: &mut [u32; LM_WORDS], pkt: &Packet) -> bool {
-        let key = lm[(ctx.lm_addr[0] >> 2) as usize & (LM_WORDS - 1)];
-        self.calls.borrow_mut().push((addr, ctx.a(0), key));
-        let r0: u64 = match addr {
-            // lookup: a value per key, none for keys with bit 5 set
-            0x200 if key & 0x20 == 0 => {
-                let a = EMEM + 64 * u64::from(key & 31);
-                a & 0xffff_ffff | (a >> 32) << 56
-            }
-            0x200 => 0,
-            0x201 => {
-                let v = lm[(ctx.lm_addr[2] >> 2) as usize & (LM_WORDS - 1)];
-                let o = 64 * (key as usize & 31);
-                self.mem.borrow_mut()[o..o + 4].copy_from_slice(&v.to_le_bytes());
-                0
-            }
-            0x202 => (-2i64) as u64,
-            0x203 => u64::from(pkt.buf[128]),
-            _ => return false,
-        };
-        ctx.set_both(0, r0 as u32);
-        ctx.set_both(1, (r0 >> 32) as u32);
-        true
-    }
+/// Run `prog` on the interpreter and on its translation, side by side in
+/// `twin` (the differential harness, `exec::difftest`); everything must
+/// agree (registers, LM, the packet buffer and its lowest write, EMEM,
+/// helper calls, result, fault and steps).
+fn agree(twin: &mut Twin<'_>, prog: &Program, budget: u64, what: &dyn Display) -> Exit {
+    twin.run(prog, budget)
+        .unwrap_or_else(|d| panic!("{what}: {d}"))
+        .exit
 }
 
-/// What a run works on.
-#[derive(Clone)]
-struct State {
-    ctx: Ctx,
-    lm: Box<[u32; LM_WORDS]>,
-    buf: Vec<u8>,
-    num: u16,
-    /// `Packet::low_write` after the last run (the ME clears the headroom
-    /// below it).
-    low_write: usize,
-}
-
-impl State {
-    fn new() -> Self {
-        Self {
-            ctx: Ctx::default(),
-            lm: Box::new([0; LM_WORDS]),
-            buf: vec![0; CTM_PKT_BUF],
-            num: 5,
-            low_write: usize::MAX,
-        }
-    }
-
-    /// The firmware's entry state for `frame` on context `c` of an ME, as
-    /// `Me::run_on` sets it up.
-    fn enter(&mut self, frame: &[u8], c: u32, num: u16) {
-        let start = PKT_DATA_OFF as usize;
-        self.num = num;
-        self.buf[..start].fill(0);
-        self.buf[start..start + frame.len()].copy_from_slice(frame);
-        let pv = PV_BASE + c * PV_BYTES;
-        let w = (pv / 4) as usize;
-        self.lm[w..w + (PV_BYTES / 4) as usize].fill(0);
-        self.lm[w] = u32::from(num) << 16 | frame.len() as u32;
-        self.lm[w + 2] = 0x8000_0000 | u32::from(num) << 16 | PKT_DATA_OFF;
-        self.ctx.lm_addr[1] = pv;
-        self.ctx.lm_addr[0] = c * STACK_BYTES;
-        self.ctx.gpr[0][22] = c * STACK_BYTES;
-    }
-
-    fn run(&mut self, exec: &dyn Executor, prog: &Program, env: &TestEnv, budget: u64) -> Exit {
-        let mut t = Thread {
-            ctx: &mut self.ctx,
-            lm: &mut self.lm,
-            pkt: Packet::new(self.num, &mut self.buf),
-            env,
-        };
-        let e = exec.run(prog, &mut t, budget);
-        self.low_write = t.pkt.low_write;
-        e
-    }
-}
-
-/// The interpreter and the translation side by side.
-struct Pair {
-    interp: (State, TestEnv),
-    jit: (State, TestEnv),
-}
-
-impl Pair {
-    fn new(st: &State) -> Self {
-        Self {
-            interp: (st.clone(), TestEnv::new()),
-            jit: (st.clone(), TestEnv::new()),
-        }
-    }
-
-    /// Run `prog` on both; everything must agree.
-    fn run(&mut self, prog: &Program, budget: u64, what: &dyn std::fmt::Display) -> Exit {
-        let a = self
-            .interp
-            .0
-            .run(&Interpreter, prog, &self.interp.1, budget);
-        let b = self.jit.0.run(&Jit, prog, &self.jit.1, budget);
-        assert_eq!(a, b, "{what}: exit");
-        let (x, y) = (&self.interp.0, &self.jit.0);
-        assert_eq!(
-            format!("{:?}", x.ctx),
-            format!("{:?}", y.ctx),
-            "{what}: context"
-        );
-        assert!(x.lm[..] == y.lm[..], "{what}: local memory");
-        assert!(x.buf == y.buf, "{what}: packet buffer");
-        assert_eq!(x.low_write, y.low_write, "{what}: lowest packet write");
-        assert!(
-            *self.interp.1.mem.borrow() == *self.jit.1.mem.borrow(),
-            "{what}: EMEM"
-        );
-        assert_eq!(
-            self.interp.1.calls, self.jit.1.calls,
-            "{what}: helper calls"
-        );
-        a
-    }
-
-    /// Both sides: the entry state of a packet.
-    fn enter(&mut self, frame: &[u8], c: u32, num: u16) {
-        self.interp.0.enter(frame, c, num);
-        self.jit.0.enter(frame, c, num);
-    }
-}
-
-/// xorshift64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+/// The interpreter and the translation from `s`.
+fn twin(s: Start) -> Twin<'static> {
+    Twin::new(&Interpreter, &Jit, s)
 }
 
 /// Frames that take programs down many paths: Ethernet with IPv4 or IPv6,
@@ -318,13 +155,13 @@ fn every_corpus_program_runs_the_same_translated() {
         assert!(bytes > 0);
         // Packets one after another on the contexts of one ME, as a worker
         // runs them: state carries over from packet to packet.
-        let mut pair = Pair::new(&State::new());
+        let mut pair = twin(base());
         let before = SIDE_EXITS.load(Ordering::Relaxed);
         for (i, f) in frames.iter().enumerate() {
-            let c = (i % 4) as u32;
+            let c = i % 4;
             pair.enter(f, c, 12 + c as u16);
             let what = format!("{name}, frame {i} ({} bytes)", f.len());
-            pair.run(&prog, DEFAULT_BUDGET, &what);
+            agree(&mut pair, &prog, DEFAULT_BUDGET, &what);
             runs += 1;
         }
         eprintln!(
@@ -350,13 +187,18 @@ fn budgets_end_translated_runs_at_the_same_step() {
         let prog = load(words);
         translate_now(&prog).expect("translated");
         let f = &frames(3, 7)[2];
-        let mut full = Pair::new(&State::new());
+        let mut full = twin(base());
         full.enter(f, 0, 1);
-        let need = full.run(&prog, DEFAULT_BUDGET, &name).steps;
+        let need = agree(&mut full, &prog, DEFAULT_BUDGET, &name).steps;
         for budget in (0..=need + 1).step_by(1 + need as usize / 97) {
-            let mut pair = Pair::new(&State::new());
+            let mut pair = twin(base());
             pair.enter(f, 0, 1);
-            pair.run(&prog, budget, &format_args!("{name}, budget {budget}"));
+            agree(
+                &mut pair,
+                &prog,
+                budget,
+                &format_args!("{name}, budget {budget}"),
+            );
         }
     }
 }
@@ -398,38 +240,16 @@ fn random_program(r: &mut Rng) -> Vec<u64> {
         };
         let t = match x % 11 {
             0 => DONE,
-            1 => 0x200 + (x >> 20) as u16 % 4,
+            1 => HELPER_MAP_LOOKUP + (x >> 20) as u16 % 4,
             2 => START + len as u16,
             _ => START + ((x >> 50) % len as u64) as u16,
         };
-        let ops = [
-            op::NONE,
-            op::ADD,
-            op::NOT,
-            op::ADD_2B,
-            op::AND,
-            op::AND_NOT_A,
-            op::AND_NOT_B,
-            op::SUB_C,
-            op::ADD_C,
-            op::OR,
-            op::SUB,
-            op::XOR,
-        ];
         let w = match x % 16 {
-            0 | 1 => asm::alu(dst10, a10, ops[(x >> 4) as usize % ops.len()], b10),
+            0 | 1 => asm::alu(dst10, a10, ALU_OPS[(x >> 4) as usize % ALU_OPS.len()], b10),
             2 => asm::alu_shf(
                 dst,
                 a,
-                [
-                    shf_op::NONE,
-                    shf_op::NOT_B,
-                    shf_op::AND,
-                    shf_op::AND_NOT_A,
-                    shf_op::AND_NOT_B,
-                    shf_op::OR,
-                    shf_op::ASHR,
-                ][(x >> 4) as usize % 7],
+                SHF_OPS[(x >> 4) as usize % 7],
                 b,
                 (x >> 7) % 4,
                 (x >> 9) % 32,
@@ -450,25 +270,7 @@ fn random_program(r: &mut Rng) -> Vec<u64> {
                 (x >> 10) % 32,
                 x & 0x8000 != 0,
             ),
-            6 | 7 => asm::br(
-                [
-                    br::BEQ,
-                    br::BNE,
-                    br::BMI,
-                    br::BPL,
-                    br::BHS,
-                    br::BLO,
-                    br::BVS,
-                    br::BVC,
-                    br::BGE,
-                    br::BLT,
-                    br::BLE,
-                    br::BGT,
-                    br::UNC,
-                ][(x >> 4) as usize % 13],
-                t,
-                (x >> 8) % 4,
-            ),
+            6 | 7 => asm::br(BR_CONDS[(x >> 4) as usize % 13], t, (x >> 8) % 4),
             8 => asm::br_bit(
                 x & 0x10 != 0,
                 R::A((x >> 5) as u8 % 32),
@@ -504,14 +306,7 @@ fn random_program(r: &mut Rng) -> Vec<u64> {
                 _ => asm::mul_last(dst, 1 + (x >> 6) % 3, x & 0x200 != 0),
             },
             12 => asm::mem(
-                [
-                    cmd::READ32_SWAP,
-                    cmd::READ8,
-                    cmd::WRITE8_SWAP,
-                    cmd::WRITE32_SWAP,
-                    cmd::ADD,
-                    cmd::ADD_IMM,
-                ][(x >> 4) as usize % 6],
+                MEM_CMDS[(x >> 4) as usize % 6],
                 (x >> 8) % 32,
                 R::A((x >> 13) as u8 % 32),
                 R::Imm((x >> 18) as u32 % 64),
@@ -536,20 +331,20 @@ fn random_program(r: &mut Rng) -> Vec<u64> {
 
 /// A random context: GPRs hold packet addresses, EMEM addresses, code
 /// addresses of the program or anything.
-fn random_state(r: &mut Rng, len: usize) -> State {
-    let mut st = State::new();
+fn random_state(r: &mut Rng, len: usize) -> Start {
+    let mut st = base();
     for (i, g) in st.ctx.gpr.iter_mut().flatten().enumerate() {
         let x = r.next();
         *g = match (x + i as u64) % 5 {
             0 => 0x8000_0000 | 5 << 16 | ((x >> 8) as u32 % 512),
-            1 => (EMEM as u32).wrapping_add((x >> 8) as u32 % 4096),
+            1 => (EMEM_BASE as u32).wrapping_add((x >> 8) as u32 % 4096),
             2 => u32::from(START) + (x >> 8) as u32 % (len as u32 + 2),
             3 => (x >> 8) as u32 % 64,
             _ => (x >> 16) as u32,
         };
     }
     // The EMEM pair's high word.
-    st.ctx.gpr[1][1] = ((EMEM >> 32) as u32) << 24;
+    st.ctx.gpr[1][1] = ((EMEM_BASE >> 32) as u32) << 24;
     st.ctx.lm_addr = [r.next() as u32 & 0xffc, 0x800, 0x900, 0xa00];
     for w in st.lm.iter_mut() {
         *w = r.next() as u32;
@@ -565,7 +360,7 @@ fn random_state(r: &mut Rng, len: usize) -> State {
         (f & 1 != 0 && f & 2 == 0, f & 2 != 0, f & 4 != 0, f & 8 != 0);
     st.ctx.prev_alu = r.next() as u32;
     st.ctx.prev_a = r.next() as u32;
-    st.buf[128..128 + 512]
+    st.ctm[128..128 + 512]
         .iter_mut()
         .for_each(|b| *b = r.next() as u8);
     st
@@ -584,11 +379,11 @@ fn random_programs_run_the_same_translated() {
         assert!(translated, "program {i} translated");
         let st = random_state(&mut r, words.len());
         for budget in [1000, r.next() % 40] {
-            let mut pair = Pair::new(&st);
+            let mut pair = twin(st.clone());
             // Twice: the second run starts from what the first left.
             for k in 0..2 {
                 let what = format!("random program {i}, budget {budget}, run {k}: {words:x?}");
-                let e = pair.run(&prog, budget, &what);
+                let e = agree(&mut pair, &prog, budget, &what);
                 ends[match e.result {
                     Ok(_) => 0,
                     Err(Fault::Budget { .. }) => 1,
@@ -613,14 +408,15 @@ fn packets_run_interpreted_until_the_translation_is_attached() {
     ))));
     let jit = Jit;
     assert!(prog.artefact().is_none());
-    let mut st = State::new();
-    st.enter(&[0xff; 60], 0, 1);
-    let before = st.clone().run(&jit, &prog, &TestEnv::new(), DEFAULT_BUDGET);
+    let mut st = base();
+    st.num = 1;
+    st.enter(&[0xff; 60], 0);
+    let before = difftest::run(&jit, &prog, &mut st.clone(), DEFAULT_BUDGET).exit;
     // The loading thread translates; packets on other threads meanwhile
     // run on the interpreter.
     jit.prepare(&prog);
     assert!(prog.artefact().is_some(), "translation attached");
-    let after = st.run(&jit, &prog, &TestEnv::new(), DEFAULT_BUDGET);
+    let after = difftest::run(&jit, &prog, &mut st, DEFAULT_BUDGET).exit;
     assert_eq!(before, after);
     assert_eq!(after.result, Ok(0x0022_0000));
     assert!(matches!(
@@ -675,7 +471,7 @@ fn hostile_images_translate_to_bounded_code_or_not_at_all() {
             Err(e) => eprintln!("{what}: refused: {e}"),
         }
         // Translated or not, it runs as the interpreter runs it.
-        let mut pair = Pair::new(&random_state(&mut r, n));
-        pair.run(&prog, 5000, &what);
+        let mut pair = twin(random_state(&mut r, n));
+        agree(&mut pair, &prog, 5000, &what);
     }
 }

@@ -72,17 +72,31 @@ pub fn interpret_from<O: Observer + ?Sized>(
     budget: u64,
     obs: &mut O,
 ) -> Exit {
-    let mut m = Machine {
-        ctx: &mut *t.ctx,
-        lm: &mut *t.lm,
-        pkt: &mut t.pkt,
-        env: t.env,
-        obs,
-        pending: [None; 4],
-        npending: 0,
-        steps: 0,
-    };
+    let mut m = Machine::new(t, obs);
     let result = m.run(prog, pc, budget);
+    Exit {
+        steps: m.steps,
+        result,
+    }
+}
+
+/// As [`interpret`], with every instruction run by the general sequencer
+/// (`slow.rs`) in its decoded form, never by the lean loop: the oracle the
+/// differential tests hold the lean form to (`tests/oracle.rs`).
+#[cfg(test)]
+pub(in crate::fp::exec) fn interpret_general<O: Observer + ?Sized>(
+    prog: &Program,
+    t: &mut Thread<'_>,
+    budget: u64,
+    obs: &mut O,
+) -> Exit {
+    let mut m = Machine::new(t, obs);
+    // Staying, the general sequencer leaves only at DONE or a fault.
+    let result = match m.slow(prog, prog.start, budget, true) {
+        Ok(Next::Done(r)) => Ok(r),
+        Ok(Next::At(i)) => unreachable!("the general sequencer left at index {i}"),
+        Err(f) => Err(f),
+    };
     Exit {
         steps: m.steps,
         result,
@@ -100,6 +114,22 @@ pub(super) struct Machine<'a, 'p, O: Observer + ?Sized> {
     pub(super) pending: [Option<Pending>; 4],
     pub(super) npending: usize,
     pub(super) steps: u64,
+}
+
+impl<'a, 'p, O: Observer + ?Sized> Machine<'a, 'p, O> {
+    /// A run on `t`'s state, observed by `obs`, with nothing in flight.
+    fn new(t: &'a mut Thread<'p>, obs: &'a mut O) -> Self {
+        Self {
+            ctx: &mut *t.ctx,
+            lm: &mut *t.lm,
+            pkt: &mut t.pkt,
+            env: t.env,
+            obs,
+            pending: [None; 4],
+            npending: 0,
+            steps: 0,
+        }
+    }
 }
 
 /// Where a run goes on after leaving the lean loop.
@@ -232,7 +262,7 @@ impl<O: Observer + ?Sized> Machine<'_, '_, O> {
         // A CSR read left for the first instruction: the general sequencer
         // takes it.
         let next = if code.all_slow || self.ctx.csr_read.is_some() {
-            self.slow(prog, from, budget)?
+            self.slow(prog, from, budget, code.all_slow)?
         } else if from == prog.start {
             Next::At(0)
         } else {
@@ -258,7 +288,7 @@ impl<O: Observer + ?Sized> Machine<'_, '_, O> {
                     Next::At(k) => i = k,
                     Next::Done(r) => return Ok(r),
                 },
-                Op::Slow => match self.slow(prog, pc, budget)? {
+                Op::Slow => match self.slow(prog, pc, budget, code.all_slow)? {
                     Next::At(k) => i = k,
                     Next::Done(r) => return Ok(r),
                 },

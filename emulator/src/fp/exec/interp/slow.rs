@@ -23,14 +23,19 @@ enum Flow {
 }
 
 impl<O: Observer + ?Sized> Machine<'_, '_, O> {
-    /// Run from `pc` until the run ends, or (unless the program runs
-    /// wholly here) until an instruction boundary after the first
+    /// Run from `pc` until the run ends, or (unless `stay`: the program
+    /// runs wholly here) until an instruction boundary after the first
     /// instruction where no branch, memory command or CSR read is in
     /// flight: where the lean loop goes on.
     #[cold]
     #[inline(never)]
-    pub(super) fn slow(&mut self, prog: &Program, mut pc: u16, budget: u64) -> Result<Next, Fault> {
-        let stay = prog.code.all_slow;
+    pub(super) fn slow(
+        &mut self,
+        prog: &Program,
+        mut pc: u16,
+        budget: u64,
+        stay: bool,
+    ) -> Result<Next, Fault> {
         // (instructions left before the branch happens, its target, its
         // address)
         let mut branch: Option<(u8, Option<u16>, u16)> = None;

@@ -157,7 +157,7 @@ impl Observer for Record {
 /// An observed run of `exec`: the events and the exit.
 fn observed(exec: &dyn Executor, prog: &Program, s: &Start) -> (Vec<Event>, crate::fp::exec::Exit) {
     let mut s = s.clone();
-    let env = difftest::DiffEnv::new(&s.emem);
+    let env = difftest::DiffEnv::new(&s.emem, s.helpers);
     let mut t = Thread {
         ctx: &mut s.ctx,
         lm: &mut s.lm,

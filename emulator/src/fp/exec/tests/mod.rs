@@ -955,14 +955,7 @@ impl Env for OneArray {
             return false;
         }
         let key = lm[(ctx.lm_addr[0] >> 2) as usize];
-        let (lo, hi) = if key < 4 {
-            let a = EMEM + 8 * u64::from(key);
-            (a as u32, ((a >> 32) as u32) << 24)
-        } else {
-            (0, 0)
-        };
-        ctx.set_both(0, lo);
-        ctx.set_both(1, hi);
+        difftest::return_value_addr(ctx, (key < 4).then(|| EMEM + 8 * u64::from(key)));
         true
     }
 }
@@ -1152,14 +1145,7 @@ fn random_programs_never_panic_and_always_stop() {
                 8 => asm::mul_start(R::A((r >> 4) as u8 % 32), R::B((r >> 9) as u8 % 32)),
                 9 => asm::mul_last(dst, 3, r & 0x10 != 0),
                 10 => asm::mem(
-                    [
-                        cmd::READ32_SWAP,
-                        cmd::READ8,
-                        cmd::WRITE8_SWAP,
-                        cmd::WRITE32_SWAP,
-                        cmd::ADD,
-                        cmd::ADD_IMM,
-                    ][(r >> 4) as usize % 6],
+                    difftest::MEM_CMDS[(r >> 4) as usize % 6],
                     (r >> 8) % 32,
                     R::A((r >> 13) as u8 % 32),
                     R::Imm((r >> 18) as u32 % 64),
