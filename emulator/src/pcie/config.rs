@@ -205,11 +205,11 @@ const PCI_EXP_LNKCAP2: usize = 44;
 /// PCI Express capability: Link Control 2 (`PCI_EXP_LNKCTL2`,
 /// include/uapi/linux/pci_regs.h:689).
 const PCI_EXP_LNKCTL2: usize = 48;
-/// Bytes of the version-2 PCI Express capability as the card lays it out: all
-/// 60, through the slot registers (Linux's constant of this name,
-/// include/uapi/linux/pci_regs.h:702, is 0x34, the end of an endpoint's link
-/// registers).
-const PCI_CAP_EXP_ENDPOINT_SIZEOF_V2: usize = 60;
+/// Bytes of the version-2 PCI Express capability as the card lays it out:
+/// all 60, through the slot and root registers the driver never reads
+/// (Linux's `PCI_CAP_EXP_ENDPOINT_SIZEOF_V2`, include/uapi/linux/pci_regs.h:702,
+/// is 0x34, where an endpoint's link registers end).
+const PCI_CAP_EXP_LAYOUT_BYTES: usize = 60;
 /// `PCI_EXP_FLAGS`: capability version 2, device type 0
 /// (`PCI_EXP_TYPE_ENDPOINT`).
 const PCI_EXP_FLAGS_V2_ENDPOINT: u16 = 0x0002;
@@ -318,11 +318,7 @@ impl ConfigSpace {
         );
 
         // PCI Express v2 endpoint, Gen3 x8.
-        let exp = cs.add_cap(
-            PCI_CAP_ID_EXP,
-            CAP_EXP_OFFSET,
-            PCI_CAP_EXP_ENDPOINT_SIZEOF_V2,
-        );
+        let exp = cs.add_cap(PCI_CAP_ID_EXP, CAP_EXP_OFFSET, PCI_CAP_EXP_LAYOUT_BYTES);
         cs.set16(exp + PCI_EXP_FLAGS, PCI_EXP_FLAGS_V2_ENDPOINT);
         // DEVCAP: max payload 256 B, extended tags, role-based error reporting.
         cs.set32(exp + PCI_EXP_DEVCAP, 0x0000_8021);
