@@ -145,8 +145,11 @@ struct Args {
     /// `{"execute": NAME, "arguments": {...}}`, answered by one line
     /// `{"return": ...}` or `{"error": {"class": ..., "desc": ...}}`.
     /// Commands: query-counters, reset-counters, query-card,
-    /// query-programs, query-maps, dump-map, query-commands. `nfp-ctl PATH`
-    /// is its command-line client. The data path never waits for it.
+    /// query-programs, query-maps, dump-map, trace-start, trace-stop (the
+    /// NFP instructions each packet ran, to a file), pcap-start, pcap-stop
+    /// (a port's frames, to a pcap file), query-commands, query-version.
+    /// `nfp-ctl PATH` is its command-line client. The data path never
+    /// waits for it.
     #[arg(long, value_name = "PATH")]
     monitor: Option<PathBuf>,
 

@@ -89,6 +89,19 @@ enum Command {
         #[arg(long, default_value_t = 1024)]
         max: u64,
     },
+    /// The NFP instructions each packet runs, traced to a file: `trace
+    /// start FILE` (for --count packets, or those of --port/--vnic), then
+    /// `trace stop` (prints how many packets were traced).
+    Trace {
+        #[command(subcommand)]
+        action: TraceAction,
+    },
+    /// The frames a port receives and sends, recorded into a pcap file:
+    /// `pcap start PORT FILE`, then `pcap stop PORT` (prints how many).
+    Pcap {
+        #[command(subcommand)]
+        action: PcapAction,
+    },
     /// Any monitor command, with its arguments as a JSON object; prints
     /// the reply's return value.
     Raw {
@@ -96,6 +109,48 @@ enum Command {
         command: String,
         /// Its arguments, e.g. '{"filter": "fp"}'.
         arguments: Option<String>,
+    },
+}
+
+/// `nfp-ctl trace ...`.
+#[derive(Debug, Subcommand)]
+enum TraceAction {
+    /// Start tracing into FILE (one JSON line per packet: addresses,
+    /// disassembly, verdict; --text for a text block per packet).
+    Start {
+        /// The trace file (created; made absolute for the monitor).
+        file: PathBuf,
+        /// Stop taking packets after this many.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Only packets received on this port.
+        #[arg(long)]
+        port: Option<u64>,
+        /// Only packets of this vNIC.
+        #[arg(long)]
+        vnic: Option<u64>,
+        /// Text blocks rather than JSON lines.
+        #[arg(long)]
+        text: bool,
+    },
+    /// Stop the trace; print its file and the packets traced.
+    Stop,
+}
+
+/// `nfp-ctl pcap ...`.
+#[derive(Debug, Subcommand)]
+enum PcapAction {
+    /// Start recording PORT's frames into FILE.
+    Start {
+        /// The port.
+        port: u64,
+        /// The pcap file (created; made absolute for the monitor).
+        file: PathBuf,
+    },
+    /// Stop recording PORT; print the frames recorded.
+    Stop {
+        /// The port.
+        port: u64,
     },
 }
 
@@ -166,6 +221,8 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Trace { action } => trace(&mut c, &mut out, action)?,
+        Command::Pcap { action } => pcap(&mut c, &mut out, action)?,
         Command::Raw { command, arguments } => {
             let a = match arguments {
                 Some(s) => serde_json::from_str(&s).context("arguments are not JSON")?,
@@ -176,6 +233,73 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `path` as the monitor wants it: absolute.
+fn absolute(path: &std::path::Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("{}", path.display()))
+}
+
+fn trace(c: &mut Client, out: &mut impl Write, action: TraceAction) -> anyhow::Result<()> {
+    match action {
+        TraceAction::Start {
+            file,
+            count,
+            port,
+            vnic,
+            text,
+        } => {
+            let a = json!({
+                "path": absolute(&file)?,
+                "count": count,
+                "port": port,
+                "vnic": vnic,
+                "format": if text { "text" } else { "json" },
+            });
+            c.execute("trace-start", a)?;
+        }
+        TraceAction::Stop => {
+            let r = c.execute("trace-stop", Value::Null)?;
+            writeln!(out, "{}", trace_text(&r))?;
+        }
+    }
+    Ok(())
+}
+
+fn pcap(c: &mut Client, out: &mut impl Write, action: PcapAction) -> anyhow::Result<()> {
+    match action {
+        PcapAction::Start { port, file } => {
+            let a = json!({"port": port, "path": absolute(&file)?});
+            c.execute("pcap-start", a)?;
+        }
+        PcapAction::Stop { port } => {
+            let r = c.execute("pcap-stop", json!({ "port": port }))?;
+            writeln!(out, "{}", pcap_text(&r))?;
+        }
+    }
+    Ok(())
+}
+
+/// `traced N packets into FILE (D dropped)`.
+fn trace_text(r: &Value) -> String {
+    format!(
+        "traced {} packets into {} ({} dropped)",
+        r["traced"].as_u64().unwrap_or(0),
+        str_of(&r["path"]),
+        r["dropped"].as_u64().unwrap_or(0)
+    )
+}
+
+/// `recorded N frames (R received, T sent) into FILE (D dropped)`.
+fn pcap_text(r: &Value) -> String {
+    format!(
+        "recorded {} frames ({} received, {} sent) into {} ({} dropped)",
+        r["frames"].as_u64().unwrap_or(0),
+        r["rx"].as_u64().unwrap_or(0),
+        r["tx"].as_u64().unwrap_or(0),
+        str_of(&r["path"]),
+        r["dropped"].as_u64().unwrap_or(0)
+    )
 }
 
 fn str_of(v: &Value) -> &str {
@@ -374,6 +498,61 @@ mod tests {
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Args::command().debug_assert();
+    }
+
+    /// Every command of the client, as the issue and docs/monitor.md
+    /// name them.
+    const COMMANDS: [&str; 11] = [
+        "counters", "watch", "reset", "card", "programs", "profile", "estimate", "maps", "trace",
+        "pcap", "raw",
+    ];
+
+    #[test]
+    fn help_names_every_command() {
+        use clap::CommandFactory;
+        let mut cmd = Args::command();
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .filter(|n| n != "help")
+            .collect();
+        let mut want: Vec<String> = COMMANDS.iter().map(|&c| c.to_owned()).collect();
+        want.sort();
+        let mut got = names.clone();
+        got.sort();
+        assert_eq!(got, want, "the commands are the documented ones");
+        let help = cmd.render_help().to_string();
+        for n in COMMANDS {
+            assert!(
+                help.lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{n} "))),
+                "--help lists {n}:\n{help}"
+            );
+        }
+        for (sub, actions) in [("trace", ["start", "stop"]), ("pcap", ["start", "stop"])] {
+            let h = cmd
+                .find_subcommand_mut(sub)
+                .unwrap()
+                .render_help()
+                .to_string();
+            for a in actions {
+                assert!(h.contains(a), "{sub} --help lists {a}:\n{h}");
+            }
+        }
+    }
+
+    #[test]
+    fn trace_and_pcap_replies_read_as_text() {
+        assert_eq!(
+            trace_text(&json!({"path": "/t/x", "traced": 20, "dropped": 0})),
+            "traced 20 packets into /t/x (0 dropped)"
+        );
+        assert_eq!(
+            pcap_text(
+                &json!({"port": 0, "path": "/t/p", "frames": 4, "rx": 2, "tx": 2, "dropped": 1})
+            ),
+            "recorded 4 frames (2 received, 2 sent) into /t/p (1 dropped)"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (ICR, counters, link status) are served from here so the datapath never
 //! takes the control-plane lock.
 
+pub mod capture;
 pub mod helpers;
 pub mod mac;
 mod rx;
@@ -83,6 +84,8 @@ pub struct Datapath {
     pub maps: Arc<MapStore>,
     /// The timing model of the flow processor (docs/timing.md).
     timing: Arc<crate::fp::timing::Timing>,
+    /// The monitor's pcap captures, by port.
+    captures: Box<[capture::PortCapture]>,
 }
 
 impl std::fmt::Debug for Datapath {
@@ -112,6 +115,10 @@ impl Datapath {
         Ok(Arc::new(Self {
             host: Host::new(msix_vectors),
             mac_stats: wires.iter().map(|_| MacStats::default()).collect(),
+            captures: wires
+                .iter()
+                .map(|_| capture::PortCapture::default())
+                .collect(),
             wires,
             slots,
             pool,
@@ -243,6 +250,9 @@ impl Datapath {
             return;
         }
         let m = &self.mac_stats[port];
+        if let Some(c) = self.port_capture(port).filter(|c| c.on()) {
+            c.frame(&self.pool, capture::Direction::Rx, frame);
+        }
         if frame.len() > ports::MAX_FRAME {
             m.add(mac::RX_FRAME_TOO_LONG_ERRORS, 1);
             return;
@@ -393,6 +403,11 @@ impl Datapath {
         } else {
             frame
         };
+        // The capture sees every frame handed to the wire, sent or not
+        // (as `--pcap DIR` does).
+        if let Some(c) = self.port_capture(port).filter(|c| c.on()) {
+            c.frame(&self.pool, capture::Direction::Tx, frame);
+        }
         if w.send(frame) {
             self.mac_stats[port].count(frame, false);
         } else {

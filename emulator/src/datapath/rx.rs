@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::{Datapath, Job, MacStats, NFP_MAC_STATS_SIZE, RxTag, mac};
 use crate::fp::exec::Program;
 use crate::fp::lane::Lane;
+use crate::fp::timing::TraceKey;
 use crate::nfd::ctrl::{
     NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_CTRL_ENABLE, NFP_NET_CFG_STATS_WORDS, VnicConfig,
 };
@@ -108,6 +109,11 @@ impl Datapath {
             (Some(v), Some(cfg)) => v.offload(cfg),
             _ => None,
         };
+        if let Some(c) = self.port_capture(port).filter(|c| c.on()) {
+            for frame in batch.frames() {
+                c.frame(&self.pool, super::capture::Direction::Rx, frame);
+            }
+        }
         let t = &mut lane.tally;
         for frame in batch.frames() {
             if frame.len() > ports::MAX_FRAME {
@@ -129,7 +135,11 @@ impl Datapath {
             let hash = pkt::flow_hash(frame);
             match fp {
                 Lane::Inline(run) => {
-                    let (out, ctm) = run.run(hash, prog, frame);
+                    let key = TraceKey {
+                        port: u8::try_from(port).unwrap_or(u8::MAX),
+                        vnic: super::timing::vnic_number(v),
+                    };
+                    let (out, ctm) = run.run(hash, prog, frame, &key);
                     self.complete(port, v, prog, frame.len(), &out, ctm, &mut |w, n| {
                         t.vnic(w, n);
                     });

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use super::helpers::FirmwareEnv;
 use super::{Datapath, Job};
 use crate::fp::me::Outcome;
-use crate::fp::timing::{FirmwareInfo, Owner, PacketCost, Record, RecordError, RecordSink, Timing};
+use crate::fp::timing::{
+    FirmwareInfo, Owner, PacketCost, Record, RecordError, RecordSink, Timing, TraceKey,
+};
 use crate::nfd::ctrl::VnicKind;
 use crate::nfd::rings::VnicDp;
 
@@ -25,10 +27,20 @@ impl FirmwareInfo for FirmwareEnv {
 
 /// The vNIC's number: its port's for a data vNIC, 255 for the control
 /// vNIC (which runs no program).
-fn vnic_number(v: &VnicDp) -> u8 {
+pub(super) fn vnic_number(v: &VnicDp) -> u8 {
     match v.params.kind {
         VnicKind::Data { port } => u8::try_from(port).unwrap_or(u8::MAX),
         VnicKind::Ctrl => u8::MAX,
+    }
+}
+
+/// The trace filter sees the packet's port and its vNIC's number.
+impl crate::fp::PacketTag for super::RxTag {
+    fn trace_key(&self) -> TraceKey {
+        TraceKey {
+            port: u8::try_from(self.port).unwrap_or(u8::MAX),
+            vnic: vnic_number(&self.vnic),
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use super::exec::{Env, Executor, Program};
 use super::me::{Me, Outcome};
 use super::timing::{Timing, WorkerProfiles};
-use super::{FpConfig, FpStats, Job};
+use super::{FpConfig, FpStats, Job, PacketTag};
 
 /// Packets handed to a worker at once, each with the number of its ME.
 pub(super) type Batch<T> = Vec<(u16, Job<T>)>;
@@ -96,9 +96,16 @@ impl Inline {
     }
 
     /// Run `prog` on `frame` on the ME its flow hash `hash` picks, now
-    /// (metered when the timing model says so): the outcome and the ME's
-    /// CTM buffer its data range points into.
-    pub fn run(&mut self, hash: u32, prog: &Arc<Program>, frame: &[u8]) -> (Outcome, &[u8]) {
+    /// (metered and traced when the timing model says so; `tag` says where
+    /// the packet came from): the outcome and the ME's CTM buffer its data
+    /// range points into.
+    pub fn run(
+        &mut self,
+        hash: u32,
+        prog: &Arc<Program>,
+        frame: &[u8],
+        tag: &dyn PacketTag,
+    ) -> (Outcome, &[u8]) {
         let m = hash as usize % self.mes.len();
         let exec = &self.exec;
         let me = self.mes[m].get_or_insert_with(|| Me::new(m as u16, exec.clone()));
@@ -106,6 +113,7 @@ impl Inline {
             me,
             prog,
             frame,
+            tag,
             &*self.env,
             &self.cfg,
             &self.stats.mes[m],
@@ -380,7 +388,7 @@ pub(super) mod tests {
         };
         for seq in 0..50 {
             let f = frame(3, seq);
-            let (out, ctm) = lane.run(hash(3), &prog, &f);
+            let (out, ctm) = lane.run(hash(3), &prog, &f, &());
             assert_eq!(out.action, Action::Pass);
             assert_eq!(&ctm[out.data], &f[..], "the frame, in the ME's CTM buffer");
         }

@@ -181,18 +181,24 @@ enum Watch<'m, 'a> {
     Trace,
     /// The timing meter, and the trace if `true`.
     Meter(&'m mut Meter<'a>, bool),
+    /// Another observer (the monitor's trace), beside the meter if there
+    /// is one, and the trace if `true`.
+    Also(Option<&'m mut Meter<'a>>, &'m mut dyn Observer, bool),
 }
 
 impl Watch<'_, '_> {
     fn traced(&self) -> bool {
-        matches!(self, Watch::Trace | Watch::Meter(_, true))
+        matches!(
+            self,
+            Watch::Trace | Watch::Meter(_, true) | Watch::Also(_, _, true)
+        )
     }
 }
 
 /// Two observers shown every step, the first first.
-struct Tee<'m, 'a>(&'m mut Meter<'a>, Tracer);
+struct Tee<A, B>(A, B);
 
-impl Observer for Tee<'_, '_> {
+impl<A: Observer, B: Observer> Observer for Tee<A, B> {
     fn insn(&mut self, prog: &Program, pc: u16, insn: &crate::fp::insn::Insn) {
         self.0.insn(prog, pc, insn);
         self.1.insn(prog, pc, insn);
@@ -304,6 +310,31 @@ impl Me {
         out
     }
 
+    /// As [`Me::run`], showing every step to `obs` (the monitor's trace),
+    /// and metered by `meter` if given (as [`Me::run_metered`]). Runs on
+    /// the interpreter, through [`Executor::run_observed`] when unmetered.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_observed(
+        &mut self,
+        prog: &Program,
+        frame: &[u8],
+        env: &dyn Env,
+        budget: u64,
+        trace: bool,
+        stats: &MeStats,
+        meter: Option<Meter<'_>>,
+        obs: &mut dyn Observer,
+    ) -> Outcome {
+        let Some(mut meter) = meter else {
+            let watch = Watch::Also(None, obs, trace);
+            return self.run_watched(prog, frame, env, budget, stats, watch);
+        };
+        let watch = Watch::Also(Some(&mut meter), obs, trace);
+        let mut out = self.run_watched(prog, frame, env, budget, stats, watch);
+        out.cost = Some(meter.finish(out.verdict(), frame.len()));
+        out
+    }
+
     fn run_watched(
         &mut self,
         prog: &Program,
@@ -386,6 +417,15 @@ impl Me {
             // inlined (exec::Executor, "Observation").
             Watch::Meter(m, false) => interpret(prog, &mut t, budget, m),
             Watch::Meter(m, true) => interpret(prog, &mut t, budget, &mut Tee(m, Tracer)),
+            Watch::Also(None, o, false) => self.exec.run_observed(prog, &mut t, budget, o),
+            Watch::Also(None, o, true) => {
+                self.exec
+                    .run_observed(prog, &mut t, budget, &mut Tee(o, Tracer))
+            }
+            Watch::Also(Some(m), o, false) => interpret(prog, &mut t, budget, &mut Tee(m, o)),
+            Watch::Also(Some(m), o, true) => {
+                interpret(prog, &mut t, budget, &mut Tee(Tee(m, o), Tracer))
+            }
         };
         self.dirty = self.dirty.min(t.pkt.low_write);
         let lm = &*self.lm;

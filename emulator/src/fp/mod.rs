@@ -43,7 +43,7 @@ use exec::{Env, Executor, ExecutorKind, Program};
 pub use lane::Lane;
 use lane::{Batch, FREE_BATCHES, Handoff, INLINE_SHARDS, Inline, WORKER_BATCHES};
 use me::{Me, MeStats, Outcome};
-use timing::{Meter, Timing, WorkerProfiles};
+use timing::{Meter, PcLog, Timing, TraceKey, TracedPacket, WorkerProfiles};
 
 impl ExecutorKind {
     /// An executor of this kind.
@@ -88,8 +88,28 @@ impl Default for FpConfig {
     }
 }
 
+/// What the flow processor may ask of a job's tag: where its packet came
+/// from, for the monitor's trace filter ([`timing::TraceFilter`]). Asked
+/// only while a trace runs.
+pub trait PacketTag {
+    /// The packet's port and vNIC ([`TraceKey::UNKNOWN`] if the tag does
+    /// not say).
+    fn trace_key(&self) -> TraceKey {
+        TraceKey::UNKNOWN
+    }
+}
+
+impl PacketTag for () {}
+impl PacketTag for u32 {}
+impl PacketTag for TraceKey {
+    fn trace_key(&self) -> TraceKey {
+        *self
+    }
+}
+
 /// A packet for the flow processor, with the submitter's handle `T` on it
-/// (the flow processor never looks inside).
+/// (the flow processor never looks inside, except for the trace filter's
+/// [`PacketTag::trace_key`]).
 pub struct Job<T> {
     /// What the submitter needs to carry out the verdict.
     pub tag: T,
@@ -162,7 +182,7 @@ impl<T> std::fmt::Debug for FlowProcessor<T> {
     }
 }
 
-impl<T: Send + 'static> FlowProcessor<T> {
+impl<T: PacketTag + Send + 'static> FlowProcessor<T> {
     /// Start `cfg.threads` workers sharing `cfg.mes` MEs, running packets
     /// on the executor `cfg.exec` names; outcomes of packets run on the
     /// workers go to `handler`, EMEM and helper calls to `env`.
@@ -303,7 +323,7 @@ impl<T: Send + 'static> FlowProcessor<T> {
         if self.senders.is_empty() {
             let mut inline = self.inline.lock();
             let lane = inline.get_or_insert_with(|| self.inline_lane());
-            let (out, ctm) = lane.run(hash, &job.prog, &job.frame);
+            let (out, ctm) = lane.run(hash, &job.prog, &job.frame, &job.tag);
             (self.handler)(job, &out, ctm);
             lane.flush();
             return Ok(());
@@ -331,13 +351,15 @@ struct WorkerCtx<T> {
 }
 
 /// Run one packet on `me`, metered if `timing`'s switches say so (checked
-/// once per packet) with profile shard `shard`: what a worker and an
-/// inline lane do with each packet.
+/// once per packet, one relaxed load) with profile shard `shard`, and
+/// traced if the monitor's trace takes it (`tag` says where it came from):
+/// what a worker and an inline lane do with each packet.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_packet(
     me: &mut Me,
     prog: &Arc<Program>,
     frame: &[u8],
+    tag: &dyn PacketTag,
     env: &dyn Env,
     cfg: &FpConfig,
     st: &MeStats,
@@ -346,18 +368,49 @@ pub(crate) fn run_packet(
     shard: usize,
 ) -> Outcome {
     let level = timing.level();
-    if level.metering() {
-        let prof = profiles.get(timing, prog);
-        let meter = Meter::new(prof, shard, level.profiling(), timing.firmware());
-        me.run_metered(prog, frame, env, cfg.budget, cfg.trace, st, meter)
-    } else {
-        me.run(prog, frame, env, cfg.budget, cfg.trace, st)
+    if level.off() {
+        return me.run(prog, frame, env, cfg.budget, cfg.trace, st);
     }
+    let meter = level.metering().then(|| {
+        let prof = profiles.get(timing, prog);
+        Meter::new(prof, shard, level.profiling(), timing.firmware())
+    });
+    let key = if level.tracing() {
+        tag.trace_key()
+    } else {
+        TraceKey::UNKNOWN
+    };
+    let traced = if level.tracing() {
+        timing.trace_claim(key)
+    } else {
+        None
+    };
+    let Some(session) = traced else {
+        return match meter {
+            Some(m) => me.run_metered(prog, frame, env, cfg.budget, cfg.trace, st, m),
+            None => me.run(prog, frame, env, cfg.budget, cfg.trace, st),
+        };
+    };
+    let mut pcs = session.buffer();
+    let mut log = PcLog::new(&mut pcs);
+    let out = me.run_observed(prog, frame, env, cfg.budget, cfg.trace, st, meter, &mut log);
+    let truncated = log.truncated();
+    session.submit(TracedPacket {
+        key,
+        prog: prog.clone(),
+        frame_len: frame.len(),
+        verdict: out.verdict(),
+        steps: out.steps,
+        cycles: out.cost.map(|c| c.cycles),
+        pcs,
+        truncated,
+    });
+    out
 }
 
 /// Worker `w`: runs the batches lanes hand it, packet after packet, on the
 /// MEs it owns, and gives each emptied batch back for reuse.
-fn worker<T>(
+fn worker<T: PacketTag>(
     w: usize,
     mut mes: Vec<Me>,
     rx: &Receiver<Batch<T>>,
@@ -378,6 +431,7 @@ fn worker<T>(
                 me,
                 &job.prog,
                 &job.frame,
+                &job.tag,
                 env,
                 cfg,
                 st,

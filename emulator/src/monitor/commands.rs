@@ -4,17 +4,24 @@
 //! loads, program reports copy the profile list under its lock and add up
 //! outside it, map dumps read the tables as the offloaded maps' own
 //! readers do; `query-card` takes the chip's lock for a moment (the
-//! control plane's, not the data path's).
+//! control plane's, not the data path's). `trace-start`/`trace-stop` and
+//! `pcap-start`/`pcap-stop` flip a switch the data path reads with one
+//! relaxed load and hand their files to writer threads of their own
+//! (`fp::timing::trace`, `datapath::capture`).
+
+use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
 use super::{CommandError, State};
 use crate::app::NFP_APP_BPF_NIC;
 use crate::counters::{Filter, Snapshot};
+use crate::datapath::capture::CaptureError;
+use crate::fp::timing::{TraceError, TraceFilter, TraceFormat, TraceSession};
 use crate::nfd::ctrl::VnicKind;
 
 /// Every command, with a line of help (`query-commands`, `nfp-ctl`).
-pub const COMMANDS: [(&str, &str); 9] = [
+pub const COMMANDS: [(&str, &str); 13] = [
     (
         "qmp_capabilities",
         "accepted for QMP clients; nothing to negotiate",
@@ -39,7 +46,27 @@ pub const COMMANDS: [(&str, &str); 9] = [
         "dump-map",
         "a map's entries; arguments: id, max (default 256), after (hex key)",
     ),
+    (
+        "trace-start",
+        "trace each packet's NFP instructions to a file; arguments: path (absolute, in an existing directory), count (packets), port, vnic, format (json or text)",
+    ),
+    (
+        "trace-stop",
+        "stop the trace: its file, packets traced, packets dropped",
+    ),
+    (
+        "pcap-start",
+        "record the frames a port receives and sends into a pcap file; arguments: port, path (absolute, in an existing directory)",
+    ),
+    (
+        "pcap-stop",
+        "stop a port's pcap: its file, frames recorded (rx, tx), frames dropped; arguments: port",
+    ),
 ];
+
+/// How long a `trace-stop` or `pcap-stop` waits for its writer to write
+/// what was queued (a guard; the writer is normally done at once).
+const STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Most entries `dump-map` returns in one reply.
 pub const DUMP_MAX: u64 = 65_536;
@@ -95,6 +122,40 @@ impl Args {
         }
     }
 
+    /// `path`: an absolute path whose directory exists (required).
+    fn path(&mut self) -> Result<PathBuf, CommandError> {
+        let s = self
+            .str("path")?
+            .ok_or_else(|| Self::bad("path is required".into()))?;
+        let path = PathBuf::from(&s);
+        if !path.is_absolute() {
+            return Err(Self::bad(format!("path must be absolute, not {s:?}")));
+        }
+        if path.is_dir() {
+            return Err(Self::bad(format!("path {s:?} is a directory")));
+        }
+        match path.parent() {
+            Some(d) if d.is_dir() => Ok(path),
+            _ => Err(Self::bad(format!(
+                "the directory of path {s:?} does not exist"
+            ))),
+        }
+    }
+
+    /// A port number of the card (`name`).
+    fn port(&mut self, state: &State, name: &str) -> Result<Option<usize>, CommandError> {
+        let Some(p) = self.u64(name)? else {
+            return Ok(None);
+        };
+        let ports = state.card.datapath().wires.len();
+        match usize::try_from(p) {
+            Ok(p) if p < ports => Ok(Some(p)),
+            _ => Err(Self::bad(format!(
+                "{name} {p}: the card has {ports} ports (0..{ports})"
+            ))),
+        }
+    }
+
     /// No argument left unread.
     fn done(self) -> Result<(), CommandError> {
         match self.0.keys().next() {
@@ -141,6 +202,45 @@ pub fn execute(state: &State, name: &str, args: Map<String, Value>) -> Result<Va
         "query-maps" => {
             a.done()?;
             query_maps(state)
+        }
+        "trace-start" => {
+            trace_start(state, a)?;
+            json!({})
+        }
+        "trace-stop" => {
+            a.done()?;
+            let sum = state
+                .card
+                .datapath()
+                .timing()
+                .stop_trace(STOP_LIMIT)
+                .ok_or_else(|| CommandError::Unavailable("no trace is running".into()))?;
+            json!(sum)
+        }
+        "pcap-start" => {
+            let port = a
+                .port(state, "port")?
+                .ok_or_else(|| Args::bad("pcap-start needs port".into()))?;
+            let path = a.path()?;
+            a.done()?;
+            state
+                .card
+                .datapath()
+                .start_pcap(port, &path)
+                .map_err(|e| capture_error(&e))?;
+            json!({})
+        }
+        "pcap-stop" => {
+            let port = a
+                .port(state, "port")?
+                .ok_or_else(|| Args::bad("pcap-stop needs port".into()))?;
+            a.done()?;
+            let sum = state
+                .card
+                .datapath()
+                .stop_pcap(port, STOP_LIMIT)
+                .map_err(|e| capture_error(&e))?;
+            json!(sum)
         }
         "dump-map" => {
             let id = a
@@ -349,4 +449,61 @@ fn dump_map(state: &State, id: u64, mut a: Args) -> Result<Value, CommandError> 
         .collect();
     let next = more.then(|| keys.last().map(|(k, _)| hex(k))).flatten();
     Ok(json!({"id": id, "entries": entries, "next": next}))
+}
+
+/// `trace-start`: check the arguments, create the file, start the trace.
+fn trace_start(state: &State, mut a: Args) -> Result<(), CommandError> {
+    let path = a.path()?;
+    let count = match a.u64("count")? {
+        Some(0) => return Err(Args::bad("count must be at least 1".into())),
+        c => c,
+    };
+    let port = a.port(state, "port")?;
+    let vnic = match a.u64("vnic")? {
+        None => None,
+        Some(v) => Some(
+            u8::try_from(v)
+                .ok()
+                .filter(|&v| v < u8::MAX)
+                .ok_or_else(|| Args::bad(format!("vnic {v} is out of range")))?,
+        ),
+    };
+    let format = match a.str("format")?.as_deref() {
+        None | Some("json") => TraceFormat::Json,
+        Some("text") => TraceFormat::Text,
+        Some(f) => {
+            return Err(Args::bad(format!("format must be json or text, not {f:?}")));
+        }
+    };
+    a.done()?;
+    let timing = state.card.datapath().timing();
+    if let Some((running, _)) = timing.trace_status() {
+        return Err(CommandError::Unavailable(
+            TraceError::Busy(running).to_string(),
+        ));
+    }
+    let filter = TraceFilter {
+        // Ports are at most 255 here (checked against the card's).
+        port: port.map(|p| u8::try_from(p).unwrap_or(u8::MAX)),
+        vnic,
+        count,
+    };
+    let session = TraceSession::start(&path, filter, format).map_err(|e| trace_error(&e))?;
+    timing.start_trace(session).map_err(|e| trace_error(&e))
+}
+
+fn trace_error(e: &TraceError) -> CommandError {
+    match e {
+        TraceError::Create { .. } => CommandError::BadArgument(e.to_string()),
+        _ => CommandError::Unavailable(e.to_string()),
+    }
+}
+
+fn capture_error(e: &CaptureError) -> CommandError {
+    match e {
+        CaptureError::NoPort(_) | CaptureError::Create { .. } => {
+            CommandError::BadArgument(e.to_string())
+        }
+        _ => CommandError::Unavailable(e.to_string()),
+    }
 }

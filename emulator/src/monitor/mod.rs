@@ -44,7 +44,7 @@ pub const MAX_LINE: usize = 64 * 1024;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the greeting lists as capabilities.
-pub const CAPABILITIES: [&str; 3] = ["counters", "timing", "maps"];
+pub const CAPABILITIES: [&str; 5] = ["counters", "timing", "maps", "trace", "pcap"];
 
 /// Why the monitor could not start.
 #[derive(Debug, thiserror::Error)]

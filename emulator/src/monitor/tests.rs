@@ -383,3 +383,226 @@ fn stopping_survives_a_removed_socket_file() {
     let mon = Monitor::start(&path, s.card.clone()).expect("monitor again");
     Client::connect(mon.path()).line();
 }
+
+/// A card whose two ports both run `code` as their XDP verdict (the
+/// result word's code byte, as the XDP outro leaves it), packets run on
+/// the thread that hands them in (no workers): everything a frame causes
+/// has happened when `wire_rx` returns.
+fn offloaded(code: u16) -> State {
+    use crate::fp::asm::{self, R, alu_op, br};
+    // .3072: br[.1 (DONE)] with two defer slots, which set A0.
+    let words = [
+        asm::br(br::UNC, 1, 2),
+        asm::alu(R::A(0), R::None, alu_op::NONE, R::Imm(0)),
+        asm::immed(R::A(0), code, 0, false, 2),
+    ];
+    let prog = Arc::new(crate::fp::exec::Program::load(&words, 3072, 1, 4096).unwrap());
+    let fp = crate::fp::FpConfig {
+        threads: 0,
+        mes: 4,
+        ..Default::default()
+    };
+    let card = crate::bench::card_with(&prog, fp).unwrap();
+    card.datapath().attach_program(1, &prog).unwrap();
+    State::new(Arc::new(card))
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("nfp-mon-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn frame(i: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|k| i ^ k as u8).collect()
+}
+
+#[test]
+fn a_trace_lists_the_addresses_each_packet_ran_for_count_packets() {
+    let s = offloaded(0x22);
+    let dir = scratch("trace-count");
+    let path = dir.join("trace.jsonl");
+    let start = json!({"execute": "trace-start", "arguments": {"path": path, "count": 3}});
+    assert_eq!(ret(&s, &start), json!({}));
+    // A second trace while one runs is refused, and the first's file is
+    // untouched.
+    let r = ask(&s, &start);
+    assert_eq!(error_class(&r), "GenericError", "{r}");
+    let dp = s.card.datapath();
+    for i in 0..5 {
+        dp.wire_rx(0, &frame(i, 64));
+    }
+    let r = ret(&s, &json!({"execute": "trace-stop"}));
+    assert_eq!(
+        (r["traced"].as_u64(), r["dropped"].as_u64()),
+        (Some(3), Some(0))
+    );
+    assert_eq!(r["path"], json!(path));
+    let lines: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "exactly count packets");
+    let seq = dp.port_vnic(0).unwrap().bpf().unwrap().seq;
+    for (n, p) in lines.iter().enumerate() {
+        // The branch and its two defer slots, then DONE.
+        assert_eq!(p["pcs"], json!([3072, 3073, 3074]), "{p}");
+        let asm: Vec<&str> = p["disasm"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        assert_eq!(asm.len(), 3);
+        assert!(asm[0].starts_with("br"), "{asm:?}");
+        assert!(asm[2].starts_with("immed"), "{asm:?}");
+        assert_eq!(p["packet"], n);
+        assert_eq!((p["port"].as_u64(), p["vnic"].as_u64()), (Some(0), Some(0)));
+        assert_eq!(
+            (p["prog"].as_u64(), p["insns"].as_u64()),
+            (Some(seq), Some(3))
+        );
+        assert_eq!(
+            (p["verdict"].as_str(), p["frame_len"].as_u64()),
+            (Some("DROP"), Some(64))
+        );
+        assert_eq!(p["truncated"], false);
+    }
+    // The count used up, the data path is back on its unobserved path.
+    assert!(!dp.timing().level().tracing());
+    let r = ask(&s, &json!({"execute": "trace-stop"}));
+    assert_eq!(error_class(&r), "GenericError", "nothing to stop: {r}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_trace_by_port_takes_only_that_ports_packets_and_writes_text() {
+    let s = offloaded(0x22);
+    let dir = scratch("trace-port");
+    let path = dir.join("trace.txt");
+    let args = json!({"path": path, "port": 1, "format": "text"});
+    ret(&s, &json!({"execute": "trace-start", "arguments": args}));
+    let dp = s.card.datapath();
+    for i in 0..6 {
+        dp.wire_rx(usize::from(i % 2), &frame(i, 60 + usize::from(i)));
+    }
+    // Timing on too: the trace runs beside the meter and shows cycles.
+    dp.timing().set_timing(true);
+    dp.wire_rx(1, &frame(9, 100));
+    dp.wire_rx(0, &frame(9, 100));
+    let r = ret(&s, &json!({"execute": "trace-stop"}));
+    assert_eq!(r["traced"], 4, "port 1's packets only: {r}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let heads: Vec<&str> = text.lines().filter(|l| l.starts_with("packet ")).collect();
+    assert_eq!(heads.len(), 4, "{text}");
+    for (h, len) in heads.iter().zip([61, 63, 65, 100]) {
+        assert!(
+            h.contains("port 1 vnic 1")
+                && h.contains(&format!("{len} bytes, DROP, 3 instructions")),
+            "{h}"
+        );
+    }
+    assert!(heads[3].ends_with(" cycles"), "metered: {}", heads[3]);
+    assert_eq!(text.lines().filter(|l| l.starts_with("  .307")).count(), 12);
+    // After the stop nothing is traced and the file stays as it was.
+    dp.wire_rx(1, &frame(1, 60));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_pcap_holds_each_frame_the_port_received_and_sent() {
+    use pcap_file::pcap::PcapReader;
+    // XDP_TX: each frame goes back out of the port it came in on.
+    let s = offloaded(0x44);
+    let dir = scratch("pcap");
+    let path = dir.join("port0.pcap");
+    let start = json!({"execute": "pcap-start", "arguments": {"port": 0, "path": path}});
+    assert_eq!(ret(&s, &start), json!({}));
+    assert_eq!(
+        error_class(&ask(&s, &start)),
+        "GenericError",
+        "already running"
+    );
+    let dp = s.card.datapath();
+    let frames: Vec<Vec<u8>> = (0..7u8)
+        .map(|i| frame(i, 60 + 11 * usize::from(i)))
+        .collect();
+    for f in &frames {
+        dp.wire_rx(0, f);
+        // Another port's traffic is not in port 0's capture.
+        dp.wire_rx(1, f);
+    }
+    let r = ret(
+        &s,
+        &json!({"execute": "pcap-stop", "arguments": {"port": 0}}),
+    );
+    assert_eq!(
+        (
+            r["frames"].as_u64(),
+            r["rx"].as_u64(),
+            r["tx"].as_u64(),
+            r["dropped"].as_u64()
+        ),
+        (Some(14), Some(7), Some(7), Some(0)),
+        "{r}"
+    );
+    let mut rd = PcapReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut got = Vec::new();
+    while let Some(p) = rd.next_packet() {
+        let p = p.unwrap();
+        assert_eq!(p.orig_len as usize, p.data.len());
+        got.push(p.data.into_owned());
+    }
+    // Each frame as it arrived, then as the program sent it back.
+    let want: Vec<Vec<u8>> = frames.iter().flat_map(|f| [f.clone(), f.clone()]).collect();
+    assert_eq!(got, want);
+    let r = ask(
+        &s,
+        &json!({"execute": "pcap-stop", "arguments": {"port": 0}}),
+    );
+    assert_eq!(error_class(&r), "GenericError", "not running: {r}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn trace_and_pcap_arguments_are_checked() {
+    let s = offloaded(0x22);
+    let dir = scratch("args");
+    let ok = dir.join("x");
+    let missing = dir.join("no-such-dir").join("x");
+    for (cmd, args) in [
+        ("trace-start", json!({})),
+        ("trace-start", json!({"path": "relative.jsonl"})),
+        ("trace-start", json!({"path": missing})),
+        ("trace-start", json!({"path": dir})),
+        ("trace-start", json!({"path": 5})),
+        ("trace-start", json!({"path": ok, "count": 0})),
+        ("trace-start", json!({"path": ok, "count": -1})),
+        ("trace-start", json!({"path": ok, "port": 2})),
+        ("trace-start", json!({"path": ok, "vnic": 300})),
+        ("trace-start", json!({"path": ok, "format": "xml"})),
+        ("trace-start", json!({"path": ok, "bogus": 1})),
+        ("trace-stop", json!({"now": true})),
+        ("trace-stop", json!({})),
+        ("pcap-start", json!({"path": ok})),
+        ("pcap-start", json!({"port": 0})),
+        ("pcap-start", json!({"port": 7, "path": ok})),
+        ("pcap-start", json!({"port": 0, "path": "x.pcap"})),
+        ("pcap-start", json!({"port": 0, "path": missing})),
+        ("pcap-stop", json!({})),
+        ("pcap-stop", json!({"port": 0})),
+        ("pcap-stop", json!({"port": "0"})),
+    ] {
+        let r = ask(&s, &json!({"execute": cmd, "arguments": args}));
+        assert_eq!(error_class(&r), "GenericError", "{cmd} {args} -> {r}");
+        assert!(!r["error"]["desc"].as_str().unwrap().is_empty());
+    }
+    // Nothing was started, nothing was created.
+    assert!(!s.card.datapath().timing().level().tracing());
+    assert!(!ok.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

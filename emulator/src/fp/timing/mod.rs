@@ -22,15 +22,16 @@ pub mod model;
 pub mod profile;
 pub mod record;
 pub mod text;
+pub mod trace;
 
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
 pub use meter::{FirmwareInfo, Meter};
@@ -39,6 +40,9 @@ pub use profile::{
     Distribution, HelperRow, Owner, Profile, ProfileRow, ProgramProfile, ProgramReport, Totals,
 };
 pub use record::{Record, RecordError, RecordSink};
+pub use trace::{
+    PcLog, TraceError, TraceFilter, TraceFormat, TraceKey, TraceSession, TraceSummary, TracedPacket,
+};
 
 use crate::fp::exec::Program;
 
@@ -54,11 +58,24 @@ pub struct Level(u8);
 impl Level {
     const TIMING: u8 = 1;
     const PROFILING: u8 = 2;
+    const TRACING: u8 = 4;
+
+    /// Whether nothing is switched on: the packet runs unobserved.
+    #[inline(always)]
+    pub fn off(self) -> bool {
+        self.0 == 0
+    }
 
     /// Whether packets are metered (costed and accounted).
     #[inline(always)]
     pub fn metering(self) -> bool {
-        self.0 != 0
+        self.0 & (Self::TIMING | Self::PROFILING) != 0
+    }
+
+    /// Whether a monitor trace may take packets ([`Timing::trace_claim`]).
+    #[inline(always)]
+    pub fn tracing(self) -> bool {
+        self.0 & Self::TRACING != 0
     }
 
     /// Whether the per-instruction profile counts too.
@@ -81,6 +98,9 @@ pub struct Timing {
     /// Held while the profile files are written (by the periodic writer
     /// and at exit).
     files: Mutex<()>,
+    /// The monitor's trace, while one runs. Packets read it only while
+    /// the tracing switch is on; the monitor writes it at start and stop.
+    trace: RwLock<Option<Arc<TraceSession>>>,
 }
 
 impl std::fmt::Debug for Timing {
@@ -102,6 +122,7 @@ impl Default for Timing {
             firmware: OnceLock::new(),
             records: OnceLock::new(),
             files: Mutex::new(()),
+            trace: RwLock::new(None),
         }
     }
 }
@@ -145,6 +166,54 @@ impl Timing {
     /// Whether packets are profiled.
     pub fn profiling(&self) -> bool {
         self.level().profiling()
+    }
+
+    /// Start `session` (the monitor's `trace-start`): packets it matches
+    /// are traced from now on. Refused while another trace runs.
+    pub fn start_trace(&self, session: TraceSession) -> Result<(), TraceError> {
+        let mut slot = self.trace.write();
+        if let Some(s) = &*slot {
+            return Err(TraceError::Busy(s.path().to_owned()));
+        }
+        *slot = Some(Arc::new(session));
+        self.set(Level::TRACING, true);
+        Ok(())
+    }
+
+    /// Stop the running trace (the monitor's `trace-stop`): no packet is
+    /// traced from now on; the writer is given up to `limit` to write what
+    /// was queued. `None` if no trace runs.
+    pub fn stop_trace(&self, limit: std::time::Duration) -> Option<TraceSummary> {
+        let s = {
+            let mut slot = self.trace.write();
+            self.set(Level::TRACING, false);
+            slot.take()?
+        };
+        Some(s.finish(limit))
+    }
+
+    /// The running trace's file and packets written so far, if one runs.
+    pub fn trace_status(&self) -> Option<(PathBuf, u64)> {
+        let slot = self.trace.read();
+        slot.as_ref().map(|s| (s.path().to_owned(), s.traced()))
+    }
+
+    /// With the tracing switch on: the running trace, if it takes a packet
+    /// from `key` (counted against its `count`). When the count is used up
+    /// the switch goes off, so later packets skip the trace.
+    pub fn trace_claim(&self, key: TraceKey) -> Option<Arc<TraceSession>> {
+        let slot = self.trace.read();
+        let s = slot.as_ref()?;
+        let Some(left) = s.claim(key) else {
+            if s.exhausted() {
+                self.set(Level::TRACING, false);
+            }
+            return None;
+        };
+        if left == 0 {
+            self.set(Level::TRACING, false);
+        }
+        Some(s.clone())
     }
 
     /// Write every timed packet's record to `sink` (once; later sinks are
