@@ -290,6 +290,7 @@ fn rounds(cases: &[Case], rounds: usize) {
     println!(
         "\ninterleaved rounds ({rounds}) on the interpreter, thread CPU time per packet, medians (ratio to off):"
     );
+    let mut models = Vec::new();
     for case in cases {
         let (prog, frame) = (&case.prog, &case.frame);
         let prof = ProgramProfile::new(prog.clone(), 1);
@@ -328,6 +329,24 @@ fn rounds(cases: &[Case], rounds: usize) {
             ratio(1),
             median(t[2].clone()),
             ratio(2)
+        );
+        models.push((case.name, prof.report()));
+    }
+    // What the cost model (docs/timing.md) makes of each program: the
+    // metered packets above, one 64-byte frame each.
+    println!(
+        "
+cost model (docs/timing.md) over the metered packets, per packet:"
+    );
+    for (name, r) in models {
+        let n = r.timed.packets.max(1);
+        let est = r.estimate_text.unwrap_or_else(|| "no estimate".into());
+        println!(
+            "  {name:<16} {:>6} instructions {:>7} cycles ({} program, {} firmware); {est}",
+            r.timed.insns / n,
+            r.timed.cycles / n,
+            r.timed.prog_cycles / n,
+            r.timed.fw_cycles / n,
         );
     }
 }
