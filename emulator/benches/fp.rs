@@ -456,38 +456,19 @@ fn main() {
     rounds(&cases, 15);
 }
 
-/// The host kernel's run of an eBPF program: the raw `bpf(2)` syscall
-/// (`BPF_PROG_LOAD`, `BPF_PROG_TEST_RUN` with `repeat`), the program read
+#[path = "common/bpf.rs"]
+mod bpf;
+
+/// The host kernel's run of an eBPF program (`BPF_PROG_LOAD`,
+/// `BPF_PROG_TEST_RUN` with `repeat`, common/bpf.rs), the program read
 /// from its ELF object with `object`.
 mod host {
-    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::fd::OwnedFd;
 
     use object::{Object, ObjectSection};
 
-    /// `BPF_PROG_LOAD` (include/uapi/linux/bpf.h `enum bpf_cmd`).
-    const BPF_PROG_LOAD: libc::c_long = 5;
-    /// `BPF_PROG_TEST_RUN`.
-    const BPF_PROG_TEST_RUN: libc::c_long = 10;
-    /// `BPF_PROG_TYPE_XDP`.
-    const BPF_PROG_TYPE_XDP: u32 = 6;
-
-    /// Why the host gives no figure.
-    #[derive(Debug, thiserror::Error)]
-    pub enum HostError {
-        /// The object has no `xdp` section the loader can take.
-        #[error("object: {0}")]
-        Object(String),
-        /// The kernel refused.
-        #[error(
-            "{what}: {err} (the kernel refuses; root, CONFIG_BPF_SYSCALL and the BPF JIT are needed)"
-        )]
-        Kernel {
-            /// The command.
-            what: &'static str,
-            /// Its error.
-            err: std::io::Error,
-        },
-    }
+    use super::bpf;
+    pub use bpf::HostError;
 
     /// The host's figure for one program and frame.
     #[derive(Clone, Copy, Debug)]
@@ -504,37 +485,6 @@ mod host {
         pub retval: u32,
     }
 
-    /// A `union bpf_attr`, 8-byte aligned.
-    #[repr(C, align(8))]
-    struct Attr([u8; 128]);
-
-    impl Attr {
-        fn put32(&mut self, off: usize, v: u32) {
-            self.0[off..off + 4].copy_from_slice(&v.to_ne_bytes());
-        }
-        fn put64(&mut self, off: usize, v: u64) {
-            self.0[off..off + 8].copy_from_slice(&v.to_ne_bytes());
-        }
-        fn get32(&self, off: usize) -> u32 {
-            u32::from_ne_bytes(self.0[off..off + 4].try_into().unwrap_or([0; 4]))
-        }
-    }
-
-    fn bpf(cmd: libc::c_long, attr: &mut Attr, what: &'static str) -> Result<i64, HostError> {
-        // SAFETY: the bpf syscall reads and writes at most the 128 bytes
-        // of `attr`; the pointers inside it point at live buffers of the
-        // sizes given next to them.
-        let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.0.as_mut_ptr(), attr.0.len()) };
-        if r < 0 {
-            Err(HostError::Kernel {
-                what,
-                err: std::io::Error::last_os_error(),
-            })
-        } else {
-            Ok(r)
-        }
-    }
-
     /// Load the `xdp` section of `obj` (no maps, no relocations).
     fn load(obj: &[u8]) -> Result<OwnedFd, HostError> {
         let file = object::File::parse(obj).map_err(|e| HostError::Object(e.to_string()))?;
@@ -545,44 +495,20 @@ mod host {
             return Err(HostError::Object("relocations: needs a full loader".into()));
         }
         let insns = sec.data().map_err(|e| HostError::Object(e.to_string()))?;
-        let license = c"GPL";
-        let mut a = Attr([0; 128]);
-        a.put32(0, BPF_PROG_TYPE_XDP);
-        a.put32(4, (insns.len() / 8) as u32);
-        a.put64(8, insns.as_ptr() as u64);
-        a.put64(16, license.as_ptr() as u64);
-        // No verifier log: a large program's overflows any buffer (ENOSPC).
-        let fd = bpf(BPF_PROG_LOAD, &mut a, "BPF_PROG_LOAD")?;
-        // SAFETY: the kernel returned a new file descriptor we own.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-    }
-
-    /// One round: `repeat` runs on `frame`; (mean ns per run, retval).
-    fn round(fd: &OwnedFd, frame: &[u8], repeat: u32) -> Result<(u32, u32), HostError> {
-        use std::os::fd::AsRawFd;
-        let mut out = vec![0u8; frame.len() + 4096];
-        let mut a = Attr([0; 128]);
-        a.put32(0, fd.as_raw_fd() as u32);
-        a.put32(8, frame.len() as u32);
-        a.put32(12, out.len() as u32);
-        a.put64(16, frame.as_ptr() as u64);
-        a.put64(24, out.as_mut_ptr() as u64);
-        a.put32(32, repeat);
-        bpf(BPF_PROG_TEST_RUN, &mut a, "BPF_PROG_TEST_RUN")?;
-        Ok((a.get32(36), a.get32(4)))
+        bpf::prog_load(bpf::BPF_PROG_TYPE_XDP, insns)
     }
 
     /// The host's figure: rounds of about 50 ms, the median of seven.
     pub fn measure(obj: &[u8], frame: &[u8]) -> Result<Figure, HostError> {
         let fd = load(obj)?;
-        let (ns, _) = round(&fd, frame, 1000)?;
+        let (ns, _) = bpf::test_run(&fd, frame, 1000)?;
         let repeat = (50_000_000 / u64::from(ns.max(1))).clamp(1000, 10_000_000) as u32;
         let mut cpu = Vec::new();
         let mut kernel = Vec::new();
         let mut retval = 0;
         for _ in 0..7 {
             let t0 = super::thread_cpu_ns();
-            let (ns, r) = round(&fd, frame, repeat)?;
+            let (ns, r) = bpf::test_run(&fd, frame, repeat)?;
             cpu.push((super::thread_cpu_ns() - t0) as f64 / f64::from(repeat));
             kernel.push(ns);
             retval = r;

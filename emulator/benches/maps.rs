@@ -13,6 +13,13 @@
 //! map goal (a 64k-entry lookup within 1.3x of a 16-entry one) is judged
 //! by.
 //!
+//! Then the same lookups in the host kernel's own hash maps (the same
+//! keys, computed by a hand-written XDP program from
+//! `bpf_get_prandom_u32`, run with `BPF_PROG_TEST_RUN`), as the baseline
+//! of what this host's caches make of a 64k-entry table: the kernel's
+//! 64k / 16 ratio, per round, from the thread CPU time per run with the
+//! lookup minus the same program without it.
+//!
 //!   cargo bench -p nfp-emu --bench maps
 
 use std::hint::black_box;
@@ -21,6 +28,9 @@ use criterion::{Criterion, Throughput};
 use nfp_emu::fp::exec::{Ctx, LM_WORDS};
 use nfp_emu::maps::caps::MapLimits;
 use nfp_emu::maps::{BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, MapStore};
+
+#[path = "common/bpf.rs"]
+mod bpf;
 
 /// Key sizes measured, bytes.
 const KEYS: [usize; 2] = [16, 4];
@@ -191,6 +201,150 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The host kernel's hash maps with the keys [`key_of`] gives, looked up
+/// by an XDP program that computes key `prandom & (n - 1)` as `key_of`
+/// does; and the same program without the lookup (the control).
+mod host {
+    use std::os::fd::OwnedFd;
+
+    use super::bpf::{self, Asm, HostError};
+
+    /// A full host hash map of `n` keys of `len` bytes and its two
+    /// programs: (with the lookup, without it).
+    pub struct HostMap {
+        _map: OwnedFd,
+        pub lookup: OwnedFd,
+        pub control: OwnedFd,
+    }
+
+    /// The program: r0 = prandom & (n - 1); the key as `key_of` makes it,
+    /// on the stack at r10 - 16; then (if `lookup`) the lookup; XDP_PASS.
+    fn program(map: &OwnedFd, n: u32, len: usize, lookup: bool) -> Vec<u8> {
+        let mut a = Asm::default();
+        a.call(bpf::BPF_FUNC_GET_PRANDOM_U32)
+            .insn(0x57, 0, 0, 0, (n - 1) as i32); // r0 &= n - 1
+        if len >= 8 {
+            // splitmix64's finaliser of r0, in place (r1 scratch).
+            let mix = |a: &mut Asm| {
+                for (shift, mul) in [(30, Some(7)), (27, Some(8)), (31, None)] {
+                    a.insn(0xbf, 1, 0, 0, 0) // r1 = r0
+                        .insn(0x77, 1, 0, 0, shift) // r1 >>= shift
+                        .insn(0xaf, 0, 1, 0, 0); // r0 ^= r1
+                    if let Some(m) = mul {
+                        a.insn(0x2f, 0, m, 0, 0); // r0 *= r7 | r8
+                    }
+                }
+            };
+            a.insn(0xbf, 6, 0, 0, 0) // r6 = i
+                .ld64(7, 0xbf58_476d_1ce4_e5b9)
+                .ld64(8, 0x94d0_49bb_1331_11eb);
+            mix(&mut a);
+            a.insn(0x7b, 10, 0, -16, 0) // *(u64 *)(r10 - 16) = r0
+                .insn(0xbf, 0, 6, 0, 0) // r0 = i
+                .ld64(1, 0x5555_5555_5555_5555)
+                .insn(0xaf, 0, 1, 0, 0); // r0 ^= r1
+            mix(&mut a);
+            a.insn(0x7b, 10, 0, -8, 0); // *(u64 *)(r10 - 8) = r0
+        } else {
+            a.insn(0x24, 0, 0, 0, 0x9e37_79b1_u32 as i32) // w0 *= ...
+                .insn(0xbc, 1, 0, 0, 0) // w1 = w0
+                .insn(0x74, 1, 0, 0, 16) // w1 >>= 16
+                .insn(0xac, 0, 1, 0, 0) // w0 ^= w1
+                .insn(0x63, 10, 0, -16, 0); // *(u32 *)(r10 - 16) = w0
+        }
+        if lookup {
+            a.ld_map(1, map)
+                .insn(0xbf, 2, 10, 0, 0) // r2 = r10
+                .insn(0x07, 2, 0, 0, -16) // r2 += -16
+                .call(bpf::BPF_FUNC_MAP_LOOKUP_ELEM);
+        }
+        a.ret(2); // XDP_PASS
+        a.0
+    }
+
+    /// A full map of `n` keys of `len` bytes, its values the key numbers.
+    pub fn filled(n: u32, len: usize) -> Result<HostMap, HostError> {
+        let map = bpf::map_create(bpf::BPF_MAP_TYPE_HASH, len as u32, 8, n)?;
+        for i in 0..u64::from(n) {
+            bpf::map_update(&map, &super::key_of(i, len)[..len], &i.to_le_bytes())?;
+        }
+        let lookup = bpf::prog_load(bpf::BPF_PROG_TYPE_XDP, &program(&map, n, len, true))?;
+        let control = bpf::prog_load(bpf::BPF_PROG_TYPE_XDP, &program(&map, n, len, false))?;
+        Ok(HostMap {
+            _map: map,
+            lookup,
+            control,
+        })
+    }
+
+    /// Thread CPU ns per run of `prog` over `repeat` runs (the syscall
+    /// included; the clock the card's lookups are timed with).
+    pub fn ns(prog: &OwnedFd, repeat: u32) -> Result<f64, HostError> {
+        let frame = [0u8; 64];
+        let t = super::thread_cpu_ns();
+        bpf::test_run(prog, &frame, repeat)?;
+        Ok((super::thread_cpu_ns() - t) / f64::from(repeat))
+    }
+}
+
+/// The host kernel's figures: interleaved rounds of every size, each
+/// the mean ns per run with the lookup minus without it; printed with the
+/// per-round 64k / 16 ratios.
+fn host_baseline() {
+    const REPEAT: u32 = 1 << 17;
+    let mut maps = Vec::new();
+    for len in KEYS {
+        for (size, n) in SIZES {
+            match host::filled(n, len) {
+                Ok(m) => maps.push((len, size, m)),
+                Err(e) => {
+                    println!(
+                        "
+host kernel baseline skipped: {e}"
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    let mut times = vec![Vec::new(); maps.len()];
+    for _ in 0..ROUNDS {
+        for ((_, _, m), t) in maps.iter().zip(&mut times) {
+            match (host::ns(&m.lookup, REPEAT), host::ns(&m.control, REPEAT)) {
+                (Ok(with), Ok(without)) => t.push((with - without).max(0.5)),
+                (Err(e), _) | (_, Err(e)) => {
+                    println!(
+                        "
+host kernel baseline skipped: {e}"
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    println!(
+        "
+host kernel's hash maps, the same keys ({ROUNDS} rounds x {REPEAT} runs, BPF_PROG_TEST_RUN, thread CPU time; lookup = run - run without it), medians:"
+    );
+    for ((len, size, _), t) in maps.iter().zip(&times) {
+        println!("  host_k{len}_{size:<12} {:>8.1} ns", median(t.clone()));
+    }
+    for len in KEYS {
+        let at = |s: &str| maps.iter().position(|(l, size, _)| *l == len && *size == s);
+        if let (Some(big), Some(small)) = (at("64k"), at("16")) {
+            let ratio = times[big]
+                .iter()
+                .zip(&times[small])
+                .map(|(b, s)| b / s)
+                .collect();
+            println!(
+                "  {len}-byte keys: host kernel lookup 64k / 16 = {:.2} (median of per-round ratios)",
+                median(ratio)
+            );
+        }
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let s = store();
@@ -246,4 +400,5 @@ fn main() {
             );
         }
     }
+    host_baseline();
 }
