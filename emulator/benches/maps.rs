@@ -256,9 +256,14 @@ mod host {
             a.ld_map(1, map)
                 .insn(0xbf, 2, 10, 0, 0) // r2 = r10
                 .insn(0x07, 2, 0, 0, -16) // r2 += -16
-                .call(bpf::BPF_FUNC_MAP_LOOKUP_ELEM);
+                .call(bpf::BPF_FUNC_MAP_LOOKUP_ELEM)
+                // Found: XDP_PASS; absent: XDP_DROP (checked before timing).
+                .insn(0x15, 0, 0, 2, 0) // if r0 == 0 goto +2
+                .ret(2)
+                .ret(1);
+        } else {
+            a.ret(2); // XDP_PASS
         }
-        a.ret(2); // XDP_PASS
         a.0
     }
 
@@ -275,6 +280,13 @@ mod host {
             lookup,
             control,
         })
+    }
+
+    /// The return value of one run of `prog`.
+    pub fn verdict(prog: &OwnedFd) -> Result<u32, String> {
+        bpf::test_run(prog, &[0u8; 64], 1)
+            .map(|(_, r)| r)
+            .map_err(|e| e.to_string())
     }
 
     /// Thread CPU ns per run of `prog` over `repeat` runs (the syscall
@@ -298,14 +310,22 @@ fn host_baseline() {
             match host::filled(n, len) {
                 Ok(m) => maps.push((len, size, m)),
                 Err(e) => {
-                    println!(
-                        "
-host kernel baseline skipped: {e}"
-                    );
+                    println!("\nhost kernel baseline skipped: {e}");
                     return;
                 }
             }
         }
+    }
+    // The program computes the keys `key_of` gave the map: every lookup
+    // hits (a single run draws a random key; XDP_PASS means found).
+    for (len, size, m) in &maps {
+        let hits = (0..200)
+            .filter(|_| host::verdict(&m.lookup) == Ok(2))
+            .count();
+        assert_eq!(
+            hits, 200,
+            "host map k{len}_{size}: the program's keys are the map's"
+        );
     }
     let mut times = vec![Vec::new(); maps.len()];
     for _ in 0..ROUNDS {
@@ -313,18 +333,14 @@ host kernel baseline skipped: {e}"
             match (host::ns(&m.lookup, REPEAT), host::ns(&m.control, REPEAT)) {
                 (Ok(with), Ok(without)) => t.push((with - without).max(0.5)),
                 (Err(e), _) | (_, Err(e)) => {
-                    println!(
-                        "
-host kernel baseline skipped: {e}"
-                    );
+                    println!("\nhost kernel baseline skipped: {e}");
                     return;
                 }
             }
         }
     }
     println!(
-        "
-host kernel's hash maps, the same keys ({ROUNDS} rounds x {REPEAT} runs, BPF_PROG_TEST_RUN, thread CPU time; lookup = run - run without it), medians:"
+        "\nhost kernel's hash maps, the same keys ({ROUNDS} rounds x {REPEAT} runs, BPF_PROG_TEST_RUN, thread CPU time; lookup = run - run without it), medians:"
     );
     for ((len, size, _), t) in maps.iter().zip(&times) {
         println!("  host_k{len}_{size:<12} {:>8.1} ns", median(t.clone()));
