@@ -41,15 +41,22 @@ def carrier(dev):
         return False
 
 
+def ifindex(dev):
+    with open(f"/sys/class/net/{dev}/ifindex") as f:
+        return int(f.read())
+
+
 def main():
     count_file, stop_file = sys.argv[1], sys.argv[2]
     sent = generations = 0
+    last = None  # ifindexes of the generation flooded last
     while not os.path.exists(stop_file):
         a, b = port_netdev(0), port_netdev(1)
         if a is None or b is None:
             time.sleep(0.05)  # polling for the next netdevs, not a wait for a result
             continue
         try:
+            pair = (ifindex(a), ifindex(b))
             for d in (a, b):
                 subprocess.run(["ip", "link", "set", d, "up"], check=True, capture_output=True)
             while not carrier(b) and os.path.exists(f"/sys/class/net/{b}"):
@@ -59,7 +66,9 @@ def main():
             hdr = mac(a) + mac(b) + b"\x88\xb5"
         except (OSError, subprocess.CalledProcessError):
             continue
-        generations += 1
+        if pair != last:  # re-attaching to the same netdevs is no new generation
+            generations += 1
+            last = pair
         try:
             while not os.path.exists(stop_file):
                 for _ in range(256):

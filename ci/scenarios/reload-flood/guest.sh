@@ -22,6 +22,9 @@ for i in $(seq 50); do
   modprobe nfp; r2=$?
   echo "reload $i $flood_ok rmmod $r1 modprobe $r2" >>out/reloads.txt
 done
+# The flooder reaches the last incarnation too before it is told to stop
+# (else its generation count depends on how fast it re-attached).
+if wait_for flooded 512; then echo flood >out/last.txt; else echo no-flood >out/last.txt; fi
 touch /tmp/flood.stop
 wait $flood
 cat out/flood.txt
