@@ -641,6 +641,7 @@ impl Tr<'_, '_> {
             addr,
             len,
             imm,
+            cnt: (!c.indirect).then_some(c.cnt),
         };
         let steps = self.steps_now.expect("inside an instruction");
         if defer == 0 {

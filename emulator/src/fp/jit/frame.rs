@@ -46,9 +46,9 @@ pub(super) const HELPER_END: u32 = 0x1_0000;
 pub(super) type Entry = unsafe extern "C" fn(*mut Frame<'_>) -> u32;
 
 /// The state of one run of translated code. Translated code reads
-/// `ctx`, `lm` and `budget` and writes `steps`, `code`, `pc`, `csr_set`
-/// and `csr` (at their `offset_of!` offsets); the rest is for the calls
-/// out.
+/// `ctx`, `lm`, `budget` and the packet fields and writes `steps`, `code`,
+/// `pc`, `csr_set`, `csr` and `low_write` (at their `offset_of!` offsets);
+/// the rest is for the calls out.
 #[repr(C)]
 pub(super) struct Frame<'a> {
     /// The context's registers.
@@ -173,8 +173,10 @@ impl Translation {
         // `Ctx`), local memory (`f.lm`, LM_WORDS words, every index masked
         // to 0..LM_WORDS), the frame's own fields; transfer registers
         // only at indexes checked against XFER_REGS at translation; the
-        // packet, EMEM and helpers only through the calls out, which
-        // bounds-check. `t` is not used while the code runs.
+        // packet buffer (`f.pkt`) inline only where an access's last byte
+        // was checked against `f.pkt_len` first, and otherwise, like EMEM
+        // and the helpers, only through the calls out, which bounds-check.
+        // `t` is not used while the code runs.
         let code = unsafe { (self.entry)(&raw mut f) };
         if let Some(p) = f.panic.take() {
             std::panic::resume_unwind(p);

@@ -31,8 +31,8 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I8, I32, I64};
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlags, SigRef, Signature, Type,
-    UserFuncName, Value,
+    AbiParam, Block, BlockArg, Endianness, InstBuilder, JumpTableData, MemFlags, SigRef, Signature,
+    Type, UserFuncName, Value,
 };
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -42,7 +42,14 @@ use cranelift_module::{Linkage, Module, default_libcall_names};
 use super::JitError;
 use super::frame::{self, Frame, Translation, code};
 use super::scan::{Scan, scan};
-use crate::fp::exec::{Ctx, Program};
+use crate::fp::exec::{Ctx, Program, XFER_REGS};
+use crate::fp::insn::MemOp;
+
+/// The bits of a 32-bit-mode address that name a CTM packet: bit 31 and
+/// the packet number in [25:16] (docs/bpf-offload.md#the-programs-environment).
+const CTM_TAG_MASK: i64 = 0x83ff_0000;
+/// Bit 31: a CTM packet address.
+const CTM_PKT_BIT: i64 = 0x8000_0000;
 
 /// Most instructions translated per program instruction (defer slots and
 /// pending state duplicate a few): a hostile image cannot make the
@@ -87,6 +94,9 @@ pub(super) struct Pending {
     pub len: Value,
     /// Immediate data (i32).
     pub imm: Value,
+    /// The length field when the instruction fixes it (no indirect
+    /// override): what lets a packet access be done inline.
+    pub cnt: Option<u8>,
 }
 
 /// The interpreter's between-instruction state, known statically.
@@ -187,6 +197,10 @@ pub(super) mod off {
     pub const F_PC: i32 = offset_of!(Frame<'_>, pc) as i32;
     pub const F_CSR_SET: i32 = offset_of!(Frame<'_>, csr_set) as i32;
     pub const F_CSR: i32 = offset_of!(Frame<'_>, csr) as i32;
+    pub const F_PKT: i32 = offset_of!(Frame<'_>, pkt) as i32;
+    pub const F_PKT_LEN: i32 = offset_of!(Frame<'_>, pkt_len) as i32;
+    pub const F_PKT_NUM: i32 = offset_of!(Frame<'_>, pkt_num) as i32;
+    pub const F_LOW_WRITE: i32 = offset_of!(Frame<'_>, low_write) as i32;
 }
 
 /// Memory the code owns or was handed: never traps, always aligned.
@@ -830,8 +844,112 @@ impl<'p, 'b> Tr<'p, 'b> {
         Ok(())
     }
 
-    /// Call out to perform a memory command; exit on a fault.
+    /// Perform a memory command; exit on a fault. Packet reads and writes
+    /// with a fixed length (`read32_swap`, `write8_swap`, `write32_swap`)
+    /// are done inline when the whole access falls in this context's
+    /// packet buffer; anything else (another packet's address, bytes past
+    /// the buffer, EMEM, atomics) calls out.
     pub fn perform(&mut self, p: &Pending, csr: Option<Value>, steps: Value) {
+        let x = (p.spec >> 16) as usize;
+        let ctm = p.spec >> 8 & 1 != 0;
+        let op = p.spec & 0xff;
+        // (bytes, transfer registers) of the access.
+        let size = p.cnt.filter(|_| ctm).and_then(|c| {
+            let c = usize::from(c) + 1;
+            if op == frame::mem_op_code(MemOp::Read32Swap) {
+                Some((4 * c, c, false))
+            } else if op == frame::mem_op_code(MemOp::Write32Swap) {
+                Some((4 * c, c, true))
+            } else if op == frame::mem_op_code(MemOp::Write8Swap) {
+                Some((c, c.div_ceil(4), true))
+            } else {
+                None
+            }
+        });
+        let Some((bytes, regs, write)) = size.filter(|&(_, r, _)| x + r <= XFER_REGS) else {
+            return self.call_mem(p, csr, steps);
+        };
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        // A CTM packet address of this packet (bit 31, [25:16] the
+        // packet number, as `Packet::offset`), all of it inside the buffer.
+        let a32 = self.b.ins().ireduce(I32, p.addr);
+        let tag = self.b.ins().band_imm(a32, CTM_TAG_MASK);
+        let num = self.b.ins().uload16(I32, mf(), self.frame, off::F_PKT_NUM);
+        let num = self.b.ins().ishl_imm(num, 16);
+        let want = self.b.ins().bor_imm(num, CTM_PKT_BIT);
+        let ours = self.b.ins().icmp(IntCC::Equal, tag, want);
+        let o = self.b.ins().band_imm(a32, 0xffff);
+        let o = self.b.ins().uextend(self.ptr, o);
+        let end = self.b.ins().iadd_imm(o, bytes as i64);
+        let len = self
+            .b
+            .ins()
+            .load(self.ptr, mf(), self.frame, off::F_PKT_LEN);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+        let ok = self.b.ins().band(ours, inside);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let base = self.b.ins().load(self.ptr, mf(), self.frame, off::F_PKT);
+        let at = self.b.ins().iadd(base, o);
+        // Packet bytes need not be word-aligned; byte k of the access is
+        // byte k % 4 (little-endian) of transfer register k / 4, as
+        // `mem::execute` assembles them.
+        let pkt_mf = MemFlags::new()
+            .with_notrap()
+            .with_endianness(Endianness::Little);
+        for k in 0..regs {
+            let reg = off::XFER_IN + 4 * (x + k) as i32;
+            let at_k = 4 * k as i32;
+            if !write {
+                let v = self.b.ins().load(I32, pkt_mf, at, at_k);
+                self.b.ins().store(mf(), v, self.ctx, reg);
+                continue;
+            }
+            let reg = reg - off::XFER_IN + off::XFER_OUT;
+            let v = self.b.ins().load(I32, mf(), self.ctx, reg);
+            match bytes - 4 * k {
+                1 => {
+                    self.b.ins().istore8(pkt_mf, v, at, at_k);
+                }
+                2 => {
+                    self.b.ins().istore16(pkt_mf, v, at, at_k);
+                }
+                3 => {
+                    self.b.ins().istore16(pkt_mf, v, at, at_k);
+                    let hi = self.b.ins().ushr_imm(v, 16);
+                    self.b.ins().istore8(pkt_mf, hi, at, at_k + 2);
+                }
+                _ => {
+                    self.b.ins().store(pkt_mf, v, at, at_k);
+                }
+            }
+        }
+        if write {
+            // `Packet::write` keeps the lowest offset written.
+            let low = self
+                .b
+                .ins()
+                .load(self.ptr, mf(), self.frame, off::F_LOW_WRITE);
+            let low = self.b.ins().umin(low, o);
+            self.b.ins().store(mf(), low, self.frame, off::F_LOW_WRITE);
+        }
+        self.b.ins().jump(merge, &[]);
+
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        self.call_mem(p, csr, steps);
+        self.b.ins().jump(merge, &[]);
+
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+    }
+
+    /// Call out to perform a memory command; exit on a fault.
+    fn call_mem(&mut self, p: &Pending, csr: Option<Value>, steps: Value) {
         let callee = self
             .b
             .ins()
