@@ -17,6 +17,7 @@ pub use tx::NFD_TX_MAX_PKT;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, Ordering};
+use tracing::debug;
 
 use parking_lot::{Mutex, RwLock};
 
@@ -140,7 +141,20 @@ impl VnicDp {
 
     /// Install the configuration of a completed reconfig. Rings restart at
     /// descriptor 0 whenever the vNIC is enabled or disabled or a ring's
-    /// place changes (the driver resets its rings the same way).
+    /// place changes (the driver resets its rings the same way), and the
+    /// vectors of the rings that start afresh start unmasked, with no
+    /// cause pending.
+    ///
+    /// Why unmasked: the driver re-arms a ring vector only from its NAPI
+    /// poll (`nfp_net_irq_unmask`, nfd3/dp.c:1168), and only when the poll
+    /// did less than its budget. A poll that used its whole budget as
+    /// `nfp_net_close_stack` (nfp_net_common.c:1071) disables NAPI is
+    /// completed by the core without calling the driver again, so the ICR
+    /// byte stays set; `nfp_net_open_stack` never writes it. Kept masked,
+    /// the vector would never fire again and the ring would stop once full
+    /// (seen under a TCP stream across `ethtool -L`). NFD likewise drops
+    /// the pending state of newly enabled queues at reconfig
+    /// (`msix_reconfig_rings`).
     pub fn apply_config(&self, qc: &QueueController, new: VnicConfig) {
         let old = self.config();
         let restart = old.enabled != new.enabled || old.tx != new.tx || old.rx != new.rx;
@@ -154,8 +168,28 @@ impl VnicDp {
                 x.lock().restart();
                 qc.reset_queue(self.fl_queue(r));
             }
+            if new.enabled {
+                for rc in new.tx.iter().chain(new.rx.iter()).flatten() {
+                    self.rearm(rc.vector);
+                }
+            }
         }
         *cfg = Arc::new(new);
+    }
+
+    /// Unmask vector `entry` and forget its pending causes.
+    fn rearm(&self, entry: u8) {
+        let e = usize::from(entry);
+        if let (Some(icr), Some(pending)) = (self.icr.get(e), self.pending.get(e)) {
+            if icr.swap(0, Ordering::AcqRel) != 0 {
+                debug!(
+                    target: "nfp_emu::nfd",
+                    "{}: vector {entry} was left masked across a ring restart; unmasked",
+                    self.name()
+                );
+            }
+            pending.store(0, Ordering::Release);
+        }
     }
 
     /// Raise MSI-X `entry` with `cause` unless the driver masked it (its ICR

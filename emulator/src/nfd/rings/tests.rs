@@ -552,3 +552,40 @@ fn overlay_accesses_at_the_end_of_the_address_space() {
     assert_eq!(b, [0xee; 8]);
     r.v.overlay_write(&r.host, u64::MAX - 3, &[0; 8]);
 }
+
+/// A vector left masked when the driver quiesced the vNIC (its last NAPI
+/// poll used the whole budget, so `nfp_net_irq_unmask` never ran) fires
+/// again once the rings restart: a ring reconfig unmasks the vectors of
+/// the rings it enables, and a cause from before the restart is not
+/// raised.
+#[test]
+fn a_ring_restart_unmasks_the_ring_vectors() {
+    let mut r = Rig::new(0, 8);
+    r.post_fl(4);
+    let f = tcp4(b"x", 1, 0x10);
+    r.v.deliver(&r.host, &f).unwrap();
+    assert_eq!(irqs(&r.rx_irq), 1);
+    assert_eq!(
+        r.icr(u64::from(RX_VECTOR)),
+        NFP_NET_CFG_ICR_RXTX,
+        "auto-masked"
+    );
+    // Another frame while masked: pending, not raised.
+    r.v.deliver(&r.host, &f).unwrap();
+    assert_eq!(irqs(&r.rx_irq), 0);
+    // ethtool -L: disable, then enable with the rings again; the driver
+    // never writes the ICR.
+    let mut c = config(0, &r.l);
+    c.enabled = false;
+    r.v.apply_config(&r.host.qc, c);
+    r.v.apply_config(&r.host.qc, config(0, &r.l));
+    assert_eq!(r.icr(u64::from(RX_VECTOR)), 0, "unmasked by the restart");
+    assert_eq!(irqs(&r.rx_irq), 0, "the old cause is not raised");
+    r.fl_wr = 0;
+    r.post_fl(1);
+    r.v.deliver(&r.host, &f).unwrap();
+    assert_eq!(irqs(&r.rx_irq), 1, "the vector fires after the restart");
+    // A reconfig that leaves the rings in place leaves the mask alone.
+    r.v.apply_config(&r.host.qc, config(0, &r.l));
+    assert_eq!(r.icr(u64::from(RX_VECTOR)), NFP_NET_CFG_ICR_RXTX);
+}
