@@ -19,6 +19,7 @@ use crate::counters::{Filter, Snapshot};
 use crate::datapath::capture::CaptureError;
 use crate::fp::timing::{TraceError, TraceFilter, TraceFormat, TraceSession};
 use crate::nfd::ctrl::VnicKind;
+use crate::nfd::rings::{RingPtrs, RingView};
 
 /// Every command, with a line of help (`query-commands`, `nfp-ctl`).
 pub const COMMANDS: [(&str, &str); 13] = [
@@ -328,6 +329,7 @@ fn query_card(state: &State) -> Value {
                 "mac": mac,
                 "link": v.link_up(),
                 "program": v.bpf().map(|p| json!({"seq": p.seq, "len": p.len()})),
+                "rings": rings_json(&v.ring_view(&dp.host)),
             })
         })
         .collect();
@@ -343,6 +345,25 @@ fn query_card(state: &State) -> Value {
         })),
         "timing": dp.timing().timing(),
         "profiling": dp.timing().profiling(),
+    })
+}
+
+/// A vNIC's rings and masked vectors for `query-card`.
+fn rings_json(r: &RingView) -> Value {
+    let ptrs = |v: &[RingPtrs]| -> Vec<Value> {
+        v.iter()
+            .map(|p| {
+                json!({"ring": p.ring, "vector": p.vector, "size": p.size,
+                       "wptr": p.wptr, "rptr": p.rptr, "next": p.idx})
+            })
+            .collect()
+    };
+    json!({
+        "tx": ptrs(&r.tx),
+        "rx": ptrs(&r.rx),
+        "masked-vectors": r.vectors.iter()
+            .map(|&(e, icr, pending)| json!({"entry": e, "icr": icr, "pending": pending}))
+            .collect::<Vec<_>>(),
     })
 }
 

@@ -26,11 +26,40 @@ use super::ctrl::{
     NFP_NET_CFG_CTRL_BPF, NFP_NET_CFG_ICR_BASE, NFP_NET_CFG_ICR_LSC, NFP_NET_CFG_RXR_STATS_BASE,
     NFP_NET_CFG_STATS_BASE, NFP_NET_CFG_STATS_WORDS, NFP_NET_CFG_STS, NFP_NET_CFG_STS_LINK,
     NFP_NET_CFG_STS_LINK_RATE_25G, NFP_NET_CFG_STS_LINK_RATE_SHIFT, NFP_NET_CFG_STS_NSP_LINK_RATE,
-    NFP_NET_CFG_TXR_STATS_BASE, NFP_NET_ICR_ENTRIES, NFP_NET_RING_MAX, VnicConfig, VnicKind,
-    VnicParams,
+    NFP_NET_CFG_TXR_STATS_BASE, NFP_NET_ICR_ENTRIES, NFP_NET_RING_MAX, RingCfg, VnicConfig,
+    VnicKind, VnicParams,
 };
 use super::qc::QueueController;
 use crate::fp::exec::Program;
+
+/// The pointers of one enabled ring ([`VnicDp::ring_view`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RingPtrs {
+    /// Ring number.
+    pub ring: usize,
+    /// Its MSI-X entry.
+    pub vector: u8,
+    /// Descriptors.
+    pub size: u32,
+    /// The queue's write pointer (what the host posted).
+    pub wptr: u32,
+    /// Its read pointer (what the card gave back).
+    pub rptr: u32,
+    /// The next descriptor the card takes.
+    pub idx: u32,
+}
+
+/// A vNIC's rings and vectors as they are now ([`VnicDp::ring_view`]).
+#[derive(Debug, Clone, Default)]
+pub struct RingView {
+    /// Enabled TX rings.
+    pub tx: Vec<RingPtrs>,
+    /// Enabled RX (freelist) rings.
+    pub rx: Vec<RingPtrs>,
+    /// Vectors whose ICR byte or pending causes are not 0: (entry, ICR,
+    /// pending).
+    pub vectors: Vec<(u8, u8, u8)>,
+}
 
 /// The data path of one vNIC.
 pub struct VnicDp {
@@ -230,6 +259,51 @@ impl VnicDp {
                 self.raise(host, entry, c);
             }
         }
+    }
+
+    /// What the rings and vectors hold now, for the monitor: each enabled
+    /// ring's queue pointers and next descriptor, and every vector whose ICR
+    /// byte or pending causes are not 0 (a vector the driver left masked
+    /// explains a ring that stopped moving).
+    pub fn ring_view(&self, host: &Host) -> RingView {
+        let cfg = self.config();
+        let ring = |r: usize, rc: &RingCfg, q: u16, idx: u32| RingPtrs {
+            ring: r,
+            vector: rc.vector,
+            size: rc.size(),
+            wptr: host.qc.wptr(q),
+            rptr: host.qc.rptr(q),
+            idx,
+        };
+        let tx = cfg
+            .tx
+            .iter()
+            .enumerate()
+            .filter_map(|(r, rc)| {
+                let idx = self.tx.get(r)?.lock().idx;
+                Some(ring(r, rc.as_ref()?, self.tx_queue(r), idx))
+            })
+            .collect();
+        let rx = cfg
+            .rx
+            .iter()
+            .enumerate()
+            .filter_map(|(r, rc)| {
+                let idx = self.rx.get(r)?.lock().idx;
+                Some(ring(r, rc.as_ref()?, self.fl_queue(r), idx))
+            })
+            .collect();
+        let vectors = self
+            .icr
+            .iter()
+            .zip(self.pending.iter())
+            .enumerate()
+            .filter_map(|(e, (i, p))| {
+                let (icr, pending) = (i.load(Ordering::Acquire), p.load(Ordering::Acquire));
+                (icr != 0 || pending != 0).then_some((e as u8, icr, pending))
+            })
+            .collect();
+        RingView { tx, rx, vectors }
     }
 
     /// Link state: the STS word and, when it changes on an enabled vNIC, a

@@ -69,7 +69,7 @@ impl RxDrop {
 #[derive(Default)]
 pub(super) struct RxState {
     /// Next freelist descriptor to use, in the queue's pointer space.
-    idx: u32,
+    pub(super) idx: u32,
 }
 
 impl RxState {

@@ -589,3 +589,26 @@ fn a_ring_restart_unmasks_the_ring_vectors() {
     r.v.apply_config(&r.host.qc, config(0, &r.l));
     assert_eq!(r.icr(u64::from(RX_VECTOR)), NFP_NET_CFG_ICR_RXTX);
 }
+
+/// The monitor's view of the rings: each enabled ring's queue pointers and
+/// next descriptor, and the vectors left masked or with causes pending.
+#[test]
+fn ring_view_shows_pointers_and_masked_vectors() {
+    let mut r = Rig::new(0, 8);
+    let v = r.v.ring_view(&r.host);
+    assert!(v.vectors.is_empty(), "nothing raised yet");
+    assert_eq!((v.tx.len(), v.rx.len()), (1, 1));
+    r.post_fl(4);
+    let f = tcp4(b"x", 1, 0x10);
+    r.v.deliver(&r.host, &f).unwrap();
+    r.v.deliver(&r.host, &f).unwrap();
+    let v = r.v.ring_view(&r.host);
+    let rx = v.rx[0];
+    assert_eq!((rx.ring, rx.vector, rx.size), (0, RX_VECTOR, 256));
+    assert_eq!((rx.wptr, rx.rptr, rx.idx), (4, 2, 2), "4 buffers posted, 2 used");
+    // Raised once (masked), then a cause pending behind the mask.
+    assert_eq!(
+        v.vectors,
+        vec![(RX_VECTOR, NFP_NET_CFG_ICR_RXTX, NFP_NET_CFG_ICR_RXTX)]
+    );
+}

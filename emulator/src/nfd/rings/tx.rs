@@ -21,7 +21,7 @@ pub const NFD_TX_MAX_PKT: usize = 0x1_0000 + 256;
 #[derive(Default)]
 pub(super) struct TxState {
     /// Next descriptor to consume, in the queue's 18-bit pointer space.
-    idx: u32,
+    pub(super) idx: u32,
     /// The packet being gathered.
     buf: Vec<u8>,
     /// The head descriptor of a packet still missing its EOP (a packet may
