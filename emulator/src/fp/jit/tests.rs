@@ -477,7 +477,8 @@ fn hostile_images_translate_to_bounded_code_or_not_at_all() {
 }
 
 /// Packet reads and writes done inline (`read32_swap`, `write8_swap`,
-/// `write32_swap` with a fixed length) agree with the interpreter at the
+/// `write32_swap` with a fixed length, `read32_swap` with the length of an
+/// indirect reference) agree with the interpreter at the
 /// edges the inline path checks: every length, offsets from inside the
 /// packet buffer to across and past its end, the top of the 16-bit
 /// offset, and another packet's number (which faults), with and without
@@ -487,11 +488,18 @@ fn inline_packet_accesses_agree_at_the_buffer_edges() {
     use crate::fp::exec::CTM_PKT_BUF;
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
     let mut ends = [0u32; 2];
-    let ops = [cmd::READ32_SWAP, cmd::WRITE8_SWAP, cmd::WRITE32_SWAP];
+    // (op, indirect: the length from the previous ALU result, as the
+    // packet cache's reads set it)
+    let ops = [
+        (cmd::READ32_SWAP, false),
+        (cmd::WRITE8_SWAP, false),
+        (cmd::WRITE32_SWAP, false),
+        (cmd::READ32_SWAP, true),
+    ];
     let last = CTM_PKT_BUF as u32;
     let mut offsets: Vec<u32> = (0..140).map(|d| last - 132 + d).collect();
     offsets.extend([0, 1, 2, 3, 0x1ff, 0xfffc, 0xffff]);
-    for (k, &op) in ops.iter().enumerate() {
+    for (k, &(op, ind)) in ops.iter().enumerate() {
         for cnt in 0..32u64 {
             for &o in &offsets {
                 for num in [5u32, 6] {
@@ -499,7 +507,7 @@ fn inline_packet_accesses_agree_at_the_buffer_edges() {
                     let swap = [3, 1][(r.next() % 2) as usize];
                     let xfer = r.next() % 32;
                     let words = vec![
-                        asm::mem(op, xfer, R::A(3), R::Imm(0), cnt, 4, swap, false),
+                        asm::mem(op, xfer, R::A(3), R::Imm(0), cnt, 4, swap, ind),
                         asm::nop(),
                         asm::nop(),
                         br(br::UNC, DONE, 0),
@@ -508,6 +516,17 @@ fn inline_packet_accesses_agree_at_the_buffer_edges() {
                     assert!(translate_now(&prog).is_ok());
                     let mut st = base();
                     st.ctx.gpr[0][3] = 0x8000_0000 | num << 16 | (o & 0xffff);
+                    if ind {
+                        // CMD_OVE_LEN (bit 7) with the length in bits
+                        // 12..8 (nfp_asm.h:258), or no override (the
+                        // instruction's own count).
+                        let ov = r.next() as u32 % 32;
+                        st.ctx.prev_alu = if r.next() % 4 == 0 {
+                            0
+                        } else {
+                            1 << 7 | ov << 8
+                        };
+                    }
                     st.ctm.iter_mut().for_each(|b| *b = r.next() as u8);
                     for x in st.ctx.xfer_out.iter_mut() {
                         *x = r.next() as u32;

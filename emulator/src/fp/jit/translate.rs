@@ -866,6 +866,9 @@ impl<'p, 'b> Tr<'p, 'b> {
                 None
             }
         });
+        if ctm && p.cnt.is_none() && op == frame::mem_op_code(MemOp::Read32Swap) {
+            return self.read32_counted(p, csr, steps);
+        }
         let Some((bytes, regs, write)) = size.filter(|&(_, r, _)| x + r <= XFER_REGS) else {
             return self.call_mem(p, csr, steps);
         };
@@ -875,13 +878,7 @@ impl<'p, 'b> Tr<'p, 'b> {
         // A CTM packet address of this packet (bit 31, [25:16] the
         // packet number, as `Packet::offset`), all of it inside the buffer.
         let a32 = self.b.ins().ireduce(I32, p.addr);
-        let tag = self.b.ins().band_imm(a32, CTM_TAG_MASK);
-        let num = self.b.ins().uload16(I32, mf(), self.frame, off::F_PKT_NUM);
-        let num = self.b.ins().ishl_imm(num, 16);
-        let want = self.b.ins().bor_imm(num, CTM_PKT_BIT);
-        let ours = self.b.ins().icmp(IntCC::Equal, tag, want);
-        let o = self.b.ins().band_imm(a32, 0xffff);
-        let o = self.b.ins().uextend(self.ptr, o);
+        let (o, ours) = self.ctm_offset(a32);
         let end = self.b.ins().iadd_imm(o, bytes as i64);
         let len = self
             .b
@@ -938,6 +935,93 @@ impl<'p, 'b> Tr<'p, 'b> {
             self.b.ins().store(mf(), low, self.frame, off::F_LOW_WRITE);
         }
         self.b.ins().jump(merge, &[]);
+
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        self.call_mem(p, csr, steps);
+        self.b.ins().jump(merge, &[]);
+
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+    }
+
+    /// The CTM packet's address `a32` (i32) as a buffer offset (pointer
+    /// width) and whether it is this packet's, as `Packet::offset`.
+    fn ctm_offset(&mut self, a32: Value) -> (Value, Value) {
+        let tag = self.b.ins().band_imm(a32, CTM_TAG_MASK);
+        let num = self.b.ins().uload16(I32, mf(), self.frame, off::F_PKT_NUM);
+        let num = self.b.ins().ishl_imm(num, 16);
+        let want = self.b.ins().bor_imm(num, CTM_PKT_BIT);
+        let ours = self.b.ins().icmp(IntCC::Equal, tag, want);
+        let o = self.b.ins().band_imm(a32, 0xffff);
+        (self.b.ins().uextend(self.ptr, o), ours)
+    }
+
+    /// A packet `read32_swap` whose length an indirect reference sets (the
+    /// packet cache's reads): a loop over the words, inline when every
+    /// word lies in the buffer and fits the transfer registers, else the
+    /// call out.
+    fn read32_counted(&mut self, p: &Pending, csr: Option<Value>, steps: Value) {
+        let x = (p.spec >> 16) as usize;
+        let Some(room) = XFER_REGS.checked_sub(x) else {
+            return self.call_mem(p, csr, steps);
+        };
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let head = self.b.create_block();
+        let body = self.b.create_block();
+        let merge = self.b.create_block();
+        let a32 = self.b.ins().ireduce(I32, p.addr);
+        let (o, ours) = self.ctm_offset(a32);
+        // Words: the length field plus one (1..=32).
+        let n = self.b.ins().band_imm(p.len, 0xff);
+        let n = self.b.ins().iadd_imm(n, 1);
+        let n = self.b.ins().uextend(self.ptr, n);
+        let fits = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThanOrEqual, n, room as i64);
+        let bytes = self.b.ins().ishl_imm(n, 2);
+        let end = self.b.ins().iadd(o, bytes);
+        let len = self
+            .b
+            .ins()
+            .load(self.ptr, mf(), self.frame, off::F_PKT_LEN);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+        let ok = self.b.ins().band(ours, inside);
+        let ok = self.b.ins().band(ok, fits);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let base = self.b.ins().load(self.ptr, mf(), self.frame, off::F_PKT);
+        let at = self.b.ins().iadd(base, o);
+        let regs = self
+            .b
+            .ins()
+            .iadd_imm(self.ctx, i64::from(off::XFER_IN) + 4 * x as i64);
+        let zero = self.b.ins().iconst(self.ptr, 0);
+        self.b.ins().jump(head, &[zero.into()]);
+
+        self.b.append_block_param(head, self.ptr);
+        self.b.switch_to_block(head);
+        let k = self.b.block_params(head)[0];
+        let done = self.b.ins().icmp(IntCC::Equal, k, n);
+        self.b.ins().brif(done, merge, &[], body, &[]);
+
+        self.b.switch_to_block(body);
+        self.b.seal_block(body);
+        let k4 = self.b.ins().ishl_imm(k, 2);
+        let from = self.b.ins().iadd(at, k4);
+        let pkt_mf = MemFlags::new()
+            .with_notrap()
+            .with_endianness(Endianness::Little);
+        let v = self.b.ins().load(I32, pkt_mf, from, 0);
+        let to = self.b.ins().iadd(regs, k4);
+        self.b.ins().store(mf(), v, to, 0);
+        let k1 = self.b.ins().iadd_imm(k, 1);
+        self.b.ins().jump(head, &[k1.into()]);
+        self.b.seal_block(head);
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);

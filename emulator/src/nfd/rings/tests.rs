@@ -605,7 +605,11 @@ fn ring_view_shows_pointers_and_masked_vectors() {
     let v = r.v.ring_view(&r.host);
     let rx = v.rx[0];
     assert_eq!((rx.ring, rx.vector, rx.size), (0, RX_VECTOR, 256));
-    assert_eq!((rx.wptr, rx.rptr, rx.idx), (4, 2, 2), "4 buffers posted, 2 used");
+    assert_eq!(
+        (rx.wptr, rx.rptr, rx.idx),
+        (4, 2, 2),
+        "4 buffers posted, 2 used"
+    );
     // Raised once (masked), then a cause pending behind the mask.
     assert_eq!(
         v.vectors,
