@@ -9,6 +9,10 @@
 //! windows alternate, several rounds, medians reported. What the receiver
 //! cannot take the kernel drops, so this is each receiver's capacity.
 //!
+//! Then the same card with an XDP_TX program (every frame goes back out
+//! of port 0 to the sender): the frames/s it receives and sends, which
+//! the transmit side's syscalls bound.
+//!
 //!   cargo bench -p nfp-emu --bench udp            (NFP_BENCH_SECS=2, ROUNDS=3)
 
 use std::net::{SocketAddr, UdpSocket};
@@ -181,6 +185,52 @@ fn main() {
         bare_pps.push(b);
         card_pps.push(c);
     }
+    // The card again, with XDP_TX: each frame back out of port 0.
+    let (tx_sock, tx_addr) = socket();
+    drop(tx_sock);
+    // ci/progs/diff/reflect.c: swap the MAC addresses, XDP_TX.
+    let xdp_tx = Arc::new(
+        Program::load(
+            &le_words(include_bytes!("../src/fp/testdata/corpus/diff-reflect.bin")),
+            3072,
+            1,
+            4096,
+        )
+        .expect("valid image"),
+    );
+    let tx_card = nfp_emu::bench::card_cabled(
+        &xdp_tx,
+        FpConfig {
+            threads: 0,
+            ..FpConfig::default()
+        },
+        vec![
+            PortSpec::Udp {
+                local: tx_addr,
+                remote: sender_addr,
+            },
+            PortSpec::None,
+        ],
+    )
+    .expect("card");
+    let tdp = tx_card.datapath().clone();
+    let mut tx_pps = Vec::new();
+    for round in 0..rounds {
+        let sent0 = tdp.mac_stats[0].get(mac::TX_FRAMES_TRANSMITTED_OK);
+        let t0 = Instant::now();
+        let r = window(&sender, tx_addr, secs, &|| {
+            tdp.mac_stats[0].get(mac::RX_FRAMES_RECEIVED_OK)
+        });
+        let sent = tdp.mac_stats[0].get(mac::TX_FRAMES_TRANSMITTED_OK) - sent0;
+        let t = sent as f64 / t0.elapsed().as_secs_f64();
+        eprintln!(
+            "round {round}: card udp port XDP_TX: received {r:.0} frames/s, sent {t:.0} frames/s"
+        );
+        tx_pps.push(r);
+    }
+    let x = median(tx_pps);
+    println!("  card udp port (XDP_TX) {x:>10.0} frames/s received and sent back");
+    println!("{{\"xdp_tx_pps\":{x:.0}}}");
     done.store(true, Ordering::Relaxed);
     let _ = bare_thread.join();
     let (b, c) = (median(bare_pps), median(card_pps));

@@ -14,7 +14,7 @@ use super::Datapath;
 use crate::fp::exec::{Ctx, Env, LM_WORDS, Packet};
 use crate::fp::me::pv_data;
 use crate::maps::ccm::bpf_event;
-use crate::maps::{MAP_MAX_KV_SIZE, MapError, MapStore};
+use crate::maps::{MAP_MAX_KV_SIZE, MapError, MapStore, Table};
 
 /// Helper ids (include/uapi/linux/bpf.h `___BPF_FUNC_MAPPER`), as the
 /// firmware crate names them.
@@ -49,6 +49,87 @@ pub struct FirmwareEnv {
 
 thread_local! {
     static EVENT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static RESOLVED: RefCell<Resolved> = RefCell::new(Resolved::default());
+}
+
+/// What a helper call turned out to be.
+enum Call {
+    /// The thread's resolutions are in use further up its stack.
+    Reentered,
+    /// No helper at that address.
+    Unknown,
+    /// A map helper (its id) and R0's new value (None: no such table).
+    Map(u32, Option<u64>),
+    /// Another helper.
+    Other(u32),
+}
+
+/// Map handles a thread keeps: as many tables as a program commonly names.
+const MAX_HANDLES: usize = 8;
+
+/// What a thread running programs has resolved for their helper calls:
+/// the firmware's helper ids by ustore address and the tables the
+/// programs named (by table id), each resolved once, at the first call
+/// that needs it, and kept while the map store's stamp
+/// ([`MapStore::stamp`]) stands. Every MAP_ALLOC, MAP_FREE, reset and
+/// firmware attach changes the stamp, and the next helper call drops all
+/// of it: a freed table is never reached through a handle, and its host
+/// memory goes at that call.
+#[derive(Default)]
+struct Resolved {
+    /// The stamp the rest was resolved under.
+    stamp: (u64, u64),
+    /// `(helper id, ustore address)`; None until a call resolves them.
+    funcs: Option<Vec<(u32, u32)>>,
+    /// `(table id, table)`, filled in order, then replaced round-robin.
+    handles: [Option<(u32, Arc<Table>)>; MAX_HANDLES],
+    next: usize,
+}
+
+impl Resolved {
+    /// Start over if `maps` has changed since.
+    fn refresh(&mut self, maps: &MapStore) {
+        let stamp = maps.stamp();
+        if self.stamp != stamp {
+            *self = Self {
+                stamp,
+                ..Self::default()
+            };
+        }
+    }
+
+    /// The helper id at ustore address `addr`, the funcs resolved from
+    /// `dp` at the first call.
+    fn helper_at(&mut self, dp: &Weak<Datapath>, addr: u16) -> Option<u32> {
+        let funcs = match &mut self.funcs {
+            Some(f) => f,
+            f @ None => f.insert(dp.upgrade()?.helper_funcs()),
+        };
+        funcs
+            .iter()
+            .find(|(_, a)| *a == u32::from(addr))
+            .map(|(id, _)| *id)
+    }
+
+    /// Table `tid` of `maps`, from its handle (resolved at the first call
+    /// that named it).
+    fn table(&mut self, maps: &MapStore, tid: u32) -> Option<&Table> {
+        let at = match self
+            .handles
+            .iter()
+            .position(|h| h.as_ref().is_some_and(|(t, _)| *t == tid))
+        {
+            Some(i) => i,
+            None => {
+                let t = maps.table(tid)?;
+                let i = self.next;
+                self.next = (i + 1) % MAX_HANDLES;
+                self.handles[i] = Some((tid, t));
+                i
+            }
+        };
+        self.handles[at].as_ref().map(|(_, t)| &**t)
+    }
 }
 
 /// `n` bytes of LM from byte address `addr`, stack byte order (byte k of
@@ -83,11 +164,27 @@ fn join_addr(v: u64) -> u64 {
 /// them: A0 = table id; key at ActLMAddr0, value at ActLMAddr2, flags R4
 /// (jit.c:1725-1764); the result in R0 (lookup: the value's EMEM address
 /// or 0; update/delete: 0 or a negative errno).
+///
+/// The table comes from this thread's handle of it, resolved once per
+/// map store generation (not per call).
 pub fn map_helper(maps: &MapStore, id: u32, ctx: &mut Ctx, lm: &[u32; LM_WORDS]) {
     let tid = ctx.a(0);
+    let r = RESOLVED.with(|r| match r.try_borrow_mut() {
+        Ok(mut r) => {
+            r.refresh(maps);
+            r.table(maps, tid).map(|t| map_op(t, id, ctx, lm))
+        }
+        // Re-entered: resolve this call on its own.
+        Err(_) => maps.with_table(tid, |t| map_op(t, id, ctx, lm)),
+    });
+    map_result(tid, id, r, ctx);
+}
+
+/// Helper `id` on table `t`: R0's new value.
+fn map_op(t: &Table, id: u32, ctx: &Ctx, lm: &[u32; LM_WORDS]) -> u64 {
     let flags = reg64(ctx, 8);
     let (key_at, value_at) = (ctx.lm_addr[0], ctx.lm_addr[2]);
-    let r = maps.with_table(tid, |t| {
+    {
         let mut key = [0u8; MAP_MAX_KV_SIZE as usize];
         let key = &mut key[..(t.key_size as usize).min(MAP_MAX_KV_SIZE as usize)];
         lm_bytes(lm, key_at, key);
@@ -103,7 +200,12 @@ pub fn map_helper(maps: &MapStore, id: u32, ctx: &mut Ctx, lm: &[u32; LM_WORDS])
             }
             _ => status(t.delete(key)),
         }
-    });
+    }
+}
+
+/// R0 after helper `id` on table `tid` (`r`: None if there is no such
+/// table).
+fn map_result(tid: u32, id: u32, r: Option<u64>, ctx: &mut Ctx) {
     let r = r.unwrap_or_else(|| {
         crate::guest_debug!(tid, "helper {id} on an unknown map");
         if id == BPF_FUNC_MAP_LOOKUP_ELEM {
@@ -183,18 +285,42 @@ impl Env for FirmwareEnv {
         self.maps.emem_add(addr, value, wide)
     }
 
+    /// The helper at `addr` and, for a map helper, its table come from
+    /// this thread's resolutions (`Resolved`): no lock, no reference
+    /// count, no search per call.
     fn helper(&self, addr: u16, ctx: &mut Ctx, lm: &mut [u32; LM_WORDS], pkt: &Packet) -> bool {
-        let Some(dp) = self.dp.upgrade() else {
-            return false;
-        };
-        let Some(id) = dp.helper_at(addr) else {
-            return false;
-        };
-        match id {
-            BPF_FUNC_MAP_LOOKUP_ELEM | BPF_FUNC_MAP_UPDATE_ELEM | BPF_FUNC_MAP_DELETE_ELEM => {
-                map_helper(&self.maps, id, ctx, lm);
+        let tid = ctx.a(0);
+        let call = RESOLVED.with(|r| {
+            let Ok(mut r) = r.try_borrow_mut() else {
+                return Call::Reentered;
+            };
+            r.refresh(&self.maps);
+            match r.helper_at(&self.dp, addr) {
+                Some(
+                    id @ (BPF_FUNC_MAP_LOOKUP_ELEM
+                    | BPF_FUNC_MAP_UPDATE_ELEM
+                    | BPF_FUNC_MAP_DELETE_ELEM),
+                ) => Call::Map(id, r.table(&self.maps, tid).map(|t| map_op(t, id, ctx, lm))),
+                Some(id) => Call::Other(id),
+                None => Call::Unknown,
             }
-            BPF_FUNC_PERF_EVENT_OUTPUT => self.perf_event(ctx, lm, pkt),
+        });
+        let call = match call {
+            // Re-entered: resolve this call on its own.
+            Call::Reentered => match self.dp.upgrade().and_then(|dp| dp.helper_at(addr)) {
+                Some(
+                    id @ (BPF_FUNC_MAP_LOOKUP_ELEM
+                    | BPF_FUNC_MAP_UPDATE_ELEM
+                    | BPF_FUNC_MAP_DELETE_ELEM),
+                ) => Call::Map(id, self.maps.with_table(tid, |t| map_op(t, id, ctx, lm))),
+                Some(id) => Call::Other(id),
+                None => Call::Unknown,
+            },
+            c => c,
+        };
+        match call {
+            Call::Map(id, v) => map_result(tid, id, v, ctx),
+            Call::Other(BPF_FUNC_PERF_EVENT_OUTPUT) => self.perf_event(ctx, lm, pkt),
             _ => return false,
         }
         true
@@ -212,6 +338,63 @@ mod tests {
         assert_eq!(s as u32, 0x8000_0040);
         assert_eq!((s >> 32) as u32, 0x1800_0000);
         assert_eq!(join_addr(s), a);
+    }
+
+    /// A lookup of `key` (4 bytes at LM 0x100) in table `tid`: R0's low
+    /// word.
+    fn lookup(maps: &MapStore, tid: u32, key: u32) -> u32 {
+        let mut ctx = Ctx::default();
+        let mut lm = [0u32; LM_WORDS];
+        lm[0x40] = key;
+        ctx.lm_addr[0] = 0x100;
+        ctx.set_both(0, tid);
+        map_helper(maps, BPF_FUNC_MAP_LOOKUP_ELEM, &mut ctx, &lm);
+        ctx.a(0)
+    }
+
+    fn handles() -> Vec<u32> {
+        RESOLVED.with(|r| r.borrow().handles.iter().flatten().map(|h| h.0).collect())
+    }
+
+    /// A table is resolved at the first call that names it and kept for
+    /// the next; a free (or any change of the directory) drops every
+    /// handle, so a freed table is never reached.
+    #[test]
+    fn tables_are_resolved_once_and_never_reached_after_a_free() {
+        use crate::maps::{BPF_ANY, BPF_MAP_TYPE_HASH, caps::MapLimits};
+        let maps = MapStore::new();
+        maps.reset(Some(MapLimits {
+            types: 1 << BPF_MAP_TYPE_HASH,
+            max_maps: 4,
+            max_elems: 1024,
+            max_key_sz: 64,
+            max_val_sz: 64,
+            max_elem_sz: 128,
+        }));
+        let a = maps.alloc(4, 8, 16, BPF_MAP_TYPE_HASH, 0).unwrap();
+        let b = maps.alloc(4, 8, 16, BPF_MAP_TYPE_HASH, 0).unwrap();
+        maps.update(a, &7u32.to_le_bytes(), &[1; 8], BPF_ANY)
+            .unwrap();
+        maps.update(b, &7u32.to_le_bytes(), &[2; 8], BPF_ANY)
+            .unwrap();
+        let (va, vb) = (
+            maps.lookup(a, &7u32.to_le_bytes()),
+            maps.lookup(b, &7u32.to_le_bytes()),
+        );
+        assert_eq!(u64::from(lookup(&maps, a, 7)), va.unwrap() & 0xffff_ffff);
+        assert_eq!(handles(), [a], "resolved at the first call");
+        assert_eq!(u64::from(lookup(&maps, b, 7)), vb.unwrap() & 0xffff_ffff);
+        assert_eq!(lookup(&maps, a, 8), 0, "absent key");
+        assert_eq!(handles(), [a, b], "each resolved once, then kept");
+        maps.free(a).unwrap();
+        assert_eq!(lookup(&maps, a, 7), 0, "a freed table is not reached");
+        assert_eq!(
+            handles(),
+            Vec::<u32>::new(),
+            "the free dropped every handle"
+        );
+        assert_eq!(u64::from(lookup(&maps, b, 7)), vb.unwrap() & 0xffff_ffff);
+        assert_eq!(handles(), [b]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod helpers;
 pub mod mac;
 mod rx;
 mod timing;
+mod tx;
 
 pub use rx::{AttachError, RxLane};
 
@@ -111,8 +112,31 @@ impl Datapath {
     ) -> Result<Arc<Self>, PortError> {
         let pool = Arc::new(FramePool::default());
         let ports = ports::connect(specs, pcap_dir, &pool)?;
+        Ok(Self::with_ports(
+            msix_vectors,
+            ports,
+            slots,
+            pool,
+            fp_cfg,
+            bpf_dump,
+            map_region,
+        ))
+    }
+
+    /// As [`Self::new`], with the ports already connected (`ports[i]` is
+    /// port `i` and its receiving end; loopback cables take their buffers
+    /// from `pool`).
+    fn with_ports(
+        msix_vectors: u16,
+        ports: Vec<(Wire, PortRx)>,
+        slots: Vec<usize>,
+        pool: Arc<FramePool>,
+        fp_cfg: FpConfig,
+        bpf_dump: Option<PathBuf>,
+        map_region: std::ops::Range<u64>,
+    ) -> Arc<Self> {
         let (wires, inputs): (Vec<Wire>, Vec<PortRx>) = ports.into_iter().unzip();
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             host: Host::new(msix_vectors),
             mac_stats: wires.iter().map(|_| MacStats::default()).collect(),
             captures: wires
@@ -130,7 +154,7 @@ impl Datapath {
             last_dump: AtomicU64::new(0),
             maps: Arc::new(MapStore::with_region(map_region)),
             timing: Arc::default(),
-        }))
+        })
     }
 
     /// The vNICs of the running firmware (data vNICs, then the control
@@ -154,13 +178,26 @@ impl Datapath {
             });
             self.timing.set_firmware(fw.clone());
             let env: Arc<dyn crate::fp::exec::Env + Send + Sync> = fw;
+            let end_of = weak.clone();
             let handler: crate::fp::Handler<RxTag> = Arc::new(move |job, out, ctm| {
                 if let Some(dp) = weak.upgrade() {
                     dp.fp_done(job, out, ctm);
                 }
             });
+            let batch_end: crate::fp::BatchEnd = Arc::new(move || {
+                if let Some(dp) = end_of.upgrade() {
+                    dp.worker_tx_flush();
+                }
+            });
             let exec = self.fp_cfg.exec.executor();
-            FlowProcessor::with_timing(self.fp_cfg, exec, &env, &handler, self.timing.clone())
+            FlowProcessor::with_batch_end(
+                self.fp_cfg,
+                exec,
+                &env,
+                &handler,
+                Some(batch_end),
+                self.timing.clone(),
+            )
         });
         let inputs: Vec<Option<PortRx>> = std::mem::take(&mut *self.inputs.lock());
         for (port, input) in inputs.into_iter().enumerate() {
@@ -211,6 +248,9 @@ impl Datapath {
             mac_stats,
             caps,
         });
+        // Helper addresses the datapath's threads resolved belong to the
+        // firmware before.
+        self.maps.invalidate();
     }
 
     /// Firmware stopped: no vNICs, no MAC counters, no maps.
@@ -221,6 +261,16 @@ impl Datapath {
     /// The helper id the firmware has at ustore address `addr`.
     pub fn helper_at(&self, addr: u16) -> Option<u32> {
         self.attached().caps.as_ref()?.helper_at(addr)
+    }
+
+    /// The firmware's helpers: `(helper id, ustore address)` as its
+    /// capabilities announce them (none without firmware or BPF).
+    pub fn helper_funcs(&self) -> Vec<(u32, u32)> {
+        self.attached()
+            .caps
+            .as_ref()
+            .map(|c| c.funcs.clone())
+            .unwrap_or_default()
     }
 
     /// Send a message to the host on the control vNIC.
@@ -307,7 +357,9 @@ impl Datapath {
     fn fp_done(&self, job: Job, out: &Outcome, ctm: &[u8]) {
         let v = &job.tag.vnic;
         let count = &mut |w, n| v.stats.add(w, n);
-        self.complete(job.tag.port, v, &job.prog, job.frame.len(), out, ctm, count);
+        let port = job.tag.port;
+        let tx = &mut |f: &[u8]| self.worker_tx(port, f);
+        self.complete(port, v, &job.prog, job.frame.len(), out, ctm, count, tx);
         match out.cost {
             Some(cost) => self.record(job, out, &cost),
             None => self.pool.put(job.frame),
@@ -316,7 +368,8 @@ impl Datapath {
 
     /// The verdict `out` of `prog` on a frame of `len` bytes from port
     /// `port` (received by `v`), whose data is in `ctm`: count it under
-    /// the vNIC counter words it gives `count` and carry it out.
+    /// the vNIC counter words it gives `count` and carry it out (XDP_TX:
+    /// the frame goes to `tx`, to leave port `port`).
     #[allow(clippy::too_many_arguments)]
     fn complete(
         &self,
@@ -327,6 +380,7 @@ impl Datapath {
         out: &Outcome,
         ctm: &[u8],
         count: &mut impl FnMut(usize, u64),
+        tx: &mut impl FnMut(&[u8]),
     ) {
         if let Some(s) = out.stat {
             let w = stat::APP0_FRAMES + 2 * usize::from(s);
@@ -352,7 +406,7 @@ impl Datapath {
         let data = ctm.get(out.data.clone()).unwrap_or_default();
         match out.action {
             Action::Pass => self.to_host(port, v, &v.config(), data, out.queue, false),
-            Action::Tx => self.wire_tx(port, data),
+            Action::Tx => tx(data),
             Action::Drop => {}
         }
     }
@@ -419,6 +473,8 @@ impl Datapath {
     pub fn host_tx(&self, vnic: &VnicDp, ring: usize) {
         match vnic.params.kind {
             VnicKind::Data { port } => {
+                // A kick's frames leave one at a time, as the ring yields
+                // them (batched sends serve the card's own XDP_TX).
                 vnic.tx_kick(&self.host, ring, &mut |f| self.wire_tx(port, f));
             }
             VnicKind::Ctrl => {

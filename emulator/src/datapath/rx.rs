@@ -16,7 +16,7 @@ use crate::nfd::ctrl::{
 };
 use crate::nfd::rings::{VnicDp, VnicStats};
 use crate::pkt;
-use crate::ports::{self, RxBatch};
+use crate::ports::{self, RxBatch, TxBatch};
 
 /// What a thread that feeds the datapath keeps between batches: its lane
 /// into the flow processor, and the counts of the batch in progress.
@@ -24,6 +24,8 @@ use crate::ports::{self, RxBatch};
 pub struct RxLane {
     fp: Option<Lane<RxTag>>,
     tally: Tally,
+    /// XDP_TX frames of the batch in progress, leaving at its end.
+    tx: TxBatch,
 }
 
 /// Counts of one receive batch, summed here and added to the shared
@@ -91,6 +93,7 @@ impl Datapath {
                 mac: [0; (NFP_MAC_STATS_SIZE / 8) as usize],
                 vnic: [0; NFP_NET_CFG_STATS_WORDS],
             },
+            tx: TxBatch::new(),
         }
     }
 
@@ -115,6 +118,7 @@ impl Datapath {
             }
         }
         let t = &mut lane.tally;
+        let txb = &mut lane.tx;
         for frame in batch.frames() {
             if frame.len() > ports::MAX_FRAME {
                 t.mac(mac::RX_FRAME_TOO_LONG_ERRORS, 1);
@@ -140,9 +144,9 @@ impl Datapath {
                         vnic: super::timing::vnic_number(v),
                     };
                     let (out, ctm) = run.run(hash, prog, frame, &key);
-                    self.complete(port, v, prog, frame.len(), &out, ctm, &mut |w, n| {
-                        t.vnic(w, n);
-                    });
+                    let count = &mut |w, n| t.vnic(w, n);
+                    let tx = &mut |f: &[u8]| self.tx_push(port, txb, f);
+                    self.complete(port, v, prog, frame.len(), &out, ctm, count, tx);
                     if let Some(cost) = &out.cost {
                         // Metered (--timing): the record takes a copy.
                         let mut buf = self.pool.get();
@@ -173,6 +177,7 @@ impl Datapath {
                 }
             }
         }
+        self.tx_flush(port, txb);
         t.flush(m, v.as_deref());
         match &mut lane.fp {
             Some(Lane::Inline(run)) => run.flush(),

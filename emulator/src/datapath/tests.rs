@@ -242,3 +242,162 @@ fn a_loaded_program_is_handed_to_the_executor_to_translate() {
         v.stats.get(stat::APP0_FRAMES + 2) == 1
     });
 }
+
+/// What a [`Counting`] backend was handed.
+#[derive(Default)]
+struct TxLog {
+    /// `send` calls.
+    sends: usize,
+    /// Frames per `send_batch` call.
+    batches: Vec<usize>,
+    /// Every frame handed over, in order.
+    frames: Vec<Vec<u8>>,
+}
+
+/// A wire backend that keeps what it is handed and counts its calls; it
+/// refuses the frames whose first byte is 0xdd.
+#[derive(Clone, Default)]
+struct Counting(Arc<parking_lot::Mutex<TxLog>>);
+
+impl ports::WireTx for Counting {
+    fn send(&self, frame: &[u8]) -> bool {
+        let mut l = self.0.lock();
+        l.sends += 1;
+        l.frames.push(frame.to_vec());
+        frame.first() != Some(&0xdd)
+    }
+
+    fn send_batch(&self, frames: &[&[u8]], sent: &mut [bool]) -> usize {
+        let mut l = self.0.lock();
+        l.batches.push(frames.len());
+        for (f, s) in frames.iter().zip(sent.iter_mut()) {
+            l.frames.push(f.to_vec());
+            *s = f.first() != Some(&0xdd);
+        }
+        sent.iter().filter(|s| **s).count()
+    }
+}
+
+impl ports::WireRx for Counting {
+    fn recv_batch(&mut self, _: &mut ports::RxBatch) -> std::io::Result<usize> {
+        Ok(0)
+    }
+
+    fn readiness(&self) -> Readiness<'_> {
+        Readiness::Never
+    }
+}
+
+/// A one-port datapath whose port is a [`Counting`] backend.
+fn counted(fp: crate::fp::FpConfig) -> (Arc<Datapath>, Counting) {
+    let c = Counting::default();
+    let wire = Wire::with_backend(0, PortSpec::None, Box::new(c.clone()));
+    let dp = Datapath::with_ports(
+        256,
+        vec![(wire, Box::new(c.clone()) as PortRx)],
+        vec![0],
+        Arc::new(FramePool::default()),
+        fp,
+        None,
+        crate::cpp::memmap::MemoryMap::default().map_region(),
+    );
+    (dp, c)
+}
+
+/// Frame `i` of a TX test: 20 to 83 bytes (short ones are padded), its
+/// first byte 0xdd (refused by [`Counting`]) when `i % 50 == 7`.
+fn tx_frame(i: usize) -> Vec<u8> {
+    let mut f = vec![i as u8; 20 + i % 64];
+    f[0] = if i % 50 == 7 { 0xdd } else { 0x02 };
+    f
+}
+
+fn padded(f: &[u8]) -> Vec<u8> {
+    let mut p = f.to_vec();
+    p.resize(p.len().max(ETH_ZLEN), 0);
+    p
+}
+
+/// N frames pushed into a port's TX batch reach the backend in
+/// ceil(N/64) batched sends and no single sends, padded, in order; the
+/// MAC counts the frames that left and, as queue drops, those the
+/// backend refused: the same counts as frame-by-frame transmission.
+#[test]
+fn tx_batches_leave_64_at_a_time_and_count_as_single_sends_do() {
+    let (dp, c) = counted(crate::fp::FpConfig::default());
+    const N: usize = 130;
+    let frames: Vec<Vec<u8>> = (0..N).map(tx_frame).collect();
+    let mut b = ports::TxBatch::new();
+    for f in &frames {
+        dp.tx_push(0, &mut b, f);
+    }
+    dp.tx_flush(0, &mut b);
+    assert!(b.is_empty(), "a flush empties the batch");
+    let log = c.0.lock();
+    assert_eq!(log.sends, 0, "no frame sent on its own");
+    assert_eq!(log.batches, [64, 64, 2], "ceil(130 / 64) batches");
+    let want: Vec<Vec<u8>> = frames.iter().map(|f| padded(f)).collect();
+    assert_eq!(log.frames, want, "the same bytes, padded, in order");
+    let refused = frames.iter().filter(|f| f[0] == 0xdd).count() as u64;
+    assert_eq!(refused, 3);
+    let m = &dp.mac_stats[0];
+    assert_eq!(m.get(mac::TX_FRAMES_TRANSMITTED_OK), N as u64 - refused);
+    assert_eq!(m.get(mac::TX_QUEUE_DROP), refused);
+    assert_eq!(
+        dp.wires[0].stats.tx_dropped.load(Ordering::Relaxed),
+        refused
+    );
+    let one = MacStats::default();
+    for f in &want {
+        if f[0] == 0xdd {
+            one.add(mac::TX_QUEUE_DROP, 1);
+        } else {
+            one.count(f, false);
+        }
+    }
+    for off in (0..NFP_MAC_STATS_SIZE as usize).step_by(8) {
+        assert_eq!(m.get(off), one.get(off), "MAC counter at {off:#x}");
+    }
+}
+
+/// XDP_TX of the packets a flow processor worker runs leaves at the end
+/// of its batch, batched; so do those of a receive batch run to
+/// completion on the receiving thread.
+#[test]
+fn xdp_tx_leaves_in_batches() {
+    for threads in [1, 0] {
+        let (dp, c) = counted(crate::fp::FpConfig {
+            threads,
+            mes: 2,
+            ..Default::default()
+        });
+        dp.start();
+        let v = offloaded(&dp, 0, &verdict(0x44));
+        let frames: Vec<Vec<u8>> = (0..40).map(tx_frame).collect();
+        let mut b = ports::RxBatch::new(32, 128);
+        let mut lane = dp.rx_lane();
+        for chunk in frames.chunks(32) {
+            b.clear();
+            for f in chunk {
+                b.push(f);
+            }
+            dp.wire_rx_batch(0, &b, &mut lane);
+        }
+        wait_for("40 XDP_TX counted", || {
+            dp.mac_stats[0].get(mac::TX_FRAMES_TRANSMITTED_OK)
+                + dp.mac_stats[0].get(mac::TX_QUEUE_DROP)
+                == 40
+        });
+        assert_eq!(v.stats.get(stat::APP0_FRAMES + 4), 40);
+        let log = c.0.lock();
+        assert_eq!(log.sends, 0, "threads {threads}: no frame sent on its own");
+        assert!(
+            log.batches.len() < 40,
+            "threads {threads}: batched, got {:?}",
+            log.batches
+        );
+        let want: Vec<Vec<u8>> = frames.iter().map(|f| padded(f)).collect();
+        assert_eq!(log.frames, want, "threads {threads}: in order, padded");
+        assert_eq!(dp.mac_stats[0].get(mac::TX_QUEUE_DROP), 1);
+    }
+}

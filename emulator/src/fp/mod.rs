@@ -124,6 +124,12 @@ pub struct Job<T> {
 /// outcome's data range points into.
 pub type Handler<T> = Arc<dyn Fn(Job<T>, &Outcome, &[u8]) + Send + Sync>;
 
+/// Called on a thread that ran packets for the handler, after the last
+/// packet of a batch (a worker's batch, or a packet
+/// [`FlowProcessor::submit`] ran inline) went to the handler: where a
+/// handler that gathers work per thread (frames to transmit) finishes it.
+pub type BatchEnd = Arc<dyn Fn() + Send + Sync>;
+
 /// Counters of the whole flow processor. Each ME's block and each
 /// worker's counter has a cache line of its own (`CachePadded`): worker
 /// `w` writes the blocks of its MEs `w`, `w + threads`, ... on every
@@ -163,6 +169,8 @@ pub struct FlowProcessor<T> {
     exec: Arc<dyn Executor>,
     env: Arc<dyn Env + Send + Sync>,
     handler: Handler<T>,
+    /// Called after the handler's last packet of a batch.
+    batch_end: Option<BatchEnd>,
     /// Where [`Self::submit`] runs packets without workers.
     inline: Mutex<Option<Inline>>,
     /// Inline lanes made so far (each meters into a shard of its own).
@@ -212,6 +220,20 @@ impl<T: PacketTag + Send + 'static> FlowProcessor<T> {
         handler: &Handler<T>,
         timing: Arc<Timing>,
     ) -> Self {
+        Self::with_batch_end(cfg, exec, env, handler, None, timing)
+    }
+
+    /// As [`FlowProcessor::with_timing`], calling `batch_end` on the
+    /// thread that ran them after the handler got the last packet of
+    /// each batch.
+    pub fn with_batch_end(
+        cfg: FpConfig,
+        exec: Arc<dyn Executor>,
+        env: &Arc<dyn Env + Send + Sync>,
+        handler: &Handler<T>,
+        batch_end: Option<BatchEnd>,
+        timing: Arc<Timing>,
+    ) -> Self {
         let threads = cfg.threads.min(256);
         let mes = cfg.mes.clamp(threads.max(1), 1024);
         let cfg = FpConfig {
@@ -240,6 +262,7 @@ impl<T: PacketTag + Send + 'static> FlowProcessor<T> {
             let ctx = WorkerCtx {
                 env: env.clone(),
                 handler: handler.clone(),
+                batch_end: batch_end.clone(),
                 stats: stats.clone(),
                 timing: timing.clone(),
                 cfg,
@@ -259,6 +282,7 @@ impl<T: PacketTag + Send + 'static> FlowProcessor<T> {
             exec,
             env: env.clone(),
             handler: handler.clone(),
+            batch_end,
             inline: Mutex::new(None),
             lanes: AtomicUsize::new(0),
             stats,
@@ -325,6 +349,9 @@ impl<T: PacketTag + Send + 'static> FlowProcessor<T> {
             let lane = inline.get_or_insert_with(|| self.inline_lane());
             let (out, ctm) = lane.run(hash, &job.prog, &job.frame, &job.tag);
             (self.handler)(job, &out, ctm);
+            if let Some(end) = &self.batch_end {
+                end();
+            }
             lane.flush();
             return Ok(());
         }
@@ -345,6 +372,7 @@ impl<T: PacketTag + Send + 'static> FlowProcessor<T> {
 struct WorkerCtx<T> {
     env: Arc<dyn Env + Send + Sync>,
     handler: Handler<T>,
+    batch_end: Option<BatchEnd>,
     stats: Arc<FpStats>,
     timing: Arc<Timing>,
     cfg: FpConfig,
@@ -440,6 +468,9 @@ fn worker<T: PacketTag>(
                 w,
             );
             (x.handler)(job, &out, me.ctm());
+        }
+        if let Some(end) = &x.batch_end {
+            end();
         }
         x.stats.workers[w].fetch_add(n, Ordering::Relaxed);
         let _ = recycle.try_send(batch);

@@ -237,6 +237,23 @@ impl MapStore {
         })
     }
 
+    /// What a reader resolves against: the store's id and its directory's
+    /// generation, which changes with every MAP_ALLOC, MAP_FREE, reset
+    /// and [`invalidate`](Self::invalidate). Tables (and anything else)
+    /// resolved while the stamp read before resolving stands are still
+    /// current; a freed table is gone from every stamp after its free.
+    pub fn stamp(&self) -> (u64, u64) {
+        (self.id, self.generation.load(Ordering::Acquire))
+    }
+
+    /// A new generation with the same tables: what readers resolved
+    /// before (e.g. helper addresses of the firmware that just attached)
+    /// is stale.
+    pub fn invalidate(&self) {
+        let _c = self.ctl.lock();
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
     /// The limits of the running firmware's capabilities.
     pub fn limits(&self) -> Option<MapLimits> {
         self.ctl.lock().limits

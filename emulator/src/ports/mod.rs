@@ -28,7 +28,7 @@ mod spec;
 mod tap;
 mod udp;
 
-pub use batch::RxBatch;
+pub use batch::{RxBatch, TX_BATCH, TX_BATCH_BYTES, TxBatch};
 pub use generator::{GEN_MAX_FLOWS, GEN_MIN_SIZE, GEN_SEQ_OFF, GenSpec, gen_frame};
 pub use pcap::PcapFrames;
 pub use source::Source;
@@ -62,12 +62,19 @@ pub trait WireTx: Send + Sync {
     /// queue, a send error).
     fn send(&self, frame: &[u8]) -> bool;
 
-    /// Put `frames` on the wire in order; returns how many went out. A
+    /// Put `frames` on the wire in order; returns how many went out and
+    /// sets `sent[i]` to whether `frames[i]` did (the caller passes a
+    /// `sent` as long as `frames`; frames past its end are not sent). A
     /// frame the backend cannot send is dropped and the others still go,
     /// in order. The default sends them one by one; batched backends
     /// override it.
-    fn send_batch(&self, frames: &[&[u8]]) -> usize {
-        frames.iter().filter(|f| self.send(f)).count()
+    fn send_batch(&self, frames: &[&[u8]], sent: &mut [bool]) -> usize {
+        let mut n = 0;
+        for (f, s) in frames.iter().zip(sent.iter_mut()) {
+            *s = self.send(f);
+            n += usize::from(*s);
+        }
+        n
     }
 
     /// Whether a link partner is connected: the port's link state.
@@ -390,15 +397,47 @@ impl Wire {
         ok
     }
 
+    /// A port `index` cabled as `spec` whose frames go to `tx`: a backend
+    /// made outside [`connect`] (a test's, a benchmark's).
+    pub fn with_backend(index: usize, spec: PortSpec, tx: Box<dyn WireTx>) -> Self {
+        Self {
+            index,
+            spec,
+            tx,
+            stats: WireStats::default(),
+        }
+    }
+
     /// Put frames on the wire in order; returns how many went out (the
-    /// others were dropped).
-    pub fn send_batch(&self, frames: &[&[u8]]) -> usize {
-        let sent = self.tx.send_batch(frames).min(frames.len());
-        let dropped = (frames.len() - sent) as u64;
+    /// others were dropped) and sets `sent[i]` to whether `frames[i]`
+    /// did. Only the first `min(frames.len(), sent.len())` frames are
+    /// handed to the backend.
+    pub fn send_batch(&self, frames: &[&[u8]], sent: &mut [bool]) -> usize {
+        let n = frames.len().min(sent.len());
+        let (frames, sent) = (&frames[..n], &mut sent[..n]);
+        sent.fill(false);
+        // The marks are the truth the MAC counters follow.
+        self.tx.send_batch(frames, sent);
+        let ok = sent.iter().filter(|s| **s).count();
+        let dropped = (n - ok) as u64;
         if dropped > 0 {
             self.stats.tx_dropped.fetch_add(dropped, Ordering::Relaxed);
         }
-        sent
+        ok
+    }
+
+    /// Put the frames of `batch` on the wire in order, with one
+    /// [`WireTx::send_batch`]; returns how many went out and marks each
+    /// frame's fate in the batch ([`TxBatch::outcomes`]).
+    pub fn send_tx_batch(&self, batch: &mut TxBatch) -> usize {
+        let mut refs: [&[u8]; TX_BATCH] = [&[]; TX_BATCH];
+        let (frames, sent) = batch.parts();
+        let mut n = 0;
+        for (r, f) in refs.iter_mut().zip(frames) {
+            *r = f;
+            n += 1;
+        }
+        self.send_batch(&refs[..n], sent)
     }
 }
 

@@ -67,14 +67,14 @@ impl WireTx for RecordTx {
         self.inner.send(frame)
     }
 
-    fn send_batch(&self, frames: &[&[u8]]) -> usize {
+    fn send_batch(&self, frames: &[&[u8]], sent: &mut [bool]) -> usize {
         {
             let mut rec = self.rec.lock();
             for f in frames {
                 rec.record(f);
             }
         }
-        self.inner.send_batch(frames)
+        self.inner.send_batch(frames, sent)
     }
 
     fn link_up(&self) -> bool {

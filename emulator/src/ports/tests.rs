@@ -82,7 +82,7 @@ fn loop_cable_delivers_what_is_queued_in_one_batch_and_ends_with_its_peer() {
     for i in 0..RX_BATCH + 3 {
         assert!(w.send(&[i as u8; 60]));
     }
-    assert_eq!(w.send_batch(&[&[1; 60], &[2; 60]]), 2);
+    assert_eq!(w.send_batch(&[&[1; 60], &[2; 60]], &mut [false; 2]), 2);
     let first = recv(&mut *rx);
     assert_eq!(first.len(), RX_BATCH, "a full batch at once");
     assert_eq!(first[7], [7u8; 60]);
@@ -179,7 +179,7 @@ fn udp_port_receives_and_sends_batches() {
     // A batch goes out with sendmmsg, one datagram per frame, in order.
     let frames: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 60 + usize::from(i)]).collect();
     let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-    assert_eq!(w.send_batch(&refs), 100);
+    assert_eq!(w.send_batch(&refs, &mut [false; 100]), 100);
     let mut buf = [0u8; 256];
     for f in &frames {
         let (n, from) = peer.recv_from(&mut buf).unwrap();
@@ -260,7 +260,12 @@ fn any_backend_plugs_in_and_is_recorded() {
     assert!(w.link_up());
     // The default batch send drops the frame the backend refuses and
     // sends the rest.
-    assert_eq!(w.send_batch(&[&[9; 10], &[9; 200], &[9; 10]]), 2);
+    let mut marks = [true; 3];
+    assert_eq!(
+        w.send_batch(&[&[9; 10], &[9; 200], &[9; 10]], &mut marks),
+        2
+    );
+    assert_eq!(marks, [true, false, true]);
     assert_eq!(w.stats.tx_dropped.load(Ordering::Relaxed), 1);
     assert_eq!(sent.lock().unwrap().len(), 3);
     let mut batches = Vec::new();

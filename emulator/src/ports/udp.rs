@@ -149,11 +149,15 @@ impl WireTx for UdpTx {
     /// it stopped at: the next call, from that datagram, sends it or
     /// reports its error; a frame that cannot go is dropped and the rest
     /// still go, in order.
-    fn send_batch(&self, frames: &[&[u8]]) -> usize {
+    fn send_batch(&self, frames: &[&[u8]], marks: &mut [bool]) -> usize {
+        let frames = &frames[..frames.len().min(marks.len())];
         let (mut at, mut sent, mut tries) = (0, 0, 0);
         while at < frames.len() {
             match self.sendmmsg(&frames[at..]) {
                 Ok(n) if n > 0 => {
+                    if let Some(m) = marks.get_mut(at..at + n) {
+                        m.fill(true);
+                    }
                     (at, sent, tries) = (at + n, sent + n, 0);
                     continue;
                 }
@@ -166,6 +170,9 @@ impl WireTx for UdpTx {
                 Err(_) => {}
             }
             // Frame `at` cannot be sent.
+            if let Some(m) = marks.get_mut(at) {
+                *m = false;
+            }
             (at, tries) = (at + 1, 0);
         }
         sent
@@ -284,7 +291,7 @@ mod tests {
         let peer = refused_then_listening(&tx, remote);
         let frames: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 60 + usize::from(i)]).collect();
         let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-        assert_eq!(tx.send_batch(&refs), 5);
+        assert_eq!(tx.send_batch(&refs, &mut [false; 5]), 5);
         for f in &frames {
             let n = peer.recv(&mut buf[..]).unwrap();
             assert_eq!(&buf[..n], &f[..]);
@@ -300,7 +307,9 @@ mod tests {
         // More than a UDP datagram holds: EMSGSIZE, for that frame only.
         let big = vec![0u8; 70_000];
         let frames: [&[u8]; 4] = [b"one", &big, b"three", b"four"];
-        assert_eq!(tx.send_batch(&frames), 3);
+        let mut marks = [false; 4];
+        assert_eq!(tx.send_batch(&frames, &mut marks), 3);
+        assert_eq!(marks, [true, false, true, true], "which frame was dropped");
         assert!(!tx.send(&big));
         let mut buf = [0u8; 64];
         for want in [&b"one"[..], b"three", b"four"] {
@@ -310,7 +319,9 @@ mod tests {
         // More frames than one sendmmsg call takes.
         let many: Vec<[u8; 2]> = (0..100u16).map(u16::to_be_bytes).collect();
         let refs: Vec<&[u8]> = many.iter().map(|f| &f[..]).collect();
-        assert_eq!(tx.send_batch(&refs), 100);
+        let mut marks = [false; 100];
+        assert_eq!(tx.send_batch(&refs, &mut marks), 100);
+        assert!(marks.iter().all(|m| *m));
         for f in &many {
             let n = peer.recv(&mut buf).unwrap();
             assert_eq!(&buf[..n], f);
