@@ -208,6 +208,14 @@ pub(super) fn mf() -> MemFlags {
     MemFlags::trusted()
 }
 
+/// Packet bytes: inside the buffer (checked first), so never trapping,
+/// but at any alignment; words little-endian.
+fn pkt_mf() -> MemFlags {
+    MemFlags::new()
+        .with_notrap()
+        .with_endianness(Endianness::Little)
+}
+
 /// Translate `prog` to host code.
 pub(super) fn translate(prog: &Program) -> Result<Translation, JitError> {
     let mut flags = settings::builder();
@@ -877,27 +885,12 @@ impl<'p, 'b> Tr<'p, 'b> {
         let merge = self.b.create_block();
         // A CTM packet address of this packet (bit 31, [25:16] the
         // packet number, as `Packet::offset`), all of it inside the buffer.
-        let a32 = self.b.ins().ireduce(I32, p.addr);
-        let (o, ours) = self.ctm_offset(a32);
+        let (o, ours) = self.ctm_offset(p.addr);
         let end = self.b.ins().iadd_imm(o, bytes as i64);
-        let len = self
-            .b
-            .ins()
-            .load(self.ptr, mf(), self.frame, off::F_PKT_LEN);
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
-        let ok = self.b.ins().band(ours, inside);
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
-        self.b.seal_block(fast);
-        let base = self.b.ins().load(self.ptr, mf(), self.frame, off::F_PKT);
-        let at = self.b.ins().iadd(base, o);
-        // Packet bytes need not be word-aligned; byte k of the access is
-        // byte k % 4 (little-endian) of transfer register k / 4, as
-        // `mem::execute` assembles them.
-        let pkt_mf = MemFlags::new()
-            .with_notrap()
-            .with_endianness(Endianness::Little);
+        let at = self.packet_guard(ours, o, end, None, fast, slow);
+        // Byte k of the access is byte k % 4 (little-endian) of transfer
+        // register k / 4, as `mem::execute` assembles them.
+        let pkt_mf = pkt_mf();
         for k in 0..regs {
             let reg = off::XFER_IN + 4 * (x + k) as i32;
             let at_k = 4 * k as i32;
@@ -935,19 +928,42 @@ impl<'p, 'b> Tr<'p, 'b> {
             self.b.ins().store(mf(), low, self.frame, off::F_LOW_WRITE);
         }
         self.b.ins().jump(merge, &[]);
-
-        self.b.switch_to_block(slow);
-        self.b.seal_block(slow);
-        self.call_mem(p, csr, steps);
-        self.b.ins().jump(merge, &[]);
-
-        self.b.switch_to_block(merge);
-        self.b.seal_block(merge);
+        self.slow_then_merge(p, csr, steps, slow, merge);
     }
 
-    /// The CTM packet's address `a32` (i32) as a buffer offset (pointer
-    /// width) and whether it is this packet's, as `Packet::offset`.
-    fn ctm_offset(&mut self, a32: Value) -> (Value, Value) {
+    /// Branch to `fast` when the packet access `o..end` is this packet's
+    /// (`ours`) and inside its buffer (and `also` holds), else to `slow`;
+    /// continue in `fast` and return the access's host address there.
+    fn packet_guard(
+        &mut self,
+        ours: Value,
+        o: Value,
+        end: Value,
+        also: Option<Value>,
+        fast: Block,
+        slow: Block,
+    ) -> Value {
+        let len = self
+            .b
+            .ins()
+            .load(self.ptr, mf(), self.frame, off::F_PKT_LEN);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+        let mut ok = self.b.ins().band(ours, inside);
+        if let Some(c) = also {
+            ok = self.b.ins().band(ok, c);
+        }
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let base = self.b.ins().load(self.ptr, mf(), self.frame, off::F_PKT);
+        self.b.ins().iadd(base, o)
+    }
+
+    /// The CTM packet address `addr` (the command's i64 address) as a
+    /// buffer offset (pointer width) and whether it is this packet's, as
+    /// `Packet::offset`.
+    fn ctm_offset(&mut self, addr: Value) -> (Value, Value) {
+        let a32 = self.b.ins().ireduce(I32, addr);
         let tag = self.b.ins().band_imm(a32, CTM_TAG_MASK);
         let num = self.b.ins().uload16(I32, mf(), self.frame, off::F_PKT_NUM);
         let num = self.b.ins().ishl_imm(num, 16);
@@ -971,8 +987,7 @@ impl<'p, 'b> Tr<'p, 'b> {
         let head = self.b.create_block();
         let body = self.b.create_block();
         let merge = self.b.create_block();
-        let a32 = self.b.ins().ireduce(I32, p.addr);
-        let (o, ours) = self.ctm_offset(a32);
+        let (o, ours) = self.ctm_offset(p.addr);
         // Words: the length field plus one (1..=32).
         let n = self.b.ins().band_imm(p.len, 0xff);
         let n = self.b.ins().iadd_imm(n, 1);
@@ -983,19 +998,7 @@ impl<'p, 'b> Tr<'p, 'b> {
             .icmp_imm(IntCC::UnsignedLessThanOrEqual, n, room as i64);
         let bytes = self.b.ins().ishl_imm(n, 2);
         let end = self.b.ins().iadd(o, bytes);
-        let len = self
-            .b
-            .ins()
-            .load(self.ptr, mf(), self.frame, off::F_PKT_LEN);
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
-        let ok = self.b.ins().band(ours, inside);
-        let ok = self.b.ins().band(ok, fits);
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
-        self.b.seal_block(fast);
-        let base = self.b.ins().load(self.ptr, mf(), self.frame, off::F_PKT);
-        let at = self.b.ins().iadd(base, o);
+        let at = self.packet_guard(ours, o, end, Some(fits), fast, slow);
         let regs = self
             .b
             .ins()
@@ -1013,21 +1016,29 @@ impl<'p, 'b> Tr<'p, 'b> {
         self.b.seal_block(body);
         let k4 = self.b.ins().ishl_imm(k, 2);
         let from = self.b.ins().iadd(at, k4);
-        let pkt_mf = MemFlags::new()
-            .with_notrap()
-            .with_endianness(Endianness::Little);
-        let v = self.b.ins().load(I32, pkt_mf, from, 0);
+        let v = self.b.ins().load(I32, pkt_mf(), from, 0);
         let to = self.b.ins().iadd(regs, k4);
         self.b.ins().store(mf(), v, to, 0);
         let k1 = self.b.ins().iadd_imm(k, 1);
         self.b.ins().jump(head, &[k1.into()]);
         self.b.seal_block(head);
+        self.slow_then_merge(p, csr, steps, slow, merge);
+    }
 
+    /// Emit `slow` (the call out for `p`) and go on in `merge`, where the
+    /// fast path also arrives.
+    fn slow_then_merge(
+        &mut self,
+        p: &Pending,
+        csr: Option<Value>,
+        steps: Value,
+        slow: Block,
+        merge: Block,
+    ) {
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
         self.call_mem(p, csr, steps);
         self.b.ins().jump(merge, &[]);
-
         self.b.switch_to_block(merge);
         self.b.seal_block(merge);
     }
