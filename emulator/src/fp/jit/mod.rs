@@ -14,8 +14,10 @@
 //! where it hands over to the interpreter (a *side exit*: a block that
 //! would end with a branch, memory command or CSR value pending, a block
 //! the budget may run out in, a dynamic jump to an address that is not a
-//! block). Memory commands and helpers are calls out to Rust (`frame.rs`,
-//! `mem.rs`); everything else runs inline. Observed runs (`--trace-prog`,
+//! block). Packet reads and writes that stay inside the context's packet
+//! buffer run inline (`Tr::perform`); other memory commands and helpers
+//! are calls out to Rust (`frame.rs`, `mem.rs`); everything else runs
+//! inline. Observed runs (`--trace-prog`,
 //! timing) use the interpreter, as [`Executor::run_observed`] does by
 //! default.
 

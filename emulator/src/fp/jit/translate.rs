@@ -853,10 +853,11 @@ impl<'p, 'b> Tr<'p, 'b> {
     }
 
     /// Perform a memory command; exit on a fault. Packet reads and writes
-    /// with a fixed length (`read32_swap`, `write8_swap`, `write32_swap`)
-    /// are done inline when the whole access falls in this context's
-    /// packet buffer; anything else (another packet's address, bytes past
-    /// the buffer, EMEM, atomics) calls out.
+    /// (`read32_swap` of a fixed or indirect length, `write8_swap` and
+    /// `write32_swap` of a fixed length) are done inline when the whole
+    /// access falls in this context's packet buffer; anything else
+    /// (another packet's address, bytes past the buffer, EMEM, atomics)
+    /// calls out.
     pub fn perform(&mut self, p: &Pending, csr: Option<Value>, steps: Value) {
         let x = (p.spec >> 16) as usize;
         let ctm = p.spec >> 8 & 1 != 0;
