@@ -52,18 +52,6 @@ thread_local! {
     static RESOLVED: RefCell<Resolved> = RefCell::new(Resolved::default());
 }
 
-/// What a helper call turned out to be.
-enum Call {
-    /// The thread's resolutions are in use further up its stack.
-    Reentered,
-    /// No helper at that address.
-    Unknown,
-    /// A map helper (its id) and R0's new value (None: no such table).
-    Map(u32, Option<u64>),
-    /// Another helper.
-    Other(u32),
-}
-
 /// Map handles a thread keeps: as many tables as a program commonly names.
 const MAX_HANDLES: usize = 8;
 
@@ -289,38 +277,23 @@ impl Env for FirmwareEnv {
     /// this thread's resolutions (`Resolved`): no lock, no reference
     /// count, no search per call.
     fn helper(&self, addr: u16, ctx: &mut Ctx, lm: &mut [u32; LM_WORDS], pkt: &Packet) -> bool {
-        let tid = ctx.a(0);
-        let call = RESOLVED.with(|r| {
-            let Ok(mut r) = r.try_borrow_mut() else {
-                return Call::Reentered;
-            };
-            r.refresh(&self.maps);
-            match r.helper_at(&self.dp, addr) {
-                Some(
-                    id @ (BPF_FUNC_MAP_LOOKUP_ELEM
-                    | BPF_FUNC_MAP_UPDATE_ELEM
-                    | BPF_FUNC_MAP_DELETE_ELEM),
-                ) => Call::Map(id, r.table(&self.maps, tid).map(|t| map_op(t, id, ctx, lm))),
-                Some(id) => Call::Other(id),
-                None => Call::Unknown,
+        // The helper id from this thread's resolutions (or, re-entered,
+        // from the datapath); a map helper's table the same way
+        // (`map_helper`).
+        let id = RESOLVED.with(|r| match r.try_borrow_mut() {
+            Ok(mut r) => {
+                r.refresh(&self.maps);
+                r.helper_at(&self.dp, addr)
             }
+            Err(_) => self.dp.upgrade().and_then(|dp| dp.helper_at(addr)),
         });
-        let call = match call {
-            // Re-entered: resolve this call on its own.
-            Call::Reentered => match self.dp.upgrade().and_then(|dp| dp.helper_at(addr)) {
-                Some(
-                    id @ (BPF_FUNC_MAP_LOOKUP_ELEM
-                    | BPF_FUNC_MAP_UPDATE_ELEM
-                    | BPF_FUNC_MAP_DELETE_ELEM),
-                ) => Call::Map(id, self.maps.with_table(tid, |t| map_op(t, id, ctx, lm))),
-                Some(id) => Call::Other(id),
-                None => Call::Unknown,
-            },
-            c => c,
-        };
-        match call {
-            Call::Map(id, v) => map_result(tid, id, v, ctx),
-            Call::Other(BPF_FUNC_PERF_EVENT_OUTPUT) => self.perf_event(ctx, lm, pkt),
+        match id {
+            Some(
+                id @ (BPF_FUNC_MAP_LOOKUP_ELEM
+                | BPF_FUNC_MAP_UPDATE_ELEM
+                | BPF_FUNC_MAP_DELETE_ELEM),
+            ) => map_helper(&self.maps, id, ctx, lm),
+            Some(BPF_FUNC_PERF_EVENT_OUTPUT) => self.perf_event(ctx, lm, pkt),
             _ => return false,
         }
         true

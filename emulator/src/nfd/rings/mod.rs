@@ -267,32 +267,33 @@ impl VnicDp {
     /// explains a ring that stopped moving).
     pub fn ring_view(&self, host: &Host) -> RingView {
         let cfg = self.config();
-        let ring = |r: usize, rc: &RingCfg, q: u16, idx: u32| RingPtrs {
-            ring: r,
-            vector: rc.vector,
-            size: rc.size(),
-            wptr: host.qc.wptr(q),
-            rptr: host.qc.rptr(q),
-            idx,
+        // Ring r of `rings` whose next descriptor `next(r)` gives, on
+        // queue `queue(r)`.
+        let view = |rings: &[Option<RingCfg>],
+                    next: &dyn Fn(usize) -> Option<u32>,
+                    queue: &dyn Fn(usize) -> u16| {
+            rings
+                .iter()
+                .enumerate()
+                .filter_map(|(r, rc)| {
+                    let (rc, q) = (rc.as_ref()?, queue(r));
+                    Some(RingPtrs {
+                        ring: r,
+                        vector: rc.vector,
+                        size: rc.size(),
+                        wptr: host.qc.wptr(q),
+                        rptr: host.qc.rptr(q),
+                        idx: next(r)?,
+                    })
+                })
+                .collect()
         };
-        let tx = cfg
-            .tx
-            .iter()
-            .enumerate()
-            .filter_map(|(r, rc)| {
-                let idx = self.tx.get(r)?.lock().idx;
-                Some(ring(r, rc.as_ref()?, self.tx_queue(r), idx))
-            })
-            .collect();
-        let rx = cfg
-            .rx
-            .iter()
-            .enumerate()
-            .filter_map(|(r, rc)| {
-                let idx = self.rx.get(r)?.lock().idx;
-                Some(ring(r, rc.as_ref()?, self.fl_queue(r), idx))
-            })
-            .collect();
+        let tx = view(&cfg.tx, &|r| Some(self.tx.get(r)?.lock().idx), &|r| {
+            self.tx_queue(r)
+        });
+        let rx = view(&cfg.rx, &|r| Some(self.rx.get(r)?.lock().idx), &|r| {
+            self.fl_queue(r)
+        });
         let vectors = self
             .icr
             .iter()
